@@ -1,0 +1,141 @@
+"""`mi-prep review`: review in the plain terminal, line by line, so it also works from a script.
+
+Protocol (one line of input per prompt):
+* at a question: Enter reveals; ``u`` undo, ``s`` suspend, ``b`` bury, ``q`` quit.
+  ``choice`` cards: type the option number (or letter). ``explain`` cards: type your answer
+  (one or more lines, an empty line ends it).
+* after the answer: ``1``-``4`` (Again/Hard/Good/Easy); Enter takes the suggested rating.
+EOF ends the session; every answer is already saved.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Iterable
+
+from mi_prep.core.schedule import Rating, format_interval
+from mi_prep.core.session import ReviewItem, ReviewSession
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mi_prep.cli import AppContext
+
+
+class _EOF(Exception):
+    pass
+
+
+def _readline(app: "AppContext", prompt: str) -> str:
+    app.print(prompt, end="")
+    line = app.stdin.readline()
+    if not line:
+        raise _EOF
+    return line.rstrip("\n")
+
+
+def _key_points_coverage(item: ReviewItem, typed: str) -> list[bool]:
+    low = typed.lower()
+    return [any(t in low for t in kp.match_terms()) for kp in item.card.key_points]
+
+
+def run_plain_review(app: "AppContext", deck_ids: Iterable[str] | None = None,
+                     tags: Iterable[str] | None = None, limit: int | None = None) -> int:
+    for issue in app.decks.errors:
+        app.print(f"! {issue}")
+    now = app.now()
+    session = ReviewSession(app.store, app.decks, now, deck_ids=deck_ids, tags=tags)
+    answered = 0
+    try:
+        while limit is None or answered < limit:
+            now = app.now()
+            item = session.next_item(now)
+            if item is None:
+                nxt = session.next_learning_due(now)
+                if nxt is not None:
+                    app.print(f"Nothing more right now; {format_interval(nxt - now)} until the next learning card.")
+                else:
+                    app.print("Congratulations! No more cards are due today.")
+                break
+            c = session.counts(now)
+            app.print(f"\n[{c.new} new · {c.learning} learning · {c.review} due]  {item.deck.deck.name}  ({item.card.id})")
+            app.print(item.question())
+            shown_at = time.monotonic()
+            suggested = Rating.GOOD
+            typed = ""
+            if item.card.type == "choice":
+                for i, opt in enumerate(item.card.options, 1):
+                    app.print(f"  {i}. {opt.text}")
+                cmd = _readline(app, "your choice (number; u/s/b/q): ").strip().lower()
+            elif item.card.type == "explain" and item.variant == "front":
+                app.print("(type your answer; an empty line ends it; or u/s/b/q alone)")
+                lines: list[str] = []
+                while True:
+                    line = _readline(app, "> " if lines else "answer> ")
+                    if not line.strip():
+                        break
+                    lines.append(line)
+                typed = "\n".join(lines)
+                cmd = typed.strip().lower() if len(lines) == 1 and typed.strip().lower() in ("u", "s", "b", "q") else ""
+            else:
+                cmd = _readline(app, "Enter to show the answer (u undo, s suspend, b bury, q quit): ").strip().lower()
+            if cmd == "q":
+                break
+            if cmd == "u":
+                back = session.undo(app.now())
+                app.print(f"undone: {back.card.id if back else 'nothing to undo'}")
+                continue
+            if cmd == "s":
+                session.suspend(item, app.now())
+                app.print("suspended")
+                continue
+            if cmd == "b":
+                session.bury(item, app.now())
+                app.print("buried until tomorrow")
+                continue
+            app.print("-" * 40)
+            if item.card.type == "choice":
+                right = item.card.correct_index
+                picked = None
+                if cmd.isdigit() and 1 <= int(cmd) <= len(item.card.options):
+                    picked = int(cmd) - 1
+                elif len(cmd) == 1 and cmd.isalpha() and ord(cmd) - 97 < len(item.card.options):
+                    picked = ord(cmd) - 97
+                ok = picked == right
+                app.print(("Correct: " if ok else "Wrong. Answer: ") + f"{right + 1}. {item.card.options[right].text}")
+                for i, opt in enumerate(item.card.options):
+                    if opt.why:
+                        app.print(f"  {i + 1}. {opt.why}")
+                suggested = Rating.GOOD if ok else Rating.AGAIN
+                if item.card.back:
+                    app.print(item.card.back)
+            elif item.card.type == "explain" and item.variant == "front":
+                app.print("Model answer:\n" + item.card.back)
+                cov = _key_points_coverage(item, typed)
+                app.print("Key points (x = found in your answer):")
+                for hit, kp in zip(cov, item.card.key_points):
+                    app.print(f"  [{'x' if hit else ' '}] {kp.text}")
+                share = sum(cov) / len(cov)
+                suggested = Rating.EASY if share >= 0.9 else Rating.GOOD if share >= 0.6 else Rating.HARD if share >= 0.3 else Rating.AGAIN
+            else:
+                app.print(item.answer())
+            if item.card.source:
+                app.print(f"source: {item.card.source}")
+            pv = session.preview(item, app.now())
+            labels = "  ".join(f"{r.value} {r.label} ({format_interval(pv[r])})" for r in Rating)
+            while True:
+                raw = _readline(app, f"{labels}  [Enter = {suggested.value}]: ").strip()
+                if not raw:
+                    rating = suggested
+                    break
+                if raw in ("1", "2", "3", "4"):
+                    rating = Rating(int(raw))
+                    break
+                app.print("type 1, 2, 3 or 4")
+            elapsed = int((time.monotonic() - shown_at) * 1000)
+            state = session.answer(item, rating, app.now(), elapsed_ms=elapsed)
+            answered += 1
+            due = format_interval(state.due - app.now()) if state.due else "-"
+            app.print(f"saved: {rating.label}; next in {due}")
+    except _EOF:
+        pass
+    app.print(f"\n{answered} answers saved.")
+    return 0
