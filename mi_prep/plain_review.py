@@ -44,6 +44,7 @@ def run_plain_review(app: "AppContext", deck_ids: Iterable[str] | None = None,
     now = app.now()
     session = ReviewSession(app.store, app.decks, now, deck_ids=deck_ids, tags=tags)
     answered = 0
+    actions: list[str] = []  # what each undo step would take back ('answer' | 'suspend' | 'bury')
     try:
         while limit is None or answered < limit:
             now = app.now()
@@ -81,14 +82,18 @@ def run_plain_review(app: "AppContext", deck_ids: Iterable[str] | None = None,
                 break
             if cmd == "u":
                 back = session.undo(app.now())
-                app.print(f"undone: {back.card.id if back else 'nothing to undo'}")
+                if back is not None and actions and actions.pop() == "answer":
+                    answered -= 1
+                app.print(f"undone: {back.item_id if back else 'nothing to undo'}")
                 continue
             if cmd == "s":
                 session.suspend(item, app.now())
+                actions.append("suspend")
                 app.print("suspended")
                 continue
             if cmd == "b":
                 session.bury(item, app.now())
+                actions.append("bury")
                 app.print("buried until tomorrow")
                 continue
             app.print("-" * 40)
@@ -133,6 +138,7 @@ def run_plain_review(app: "AppContext", deck_ids: Iterable[str] | None = None,
             elapsed = int((time.monotonic() - shown_at) * 1000)
             state = session.answer(item, rating, app.now(), elapsed_ms=elapsed)
             answered += 1
+            actions.append("answer")
             due = format_interval(state.due - app.now()) if state.due else "-"
             app.print(f"saved: {rating.label}; next in {due}")
     except _EOF:

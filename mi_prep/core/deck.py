@@ -46,6 +46,20 @@ try:  # the C parser is ~10x faster; fall back to pure Python where libyaml is m
 except ImportError:  # pragma: no cover - depends on the PyYAML build
     from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
+
+
+class _DeckLoader(_SafeLoader):  # type: ignore[misc, valid-type]
+    """Safe loader with YAML 1.2 booleans: only true/false are booleans, so ``back: yes`` stays text."""
+
+
+_DeckLoader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for ch, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
+}
+_DeckLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
 MAX_DECK_BYTES = 4 * 1024 * 1024
 """Deck files larger than this are refused (a deck of 10,000 cards is ~3 MB)."""
 
@@ -66,7 +80,7 @@ _STOPWORDS = frozenset(
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True, coerce_numbers_to_str=True)
 
 
 class ChoiceOption(_Model):
@@ -341,7 +355,7 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node]:
         raise _DeckFileError(None, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8") from None
     if not text.strip():
         raise _DeckFileError(None, "file is empty; add 'id', 'name' and 'cards', or delete the file")
-    loader = _SafeLoader(text)
+    loader = _DeckLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -519,6 +533,11 @@ def deck_json_schema() -> dict[str, Any]:
     schema = Deck.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "mi-prep deck"
+    # the loader also accepts the short forms: a key point as a plain string, tags as one string
+    props = schema["$defs"]["Card"]["properties"]
+    props["key_points"]["items"] = {"anyOf": [{"type": "string", "minLength": 1}, {"$ref": "#/$defs/KeyPoint"}]}
+    for owner in (props, schema["properties"]):
+        owner["tags"] = {"anyOf": [owner["tags"], {"type": "string"}], "default": []}
     return schema
 
 

@@ -344,7 +344,8 @@ class Store:
         return state
 
     def replay_item(self, item_id: str, scheduler: str | None = None) -> CardState:
-        return self.replay(item_id, self.log_rows(item_id), scheduler, self.scheduler_name)
+        """Replay under ``scheduler`` (default: the collection's, which :meth:`set_scheduler` applied to all history)."""
+        return self.replay(item_id, self.log_rows(item_id), scheduler or self.scheduler_name)
 
     def rebuild(self, scheduler: str | None = None) -> int:
         """Recompute every ``card_state`` row from the log (optionally under another scheduler)."""
@@ -355,7 +356,7 @@ class Store:
             cards[r["item_id"]] = r["card_id"]
         with self.transaction() as conn:
             for item_id, rows in by_item.items():
-                self._write_state(conn, cards[item_id], self.replay(item_id, rows, scheduler, self.scheduler_name))
+                self._write_state(conn, cards[item_id], self.replay(item_id, rows, scheduler or self.scheduler_name))
         return len(by_item)
 
     def set_scheduler(self, name: str) -> int:

@@ -1,0 +1,135 @@
+"""CLI: check, review persisting across restarts, due, stats, schema, config, version, lazy imports."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from mi_prep.cli import AppContext, main
+
+T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
+DECK = """\
+id: demo
+name: Demo
+tags: [demo]
+cards:
+  - id: demo-a
+    front: What does an induction head do?
+    back: Finds an earlier copy of the current token and predicts what followed it.
+    source: Olsson et al. 2022
+  - id: demo-b
+    type: choice
+    front: Which layer holds the previous-token head?
+    options:
+      - text: An earlier layer
+        correct: true
+      - text: A later layer
+        why: It must run before the induction head reads it.
+    source: Olsson et al. 2022
+"""
+
+
+def run(tmp_path: Path, argv: list[str], stdin: str = "", now: datetime = T0) -> tuple[int, str]:
+    out = io.StringIO()
+    app = AppContext(tmp_path / "data", [tmp_path / "decks"], stdin=io.StringIO(stdin), stdout=out, clock=lambda: now)
+    code = main(argv, app=app)
+    return code, out.getvalue()
+
+
+@pytest.fixture
+def decks(tmp_path):
+    d = tmp_path / "decks"
+    d.mkdir()
+    (d / "demo.yaml").write_text(DECK)
+    return d
+
+
+def test_check_ok_and_errors(tmp_path, decks):
+    code, out = run(tmp_path, ["check"])
+    assert code == 0 and "1 decks, 2 cards, 0 errors, 0 warnings" in out
+    (decks / "bad.yaml").write_text("id: bad\nname: Bad\ncards:\n  - id: x\n    type: basic\n    front: q\n")
+    code, out = run(tmp_path, ["check", str(decks)])
+    assert code == 1
+    assert f"{decks / 'bad.yaml'}:4: error: card 'x': a basic card needs a non-empty 'back'" in out
+
+
+def test_review_persists_across_restarts(tmp_path, decks):
+    code, out = run(tmp_path, ["review"], stdin="\n3\n1\n\n")
+    assert code == 0, out
+    assert "Correct: 1. An earlier layer" in out
+    assert "2 answers saved." in out
+    # restart: nothing new is left today
+    code, out = run(tmp_path, ["review"], stdin="")
+    assert "No more cards are due today" in out
+    code, out = run(tmp_path, ["due"])
+    assert "Demo" in out and "today (limits applied)      0     0     0" in out
+    # the next day both are due again
+    code, out = run(tmp_path, ["review"], stdin="\n4\n2\n\n", now=T0 + timedelta(days=1))
+    assert "2 answers saved." in out
+    from mi_prep.core.store import open_store
+
+    rows = open_store(tmp_path / "data").log_rows()
+    assert [(r["item_id"], r["rating"]) for r in rows] == [("demo-a", 3), ("demo-b", 3), ("demo-a", 4), ("demo-b", 1)]
+
+
+def test_review_undo_suspend_quit(tmp_path, decks):
+    code, out = run(tmp_path, ["review"], stdin="\n3\nu\n\n4\ns\nq\n")
+    assert "undone: demo-a" in out and "suspended" in out and "1 answers saved." in out
+    from mi_prep.core.store import open_store
+
+    store = open_store(tmp_path / "data")
+    assert store.state("demo-a").ease == pytest.approx(2.6)
+    assert store.state("demo-b").suspended
+
+
+def test_stats_and_json(tmp_path, decks):
+    run(tmp_path, ["review"], stdin="\n3\n1\n\n")
+    code, out = run(tmp_path, ["stats", "--json"])
+    data = json.loads(out)
+    assert data["total_reviews"] == 2
+    assert data["topics"][0]["topic"] == "demo" and data["topics"][0]["seen"] == 2
+    code, out = run(tmp_path, ["stats"])
+    assert "Reviews: 2 total" in out
+
+
+def test_schema_and_config(tmp_path, decks):
+    code, out = run(tmp_path, ["schema"])
+    assert json.loads(out)["title"] == "mi-prep deck"
+    assert run(tmp_path, ["config", "set", "interview-date", "2026-12-15"])[0] == 0
+    assert run(tmp_path, ["config", "get", "interview-date"])[1].strip() == '"2026-12-15"'
+    code, out = run(tmp_path, ["config", "set", "interview-date", "next week"])
+    assert code == 2 and "bad value" in out
+    code, out = run(tmp_path, ["config", "set", "scheduler", "fsrs"])
+    assert code == 0 and "scheduler = fsrs" in out
+    code, out = run(tmp_path, ["config", "set", "colour", "red"])
+    assert code == 2 and "unknown key" in out
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+                         capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_version_is_fast_and_imports_no_heavy_modules():
+    out = subprocess.run([sys.executable, "-m", "mi_prep.cli", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("mi-prep ")
+    mods = _modules_after("import sys\nsys.argv=['mi-prep','--version']\nfrom mi_prep.cli import build_parser\nbuild_parser()")
+    assert not {"torch", "transformer_lens", "textual"} & mods
+
+
+def test_core_imports_neither_textual_nor_torch():
+    code = "\n".join(f"import {m}" for m in (
+        "mi_prep.core.deck", "mi_prep.core.schedule", "mi_prep.core.sm2", "mi_prep.core.fsrs", "mi_prep.core.store",
+        "mi_prep.core.session", "mi_prep.core.stats", "mi_prep.cli", "mi_prep.plain_review",
+    ))
+    for extra in ("mi_prep.core.anki", "mi_prep.core.drill", "mi_prep.core.markup"):
+        code += f"\ntry:\n    import {extra}\nexcept ModuleNotFoundError:\n    pass"
+    mods = _modules_after(code)
+    assert not {m for m in mods if m.split(".")[0] in ("torch", "transformer_lens", "textual")}
