@@ -1,0 +1,298 @@
+"""`mi-prep drill`: a timed mock interview in the plain terminal, and its history.
+
+Usage::
+
+    mi-prep drill [--minutes 30] [--topics TAG,...] [--seed N] [--questions N] [--no-lab] [--replay ID]
+    mi-prep drill history [--limit 20]
+    mi-prep drill show ID
+
+Protocol (questions on stdout, answers on stdin, so it can be scripted):
+
+* typed answers may span lines; an empty line ends the answer;
+* ``p`` alone as the first line pauses (the clocks stop) until Enter;
+* choice questions: the option number (or letter);
+* after an explain / free-text answer the key points are listed with ``[x]`` pre-ticked; Enter keeps
+  the ticks, or type the numbers of the points you covered (``1 3``; ``0`` for none);
+* after a recall answer: ``r`` right, ``p`` partly, ``w`` wrong;
+* EOF ends the drill: the remaining questions are recorded as unanswered. The report is printed
+  and stored either way.
+
+The lab part runs one lab with its small settings and cached model before the clock starts;
+without torch (or without any lab) the drill goes on without it and the report says why.
+The weighting, time budgets, scoring and the boost rule are documented in
+:mod:`mi_prep.core.drill`; ``config set interview-date`` caps review intervals to the days left.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mi_prep.cli import AppContext
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("drill", help="timed mock interview (recall, explain, one lab) with a report; 'drill history'")
+    p.add_argument("action", nargs="?", choices=["run", "history", "show"], default="run",
+                   help="run a drill (default), list past drills, or show one drill's report")
+    p.add_argument("drill_id", nargs="?", type=int, help="for 'show': the drill id")
+    p.add_argument("--minutes", type=float, default=30.0, help="length of the whole drill (default 30)")
+    p.add_argument("--topics", default=None, help="comma-separated topic tags to draw from (default: all)")
+    p.add_argument("--seed", type=int, default=None, help="replayable draw (default: random; printed)")
+    p.add_argument("--questions", type=int, default=8, help="deck questions, besides the lab (default 8)")
+    p.add_argument("--no-lab", action="store_true", help="skip the lab part")
+    p.add_argument("--replay", type=int, default=None, metavar="ID", help="ask the same cards as drill ID again")
+    p.add_argument("--limit", type=int, default=20, help="for 'history': how many drills")
+    p.set_defaults(func=cmd_drill)
+
+
+# --------------------------------------------------------------------------- real lab provider
+
+
+def _discover_labs() -> list[Any]:
+    try:  # the lab engine's registry, when present
+        from mi_prep.lab import registry  # type: ignore[attr-defined]
+
+        for name in ("all_labs", "discover", "discover_labs", "load_labs", "labs"):
+            fn = getattr(registry, name, None)
+            if callable(fn):
+                found = fn()
+                return list(found.values()) if isinstance(found, dict) else list(found)
+    except ImportError:
+        pass
+    import importlib.util
+
+    labs_dir = Path(__file__).resolve().parent.parent.parent / "labs"
+    out = []
+    for path in sorted(labs_dir.glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"mi_prep_labs_{path.stem}", path)
+        if spec is None or spec.loader is None:
+            continue
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        if getattr(mod, "LAB", None) is not None:
+            out.append(mod.LAB)
+    return out
+
+
+def pick_lab(labs: Sequence[Any], topics: Sequence[str], seed: int) -> Any:
+    """The lab covering the weakest topic (``topics`` weakest first); ties and no overlap: by seed."""
+    labs = sorted(labs, key=lambda lab: lab.name)
+    for t in topics:
+        hits = [lab for lab in labs if t in getattr(lab, "topics", ())]
+        if hits:
+            return hits[random.Random(seed).randrange(len(hits))]
+    return labs[random.Random(seed).randrange(len(labs))]
+
+
+def make_lab_provider(data_dir: Path | None = None, device: str | None = None):
+    """The real provider: run one lab with its ``small`` settings (models cached), return its questions.
+    Raises ``LabUnavailable`` with a clear message when torch or the labs are missing."""
+
+    def provider(topics: Sequence[str], seed: int):
+        from mi_prep.core.drill import LabSection
+        from mi_prep.lab.api import LabContext, LabUnavailable
+
+        import importlib.util
+
+        if importlib.util.find_spec("torch") is None:
+            raise LabUnavailable("lab skipped: torch is not installed (pip install 'mi-prep[labs]')")
+        labs = _discover_labs()
+        if not labs:
+            raise LabUnavailable("lab skipped: no labs found")
+        lab = pick_lab(labs, topics, seed)
+        params = {**lab.defaults, **lab.small}
+        try:
+            from mi_prep.lab import runner  # type: ignore[attr-defined]
+
+            run_lab = getattr(runner, "run_lab")
+        except (ImportError, AttributeError):
+            run_lab = None
+        if run_lab is not None:
+            try:
+                result = run_lab(lab, seed=seed, params=params, **({"device": device} if device else {}))
+            except TypeError:
+                result = run_lab(lab, seed=seed)
+            result = getattr(result, "result", result)
+        else:
+            from mi_prep.core.store import default_data_dir
+
+            cache = (data_dir or default_data_dir()) / "models"
+            cache.mkdir(parents=True, exist_ok=True)
+            result = lab.run(LabContext(seed=seed, device=device or "cpu", params=params, cache_dir=cache))
+        return LabSection(lab.name, list(result.questions), tuple(getattr(lab, "topics", ())))
+
+    return provider
+
+
+# --------------------------------------------------------------------------- plain terminal drill
+
+
+class _EOF(Exception):
+    pass
+
+
+def _fmt(ms: int) -> str:
+    s = max(0, int(round(ms / 1000)))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def _readline(app: "AppContext", prompt: str) -> str:
+    app.print(prompt, end="")
+    line = app.stdin.readline()
+    if not line:
+        raise _EOF
+    return line.rstrip("\n")
+
+
+def _read_answer(app: "AppContext", drill: Any, multiline: bool) -> str:
+    """Read an answer; ``p`` alone pauses until Enter."""
+    while True:
+        first = _readline(app, "answer> ")
+        if first.strip().lower() == "p":
+            drill.pause(app.now())
+            app.print(f"paused (drill left {_fmt(drill.remaining_ms(app.now()))}); Enter resumes")
+            _readline(app, "")
+            drill.resume(app.now())
+            app.print(f"resumed; {_fmt(drill.question_remaining_ms(app.now()))} left for this question")
+            continue
+        if not multiline or not first.strip():
+            return first
+        lines = [first]
+        while True:
+            line = _readline(app, "> ")
+            if not line.strip():
+                return "\n".join(lines)
+            lines.append(line)
+
+
+def _parse_ticks(raw: str, n: int) -> list[bool] | None:
+    parts = raw.replace(",", " ").split()
+    if parts == ["0"]:
+        return [False] * n
+    if not all(p.isdigit() and 1 <= int(p) <= n for p in parts):
+        return None
+    chosen = {int(p) - 1 for p in parts}
+    return [i in chosen for i in range(n)]
+
+
+def run_plain_drill(app: "AppContext", drill: Any) -> int:
+    from mi_prep.core.drill import format_report
+
+    now = app.now()
+    drill.start(now)
+    app.print(f"Drill #{drill.drill_id}: {len(drill.questions)} questions in {_fmt(drill.total_ms)} "
+              f"(seed {drill.plan.seed}). Empty line ends an answer; 'p' pauses.")
+    try:
+        while drill.phase not in ("finished", "waiting"):
+            v = drill.view()
+            now = app.now()
+            app.print(f"\n[{v.number}/{v.total} · {v.kind} · {v.topic}]  question {_fmt(drill.question_remaining_ms(now))}"
+                      f" · drill left {_fmt(drill.remaining_ms(now))}")
+            app.print(v.prompt)
+            for i, opt in enumerate(v.options, 1):
+                app.print(f"  {i}. {opt}")
+            typed = _read_answer(app, drill, multiline=not v.options)
+            q = drill.current_question
+            ev = drill.submit(typed, app.now())
+            if ev is None:
+                rec = drill.records[-1]
+                app.print(f"time's up: {_fmt(rec.budget_ms)} budget for this question; marked timed out."
+                          f"\nAnswer: {rec.reference}")
+                continue
+            app.print("-" * 40)
+            if ev.mode == "points":
+                app.print("Model answer:\n" + ev.reference)
+                app.print("Key points ([x] = found in your answer):")
+                for i, (pt, hit) in enumerate(zip(ev.points, ev.ticked), 1):
+                    app.print(f"  {i}. [{'x' if hit else ' '}] {pt}")
+                while True:
+                    raw = _readline(app, "points covered (Enter keeps the ticks; numbers like '1 3'; 0 = none): ").strip()
+                    ticks = list(ev.ticked) if not raw else _parse_ticks(raw, len(ev.points))
+                    if ticks is not None:
+                        break
+                    app.print(f"type numbers from 1 to {len(ev.points)}")
+                rec = drill.grade(app.now(), ticked=ticks)
+            elif ev.mode == "self":
+                app.print("Answer: " + ev.reference)
+                while True:
+                    raw = _readline(app, "r right / p partly / w wrong: ").strip().lower()
+                    grade = {"r": "right", "p": "partly", "w": "wrong"}.get(raw[:1])
+                    if grade:
+                        break
+                rec = drill.grade(app.now(), self_grade=grade)
+            else:
+                app.print(ev.feedback)
+                rec = drill.grade(app.now())
+            if ev.source:
+                app.print(f"source: {ev.source}")
+            app.print(f"score {rec.score:.0%} · took {_fmt(rec.elapsed_ms)} of {_fmt(q.budget_ms)}")
+        if drill.phase == "waiting":  # only with an async lab provider; the CLI adds the lab before starting
+            drill.drop_lab("lab skipped: not ready", app.now())
+    except _EOF:
+        app.print("\n(end of input: the remaining questions are marked unanswered)")
+        drill.abandon(app.now())
+    app.print("\n" + "=" * 40)
+    app.print(format_report(drill.report))
+    return 0
+
+
+def cmd_drill(args: argparse.Namespace, app: "AppContext") -> int:
+    from mi_prep.core import drill as D
+
+    store = app.store
+    if args.action == "history":
+        rows = D.drill_history(store, args.limit)
+        if not rows:
+            app.print("no drills yet; run `mi-prep drill`")
+            return 0
+        app.print(f"{'id':>4}  {'date':<16}  {'min':>5}  {'score':>5}  {'status':<9}  topics")
+        for r in rows:
+            topics = ", ".join(f"{t} {'-' if s is None else f'{s:.0%}'}" for t, s in r.topics.items())
+            score = "-" if r.score is None else f"{r.score:.0%}"
+            app.print(f"{r.id:>4}  {r.started[:16].replace('T', ' '):<16}  {r.minutes:>5g}  {score:>5}  {r.status:<9}  {topics}")
+        return 0
+    if args.action == "show":
+        report = D.load_report(store, args.drill_id) if args.drill_id else None
+        if report is None:
+            app.print("no such finished drill; see `mi-prep drill history`")
+            return 2
+        app.print(D.format_report(report))
+        return 0
+
+    for issue in app.decks.errors:
+        app.print(f"! {issue}")
+    if args.minutes <= 0 or args.questions < 0:
+        app.print("--minutes must be > 0 and --questions >= 0")
+        return 2
+    now = app.now()
+    topics = [t.strip() for t in (args.topics or "").split(",") if t.strip()]
+    if args.replay is not None:
+        plan = D.load_plan(store, args.replay)
+        if plan is None:
+            app.print(f"no drill #{args.replay}; see `mi-prep drill history`")
+            return 2
+        plan.lab_budget_ms = 0 if args.no_lab else plan.lab_budget_ms
+    else:
+        seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+        plan = D.make_plan(store, app.decks, now, random.Random(seed), seed=seed, minutes=args.minutes,
+                           topics=topics, n_questions=args.questions, with_lab=not args.no_lab)
+    if not plan.questions and not plan.lab_budget_ms:
+        known = sorted({t for d in app.decks.decks for t in (d.deck.tags or (d.id,))})
+        app.print(f"nothing to drill for topics {topics or 'all'}; known topics: {', '.join(known)}")
+        return 2
+    drill = D.Drill(store, app.decks, plan)
+    if plan.lab_budget_ms:
+        provider = getattr(app, "lab_provider", None) or make_lab_provider(app.data_dir)
+        app.print("preparing the lab (cached model) ...")
+        try:
+            drill.add_lab(provider(plan.lab_topics, plan.seed))
+            app.print(f"lab ready: {drill.lab.name}")
+        except Exception as exc:  # noqa: BLE001 - any lab failure must not stop the drill
+            note = str(exc) if str(exc).startswith("lab skipped") else f"lab skipped: {type(exc).__name__}: {exc}"
+            drill.drop_lab(note)
+            app.print(note)
+    return run_plain_drill(app, drill)
