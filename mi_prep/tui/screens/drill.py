@@ -1,0 +1,365 @@
+"""The Drill screen: a timed mock interview (recall, explain, one lab) ending with a report.
+
+Constructor::
+
+    DrillScreen(
+        store,                    # mi_prep.core.store.Store
+        deckset,                  # mi_prep.core.deck.DeckSet
+        *,
+        clock=None,               # () -> aware datetime; default: the local wall clock
+        seed=None,                # int; default: a random one (shown, stored, replayable)
+        minutes=30.0,             # length of the whole drill
+        topics=None,              # list of topic tags to draw from (default: all)
+        questions=8,              # deck questions, besides the lab
+        lab_provider=DEFAULT_LAB, # (topics, seed) -> (lab name, questions[, topics]) | LabSection;
+                                  # DEFAULT_LAB runs a real lab (small settings, cached model);
+                                  # None: no lab part
+        plan=None,                # a DrillPlan to use instead of drawing one (e.g. a replay)
+        tick_seconds=0.5,         # how often the countdowns refresh
+    )
+
+Push it from any app (``app.push_screen(DrillScreen(...), callback)``); when closed it dismisses
+with the :class:`~mi_prep.core.drill.DrillReport` (or None if never started). Used as an app's only
+screen it exits the app with the report instead.
+
+What it does: an intro (plan summary, lab status, Start); then per question a header with the
+question number, kind, topic and two countdowns (question and whole drill), the prompt, choice
+options and a text area. Ctrl+S (or Submit) submits; then the model answer is shown and, for
+explain / free-text questions, the key points as a checklist pre-ticked from the answer (change
+them, then Next); recall answers are self-graded Right / Partly / Wrong; choice and lab numeric
+questions are auto-graded. F2 pauses (the question is hidden and the clocks stop); Escape stops
+the drill (remaining questions unanswered). When a question's time runs out it is marked timed
+out and the next one appears. The lab runs in a worker thread while you answer; if its questions
+are not ready when the deck questions are done the clocks wait. At the end: the report (score per
+topic, time per question, points missed with sources, trend against earlier drills).
+
+All time comes from ``clock``; :meth:`DrillScreen.tick` (also run by a timer) applies timeouts,
+so tests drive it with a fake clock.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+from typing import Any, Callable, Sequence
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, SelectionList, Static, TextArea
+from textual.widgets.selection_list import Selection
+
+from mi_prep.core import drill as D
+from mi_prep.core.deck import DeckSet
+from mi_prep.core.store import Store
+
+DEFAULT_LAB = "default"
+
+
+def _fmt(ms: int) -> str:
+    s = max(0, int(round(ms / 1000)))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+class DrillScreen(Screen[Any]):
+    DEFAULT_CSS = """
+    DrillScreen { padding: 0 1; }
+    #drill-status { height: 1; background: $boost; text-style: bold; }
+    #drill-status.paused { background: $warning 40%; }
+    #drill-status.urgent { background: $error 40%; }
+    #drill-prompt { margin: 1 0; }
+    #drill-options { color: $text-muted; }
+    #drill-answer { height: 8; }
+    #drill-eval, #drill-report, #drill-intro { height: auto; }
+    #drill-points { height: auto; max-height: 12; }
+    #drill-buttons Button, #drill-grade Button { margin-right: 1; }
+    #drill-buttons, #drill-grade { height: auto; }
+    .hidden { display: none; }
+    """
+    BINDINGS = [
+        Binding("ctrl+s", "submit", "Submit", priority=True),
+        Binding("f2", "toggle_pause", "Pause/resume", priority=True),
+        Binding("escape", "stop", "Stop drill"),
+    ]
+
+    def __init__(self, store: Store, deckset: DeckSet, *, clock: Callable[[], datetime] | None = None,
+                 seed: int | None = None, minutes: float = D.DEFAULT_MINUTES, topics: Sequence[str] | None = None,
+                 questions: int = D.DEFAULT_QUESTIONS, lab_provider: Any = DEFAULT_LAB,
+                 plan: D.DrillPlan | None = None, tick_seconds: float = 0.5, name: str | None = None,
+                 id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self.store = store
+        self.deckset = deckset
+        self.clock = clock or (lambda: datetime.now().astimezone())
+        if lab_provider == DEFAULT_LAB:
+            from mi_prep.commands.drill import make_lab_provider
+
+            lab_provider = make_lab_provider(store.path.parent if store.path else None)
+        self.lab_provider = lab_provider
+        if plan is None:
+            seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+            plan = D.make_plan(store, deckset, self.clock(), random.Random(seed), seed=seed, minutes=minutes,
+                               topics=topics, n_questions=questions, with_lab=lab_provider is not None)
+        self.plan = plan
+        self.drill = D.Drill(store, deckset, plan)
+        self.tick_seconds = tick_seconds
+        self.lab_status = "no lab part" if not plan.lab_budget_ms else "preparing the lab ..."
+        self._rendered_idx: int | None = None
+
+    # ---- layout -------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static("", id="drill-status")
+        with Vertical(id="drill-intro"):
+            yield Static("", id="drill-intro-text")
+            yield Button("Start", id="drill-start", variant="primary")
+        with Vertical(id="drill-question", classes="hidden"):
+            yield Static("", id="drill-prompt")
+            yield Static("", id="drill-options")
+            yield TextArea(id="drill-answer")
+            with Horizontal(id="drill-buttons"):
+                yield Button("Submit (ctrl+s)", id="drill-submit", variant="primary")
+                yield Button("Pause (F2)", id="drill-pause")
+                yield Button("Stop", id="drill-stop", variant="error")
+        with VerticalScroll(id="drill-eval", classes="hidden"):
+            yield Static("", id="drill-reference")
+            yield SelectionList[int](id="drill-points")
+            with Horizontal(id="drill-grade"):
+                yield Button("Right", id="grade-right", variant="success")
+                yield Button("Partly", id="grade-partly", variant="warning")
+                yield Button("Wrong", id="grade-wrong", variant="error")
+                yield Button("Next", id="grade-next", variant="primary")
+        with VerticalScroll(id="drill-report", classes="hidden"):
+            yield Static("", id="drill-report-text")
+            yield Button("Close", id="drill-close", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._render_intro()
+        if self.plan.lab_budget_ms and self.lab_provider is not None:
+            self._run_lab()
+        self.set_interval(self.tick_seconds, self.tick)
+        self.query_one("#drill-start", Button).focus()
+
+    # ---- lab worker ---------------------------------------------------------
+    @work(thread=True, exclusive=True, group="drill-lab")
+    def _run_lab(self) -> None:
+        try:
+            section = D.as_lab_section(self.lab_provider(self.plan.lab_topics, self.plan.seed))
+        except Exception as exc:  # noqa: BLE001 - a failing lab never stops the drill
+            note = str(exc) if str(exc).startswith("lab skipped") else f"lab skipped: {type(exc).__name__}: {exc}"
+            self.app.call_from_thread(self._lab_failed, note)
+            return
+        self.app.call_from_thread(self._lab_ready, section)
+
+    def _lab_ready(self, section: D.LabSection) -> None:
+        self.drill.add_lab(section, self.clock() if self.drill.phase != "ready" else None)
+        self.lab_status = f"lab ready: {section.name} ({len(section.questions[:D.MAX_LAB_QUESTIONS])} questions)"
+        self._refresh()
+
+    def _lab_failed(self, note: str) -> None:
+        self.drill.drop_lab(note, self.clock() if self.drill.phase != "ready" else None)
+        self.lab_status = note
+        self.notify(note, severity="warning")
+        self._refresh()
+
+    # ---- rendering ----------------------------------------------------------
+    def _show(self, section: str) -> None:
+        for sid in ("drill-intro", "drill-question", "drill-eval", "drill-report"):
+            self.query_one(f"#{sid}").set_class(sid != section, "hidden")
+
+    def _render_intro(self) -> None:
+        p = self.plan
+        deck_qs = [q for q in p.questions if q.kind != "lab"]
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(
+            {k: sum(q.kind == k for q in deck_qs) for k in {q.kind for q in deck_qs}}.items()))
+        weak = ", ".join(f"{t} ({p.topic_weights[t]:.1f})" for t in p.lab_topics[:3])
+        lab = " + a lab" if p.lab_budget_ms else ""
+        self.query_one("#drill-intro-text", Static).update(
+            f"Mock interview: {len(deck_qs)} questions ({kinds or 'none'}){lab}, {p.minutes:g} minutes, seed {p.seed}.\n"
+            f"Weakest topics (weight): {weak or '-'}\n{self.lab_status}\n\n"
+            "Ctrl+S submits an answer, F2 pauses, Escape stops. Press Start when ready."
+        )
+        self.query_one("#drill-status", Static).update(f"Drill · {_fmt(self.drill.total_ms)}")
+
+    def _refresh(self) -> None:
+        d = self.drill
+        if d.phase == "ready":
+            self._render_intro()
+        elif d.phase == "finished":
+            self._render_report()
+        elif d.phase == "waiting":
+            self._show("drill-intro")
+            self.query_one("#drill-start").display = False
+            self.query_one("#drill-intro-text", Static).update(f"Waiting for the lab (clocks paused) ...\n{self.lab_status}")
+            self._render_status()
+        elif d.phase == "answering":
+            if self._rendered_idx != d.current_index:
+                self._render_question()
+            self._render_status()
+        else:
+            self._render_status()
+
+    def _render_status(self) -> None:
+        d = self.drill
+        now = self.clock()
+        status = self.query_one("#drill-status", Static)
+        v = d.view()
+        head = f"Q {v.number}/{v.total} · {v.kind} · {v.topic}" if v else "Drill"
+        q = f"question {_fmt(d.question_remaining_ms(now))}" if d.phase == "answering" else "grading"
+        text = f"{head}   {q}   drill {_fmt(d.remaining_ms(now))}"
+        if d.paused:
+            text += "   PAUSED (F2 resumes)"
+        status.update(text)
+        status.set_class(d.paused, "paused")
+        status.set_class(d.phase == "answering" and not d.paused and d.question_remaining_ms(now) < 15_000, "urgent")
+        self.query_one("#drill-question").set_class(d.paused and d.phase == "answering", "hidden")
+
+    def _render_question(self) -> None:
+        d = self.drill
+        v = d.view()
+        assert v is not None
+        self._rendered_idx = d.current_index
+        self._show("drill-question")
+        self.query_one("#drill-prompt", Static).update(v.prompt)
+        opts = "\n".join(f"  {i}. {o}" for i, o in enumerate(v.options, 1))
+        self.query_one("#drill-options", Static).update(opts + ("\n(type the number)" if opts else ""))
+        area = self.query_one("#drill-answer", TextArea)
+        area.text = ""
+        area.read_only = False
+        area.focus()
+
+    def _render_eval(self, ev: D.Evaluation) -> None:
+        self._show("drill-eval")
+        parts = []
+        if ev.mode == "auto":
+            parts.append(ev.feedback)
+        else:
+            parts.append(("Model answer:\n" if ev.mode == "points" else "Answer:\n") + ev.reference)
+            if ev.feedback:
+                parts.append(ev.feedback)
+        if ev.source:
+            parts.append(f"source: {ev.source}")
+        if ev.mode == "points":
+            parts.append("Tick the key points you covered (pre-ticked from your answer), then Next:")
+        elif ev.mode == "self":
+            parts.append("Was your answer right?")
+        self.query_one("#drill-reference", Static).update("\n\n".join(parts))
+        points = self.query_one("#drill-points", SelectionList)
+        points.clear_options()
+        points.display = ev.mode == "points"
+        if ev.mode == "points":
+            points.add_options([Selection(t, i, hit) for i, (t, hit) in enumerate(zip(ev.points, ev.ticked))])
+        for gid in ("grade-right", "grade-partly", "grade-wrong"):
+            self.query_one(f"#{gid}").display = ev.mode == "self"
+        self.query_one("#grade-next").display = ev.mode != "self"
+        (points if ev.mode == "points" else self.query_one("#grade-right" if ev.mode == "self" else "#grade-next")).focus()
+        self._render_status()
+
+    def _render_report(self) -> None:
+        self._show("drill-report")
+        report = self.drill.report
+        self.query_one("#drill-report-text", Static).update(D.format_report(report) if report else "")
+        self.query_one("#drill-status", Static).update(
+            f"Drill finished · score {'-' if not report or report.score is None else f'{report.score:.0%}'}")
+        self.query_one("#drill-close", Button).focus()
+
+    # ---- clock --------------------------------------------------------------
+    def tick(self) -> None:
+        """Apply timeouts and refresh the countdowns (a timer calls this; tests call it directly)."""
+        d = self.drill
+        if d.phase == "answering":
+            typed = self.query_one("#drill-answer", TextArea).text
+            before = d.current_index
+            if d.tick(self.clock(), typed=typed):
+                over = " (drill over)" if d.phase == "finished" else ""
+                self.notify(f"Time's up: question {before + 1} marked timed out{over}", severity="warning")
+                self._refresh()
+                return
+        if d.phase in ("answering", "grading", "waiting"):
+            self._render_status()
+
+    # ---- actions ------------------------------------------------------------
+    def start(self) -> None:
+        if self.drill.phase != "ready":
+            return
+        self.drill.start(self.clock())
+        self._refresh()
+
+    def action_submit(self) -> None:
+        d = self.drill
+        if d.phase != "answering" or d.paused:
+            return
+        ev = d.submit(self.query_one("#drill-answer", TextArea).text, self.clock())
+        if ev is None:
+            self.notify("Time's up: marked timed out", severity="warning")
+            self._refresh()
+            return
+        self.query_one("#drill-answer", TextArea).read_only = True
+        self._render_eval(ev)
+
+    def action_toggle_pause(self) -> None:
+        d = self.drill
+        if d.phase not in ("answering", "grading"):
+            return
+        if d.paused:
+            d.resume(self.clock())
+        else:
+            d.pause(self.clock())
+        self._render_status()
+        if not d.paused and d.phase == "answering":
+            self.query_one("#drill-answer", TextArea).focus()
+
+    def action_stop(self) -> None:
+        d = self.drill
+        if d.phase == "finished":
+            self.close()
+            return
+        if d.phase == "ready":
+            self.close()
+            return
+        d.abandon(self.clock())
+        self._refresh()
+
+    def grade(self, self_grade: str | None = None) -> None:
+        d = self.drill
+        if d.phase != "grading" or d.evaluation is None:
+            return
+        ev = d.evaluation
+        if d.paused:
+            d.resume(self.clock())
+        if ev.mode == "points":
+            chosen = set(self.query_one("#drill-points", SelectionList).selected)
+            d.grade(self.clock(), ticked=[i in chosen for i in range(len(ev.points))])
+        elif ev.mode == "self":
+            if self_grade is None:
+                return
+            d.grade(self.clock(), self_grade=self_grade)
+        else:
+            d.grade(self.clock())
+        self._refresh()
+
+    def close(self) -> None:
+        report = self.drill.report
+        if len(self.app.screen_stack) > 1 and self.app.screen is self:
+            self.dismiss(report)
+        else:
+            self.app.exit(report)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        bid = event.button.id or ""
+        event.stop()
+        if bid == "drill-start":
+            self.start()
+        elif bid == "drill-submit":
+            self.action_submit()
+        elif bid == "drill-pause":
+            self.action_toggle_pause()
+        elif bid == "drill-stop":
+            self.action_stop()
+        elif bid.startswith("grade-"):
+            kind = bid.removeprefix("grade-")
+            self.grade(None if kind == "next" else kind)
+        elif bid == "drill-close":
+            self.close()

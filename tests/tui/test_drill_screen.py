@@ -1,0 +1,281 @@
+"""DrillScreen driven by Pilot with a fake clock: full drill with timeouts, pause, lab wait, report."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from textual.app import App
+from textual.widgets import SelectionList, Static, TextArea
+
+from mi_prep.core.deck import load_decks
+from mi_prep.core.store import open_store
+from mi_prep.lab.questions import FreeText, MultipleChoice
+from mi_prep.tui.screens.drill import DrillScreen
+
+T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
+DECK = """\
+id: tiny
+name: Tiny
+tags: [circuits]
+cards:
+  - id: t-basic
+    front: What is a circuit?
+    back: A subgraph of the model
+    source: Olah 2020
+  - id: t-choice
+    type: choice
+    front: QK or OV decides where to attend?
+    options:
+      - text: QK
+        correct: true
+      - text: OV
+    source: Elhage 2021 sec 2
+  - id: t-explain
+    type: explain
+    front: Explain the residual stream
+    back: A shared bus
+    source: Elhage 2021 sec 1
+    key_points:
+      - text: every layer reads and writes it
+        terms: [reads]
+      - text: it is a linear sum
+        terms: [linear]
+      - text: bandwidth is limited
+        terms: [bandwidth]
+  - id: t-basic2
+    front: What is a feature?
+    back: A direction the model uses
+    source: Elhage 2022
+"""
+
+
+class Clock:
+    def __init__(self):
+        self.t = T0
+
+    def __call__(self):
+        return self.t
+
+    def advance(self, **kw):
+        self.t += timedelta(**kw)
+
+
+def lab(topics, seed):
+    return ("toy-lab", [
+        MultipleChoice("mc", "Which head is the induction head?", "L1H0 scored 0.9", ("L0H0", "L1H0"), 1),
+        FreeText("ft", "Why does the loss drop?", "the bump", model_answer="Induction heads form",
+                 key_points=("induction heads form", "phase change"), terms=(("induction",), ("phase",))),
+    ], ("circuits",))
+
+
+class DrillApp(App):
+    def __init__(self, make_screen):
+        super().__init__()
+        self.make_screen = make_screen
+        self.result = "not closed"
+
+    def on_mount(self):
+        self.push_screen(self.make_screen(), self._done)
+
+    def _done(self, report):
+        self.result = report
+
+
+@pytest.fixture
+def env(tmp_path):
+    d = tmp_path / "decks"
+    d.mkdir()
+    (d / "tiny.yaml").write_text(DECK)
+    ds = load_decks(d)
+    assert not ds.errors
+    return open_store(tmp_path / "data"), ds
+
+
+async def type_answer(pilot, screen, text):
+    area = screen.query_one("#drill-answer", TextArea)
+    area.text = text
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+
+
+def test_full_drill_with_timeout_pause_lab_and_report(env):
+    asyncio.run(_test_full_drill_with_timeout_pause_lab_and_report(env))
+
+
+async def _test_full_drill_with_timeout_pause_lab_and_report(env):
+    store, ds = env
+    clock = Clock()
+    screen = DrillScreen(store, ds, clock=clock, seed=3, minutes=10, questions=3, lab_provider=lab, tick_seconds=60)
+    app = DrillApp(lambda: screen)
+    async with app.run_test(size=(110, 50)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        intro = str(screen.query_one("#drill-intro-text", Static).render())
+        assert "3 questions" in intro and "lab ready: toy-lab (2 questions)" in intro and "seed 3" in intro
+        await pilot.click("#drill-start")
+        await pilot.pause()
+        d = screen.drill
+        assert d.phase == "answering" and len(d.questions) == 5
+        status = str(screen.query_one("#drill-status", Static).render())
+        assert "Q 1/5" in status and "drill 10:00" in status
+
+        # question 1: let its time run out (typed text is kept)
+        first = d.current_question
+        await pilot.press("h", "m")
+        clock.advance(milliseconds=first.budget_ms + 500)
+        screen.tick()
+        await pilot.pause()
+        assert d.records[0].status == "timed_out" and d.records[0].answer == "hm"
+        assert d.current_index == 1 and screen.query_one("#drill-answer", TextArea).text == ""
+
+        # question 2: pause for a minute (nothing counts, the question is hidden), then answer
+        await pilot.press("f2")
+        await pilot.pause()
+        assert d.paused and "PAUSED" in str(screen.query_one("#drill-status", Static).render())
+        assert screen.query_one("#drill-question").has_class("hidden")
+        clock.advance(minutes=1)
+        screen.tick()
+        assert d.current_index == 1  # no timeout while paused
+        await pilot.press("f2")
+        await pilot.pause()
+        assert not d.paused and not screen.query_one("#drill-question").has_class("hidden")
+
+        answered = 1
+        while d.phase == "answering":
+            v = d.view()
+            clock.advance(seconds=10)
+            if v.kind == "choice":
+                await pilot.press("1")
+                await pilot.press("ctrl+s")
+                await pilot.pause()
+                assert "Correct." in str(screen.query_one("#drill-reference", Static).render())
+                await pilot.click("#grade-next")
+            elif v.kind == "recall":
+                await type_answer(pilot, screen, "a subgraph")
+                assert "A subgraph of the model" in str(screen.query_one("#drill-reference", Static).render()) or \
+                    "A direction" in str(screen.query_one("#drill-reference", Static).render())
+                await pilot.click("#grade-partly")
+            elif v.kind == "explain":
+                await type_answer(pilot, screen, "every layer reads it and it is linear")
+                points = screen.query_one("#drill-points", SelectionList)
+                assert sorted(points.selected) == [0, 1]  # pre-ticked from the answer
+                points.deselect(1)  # the user changes the ticks
+                points.select(2)
+                await pilot.pause()
+                await pilot.click("#grade-next")
+            else:  # lab
+                lq = v.prompt
+                if lq.startswith("Which head"):
+                    await type_answer(pilot, screen, "L1H0")
+                    await pilot.click("#grade-next")
+                else:
+                    await type_answer(pilot, screen, "induction heads form")
+                    assert screen.query_one("#drill-points", SelectionList).selected == [0]
+                    await pilot.click("#grade-next")
+            await pilot.pause()
+            answered += 1
+        assert answered == 5 and d.phase == "finished"
+        report = d.report
+        assert report.paused_ms == 60_000
+        assert [a.status for a in report.answers] == ["timed_out"] + ["answered"] * 4
+        by = {a.item_id: a for a in report.answers}
+        if "t-explain" in by and by["t-explain"].status == "answered":
+            assert [p["covered"] for p in by["t-explain"].points] == [True, False, True]
+        assert by["lab:toy-lab:mc"].score == 1.0 and by["lab:toy-lab:ft"].score == 0.5
+        text = str(screen.query_one("#drill-report-text", Static).render())
+        assert "Score per topic" in text and "paused 1:00" in text and "timeout" in text
+        assert not screen.query_one("#drill-report").has_class("hidden")
+        await pilot.click("#drill-close")
+        await pilot.pause()
+        assert app.result is report
+    rows = list(store.db.query("SELECT * FROM drill_answers ORDER BY idx"))
+    assert len(rows) == 5 and rows[0]["timed_out"] == 1
+    assert store.db.execute("SELECT status, paused_ms FROM drills").fetchone() == ("finished", 60_000)
+
+
+def test_waits_for_slow_lab_with_clocks_paused(env):
+    asyncio.run(_test_waits_for_slow_lab_with_clocks_paused(env))
+
+
+async def _test_waits_for_slow_lab_with_clocks_paused(env):
+    store, ds = env
+    clock = Clock()
+    release = threading.Event()
+
+    def slow_lab(topics, seed):
+        release.wait(10)
+        return lab(topics, seed)
+
+    screen = DrillScreen(store, ds, clock=clock, seed=1, minutes=10, topics=["circuits"], questions=1,
+                         lab_provider=slow_lab, tick_seconds=60)
+    app = DrillApp(lambda: screen)
+    async with app.run_test(size=(110, 50)) as pilot:
+        await pilot.pause()
+        await pilot.click("#drill-start")
+        await pilot.pause()
+        d = screen.drill
+        v = d.view()
+        clock.advance(seconds=5)
+        await type_answer(pilot, screen, "1" if v.kind == "choice" else "reads")
+        if v.kind == "recall":
+            await pilot.click("#grade-right")
+        else:
+            await pilot.click("#grade-next")
+        await pilot.pause()
+        assert d.phase == "waiting" and d.paused
+        assert "Waiting for the lab" in str(screen.query_one("#drill-intro-text", Static).render())
+        clock.advance(minutes=3)  # waiting time is paused time
+        release.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert d.phase == "answering" and not d.paused and d.view().kind == "lab"
+        assert d.remaining_ms(clock()) == 600_000 - 5_000
+        await pilot.press("escape")  # stop: the rest is unanswered
+        await pilot.pause()
+        assert d.phase == "finished" and d.report.status == "stopped" and d.report.paused_ms == 180_000
+        assert [a.status for a in d.report.answers] == ["answered", "unanswered", "unanswered"]
+
+
+def test_lab_failure_is_noted_and_standalone_exit(env):
+    asyncio.run(_test_lab_failure_is_noted_and_standalone_exit(env))
+
+
+async def _test_lab_failure_is_noted_and_standalone_exit(env):
+    store, ds = env
+    clock = Clock()
+
+    def broken(topics, seed):
+        from mi_prep.lab.api import LabUnavailable
+
+        raise LabUnavailable("lab skipped: torch is not installed (pip install 'mi-prep[labs]')")
+
+    class Standalone(App):
+        def on_mount(self):
+            self.push_screen(DrillScreen(store, ds, clock=clock, seed=2, minutes=1, topics=["circuits"],
+                                         questions=1, lab_provider=broken, tick_seconds=60))
+
+    app = Standalone()
+    async with app.run_test(size=(110, 50)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert "torch is not installed" in str(screen.query_one("#drill-intro-text", Static).render())
+        await pilot.click("#drill-start")
+        await pilot.pause()
+        clock.advance(minutes=2)  # the whole drill runs out
+        screen.tick()
+        await pilot.pause()
+        assert screen.drill.phase == "finished" and screen.drill.report.status == "timed out"
+        text = str(screen.query_one("#drill-report-text", Static).render())
+        assert "note: lab skipped: torch is not installed" in text
+        plan = json.loads(store.db.execute("SELECT plan FROM drills").fetchone()[0])
+        assert plan["lab"]["note"].startswith("lab skipped")
+        await pilot.click("#drill-close")
+        await pilot.pause()
+    assert app.return_value is None or app.return_value.status == "timed out"
