@@ -52,20 +52,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 # --------------------------------------------------------------------------- real lab provider
 
 
-def _discover_labs() -> list[Any]:
-    try:  # the lab engine's registry, when present
-        from mi_prep.lab import registry  # type: ignore[attr-defined]
+def _discover_labs(labs_dir: Path | None = None) -> list[Any]:
+    """Labs from ``labs_dir`` if given, else the lab engine's registry, else the checkout's ``labs/``."""
+    if labs_dir is None:
+        try:  # the lab engine's registry, when present
+            from mi_prep.lab import registry  # type: ignore[attr-defined]
 
-        for name in ("all_labs", "discover", "discover_labs", "load_labs", "labs"):
-            fn = getattr(registry, name, None)
-            if callable(fn):
-                found = fn()
-                return list(found.values()) if isinstance(found, dict) else list(found)
-    except ImportError:
-        pass
+            for name in ("all_labs", "discover", "discover_labs", "load_labs", "labs"):
+                fn = getattr(registry, name, None)
+                if callable(fn):
+                    found = fn()
+                    return list(found.values()) if isinstance(found, dict) else list(found)
+        except ImportError:
+            pass
     import importlib.util
 
-    labs_dir = Path(__file__).resolve().parent.parent.parent / "labs"
+    labs_dir = labs_dir or Path(__file__).resolve().parent.parent.parent / "labs"
     out = []
     for path in sorted(labs_dir.glob("*.py")):
         spec = importlib.util.spec_from_file_location(f"mi_prep_labs_{path.stem}", path)
@@ -88,7 +90,7 @@ def pick_lab(labs: Sequence[Any], topics: Sequence[str], seed: int) -> Any:
     return labs[random.Random(seed).randrange(len(labs))]
 
 
-def make_lab_provider(data_dir: Path | None = None, device: str | None = None):
+def make_lab_provider(data_dir: Path | None = None, device: str | None = None, labs_dir: Path | None = None):
     """The real provider: run one lab with its ``small`` settings (models cached), return its questions.
     Raises ``LabUnavailable`` with a clear message when torch or the labs are missing."""
 
@@ -100,7 +102,7 @@ def make_lab_provider(data_dir: Path | None = None, device: str | None = None):
 
         if importlib.util.find_spec("torch") is None:
             raise LabUnavailable("lab skipped: torch is not installed (pip install 'mi-prep[labs]')")
-        labs = _discover_labs()
+        labs = _discover_labs(labs_dir)
         if not labs:
             raise LabUnavailable("lab skipped: no labs found")
         lab = pick_lab(labs, topics, seed)
@@ -111,13 +113,14 @@ def make_lab_provider(data_dir: Path | None = None, device: str | None = None):
             run_lab = getattr(runner, "run_lab")
         except (ImportError, AttributeError):
             run_lab = None
+        result = None
         if run_lab is not None:
             try:
                 result = run_lab(lab, seed=seed, params=params, **({"device": device} if device else {}))
-            except TypeError:
-                result = run_lab(lab, seed=seed)
+            except TypeError:  # another signature: run it directly below
+                result = None
             result = getattr(result, "result", result)
-        else:
+        if result is None:
             from mi_prep.core.store import default_data_dir
 
             cache = (data_dir or default_data_dir()) / "models"
