@@ -1,0 +1,408 @@
+"""Toy models of superposition (Elhage et al. 2022, arXiv 2209.10652).
+
+n sparse features are squeezed into m < n hidden dimensions and read back out:
+``h = W x``, ``x' = ReLU(W^T h + b)`` with the loss weighted by a per-feature importance.
+One model per feature sparsity S (trained together as independent instances in one tensor,
+as the paper does, with a few random restarts per sparsity; the restart with the lowest
+held-out loss is kept). Dense features get one dimension each (at most m features, the most
+important ones); as S grows the model stores more features than dimensions, as antipodal
+pairs and then a pentagon.
+
+Module import does not import torch; question building is a pure function of the metrics.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Mapping
+
+from mi_prep.lab.api import (
+    Heatmap,
+    Lab,
+    LabContext,
+    LabResult,
+    LinePlot,
+    Scatter,
+    Series,
+    Table,
+    Text,
+)
+from mi_prep.lab.questions import FreeText, MultipleChoice, Numeric, Question
+
+REPRESENTED = 0.5
+"""A feature counts as represented when its embedding norm ||W_i|| exceeds this."""
+
+ANGLE_TOL = 15.0
+"""Degrees of slack when naming a geometry (gaps between neighbouring directions)."""
+
+GEOMETRIES = (
+    "no features represented",
+    "a single feature direction",
+    "orthogonal pair only (one dimension per feature, no superposition)",
+    "antipodal pair (two features on opposite directions of one axis)",
+    "triangle (three features 120 degrees apart)",
+    "two antipodal pairs (four features 90 degrees apart, a square)",
+    "pentagon (five features 72 degrees apart)",
+    "irregular (none of the above)",
+)
+G_NONE, G_SINGLE, G_ORTHO, G_ANTIPODAL, G_TRIANGLE, G_SQUARE, G_PENTAGON, G_IRREGULAR = range(len(GEOMETRIES))
+GEOMETRY_SHORT = ("none", "single", "orthogonal pair", "antipodal pair", "triangle", "square (2 antipodal pairs)",
+                  "pentagon", "irregular")
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def angle_gaps(angles_deg: list[float]) -> list[float]:
+    """Gaps (degrees) between neighbouring directions going round the circle; they sum to 360."""
+    a = sorted(x % 360.0 for x in angles_deg)
+    if len(a) < 2:
+        return [360.0] * len(a)
+    return [a[i + 1] - a[i] for i in range(len(a) - 1)] + [a[0] + 360.0 - a[-1]]
+
+
+def classify_geometry(angles_deg: list[float], tol: float = ANGLE_TOL) -> int:
+    """Name the arrangement of the represented features' 2-D directions (index into GEOMETRIES)."""
+    k = len(angles_deg)
+    if k == 0:
+        return G_NONE
+    if k == 1:
+        return G_SINGLE
+    gaps = angle_gaps(angles_deg)
+    if k == 2:
+        sep = min(gaps)  # the smaller angle between the two directions
+        if abs(sep - 90.0) <= tol:
+            return G_ORTHO
+        if abs(sep - 180.0) <= tol:
+            return G_ANTIPODAL
+        return G_IRREGULAR
+    regular = max(abs(g - 360.0 / k) for g in gaps) <= tol
+    if regular and k in (3, 4, 5):
+        return {3: G_TRIANGLE, 4: G_SQUARE, 5: G_PENTAGON}[k]
+    return G_IRREGULAR
+
+
+def antipodal_pairs(angles: dict[int, float], tol: float = ANGLE_TOL) -> list[tuple[int, int]]:
+    """Pairs of represented features whose directions are within ``tol`` of opposite."""
+    ids = sorted(angles)
+    out = []
+    for a_i, i in enumerate(ids):
+        for j in ids[a_i + 1:]:
+            d = abs((angles[i] - angles[j] + 180.0) % 360.0 - 180.0)
+            if abs(d - 180.0) <= tol:
+                out.append((i, j))
+    return out
+
+
+def _unpack(metrics: Mapping[str, float]) -> tuple[list[float], int, int, list[list[float]], list[list[float]]]:
+    n_s = int(metrics["n_sparsities"])
+    n = int(metrics["n_features"])
+    m = int(metrics["n_hidden"])
+    sparsities = [float(metrics[f"sparsity_{k}"]) for k in range(n_s)]
+    norms = [[float(metrics[f"norm_s{k}_f{i}"]) for i in range(n)] for k in range(n_s)]
+    angles = [[float(metrics.get(f"angle_s{k}_f{i}", float("nan"))) for i in range(n)] for k in range(n_s)]
+    return sparsities, n, m, norms, angles
+
+
+def summarise(metrics: Mapping[str, float]) -> dict[str, Any]:
+    """Derived facts the questions use: represented counts, first superposed sparsity, geometries."""
+    sparsities, n, m, norms, angles = _unpack(metrics)
+    counts = [sum(v > REPRESENTED for v in row) for row in norms]
+    first = next((k for k, c in enumerate(counts) if c > m), None)
+    geoms = []
+    for k in range(len(sparsities)):
+        rep = [angles[k][i] for i in range(n) if norms[k][i] > REPRESENTED]
+        geoms.append(classify_geometry(rep) if m == 2 else G_IRREGULAR)
+    return {"sparsities": sparsities, "n": n, "m": m, "norms": norms, "angles": angles,
+            "counts": counts, "first": first, "geoms": geoms}
+
+
+def _fmt_s(s: float) -> str:
+    return f"{s:g}"
+
+
+def build_questions(metrics: Mapping[str, float]) -> list[Question]:
+    """Questions whose answer keys are computed from this run's metrics."""
+    s = summarise(metrics)
+    sp, counts, first, geoms, m, n = s["sparsities"], s["counts"], s["first"], s["geoms"], s["m"], s["n"]
+    count_line = ", ".join(f"S={_fmt_s(v)}: {c}" for v, c in zip(sp, counts))
+    qs: list[Question] = []
+
+    never = f"never (no sparsity in this sweep stores more than {m} features)"
+    options = tuple(f"S = {_fmt_s(v)}" for v in sp) + (never,)
+    correct = first if first is not None else len(sp)
+    qs.append(MultipleChoice(
+        id="superposition-onset",
+        prompt=(f"The sweep trains one toy model ({n} features -> {m} dims) per feature sparsity S. "
+                f"At which sparsity does the model first store more than {m} features (||W_i|| > {REPRESENTED})?"),
+        options=options,
+        correct=correct,
+        explanation=(f"Features with ||W_i|| > {REPRESENTED} per sparsity: {count_line}. "
+                     + (f"S = {_fmt_s(sp[first])} is the first with more features than the {m} dimensions: "
+                        "sparse features rarely co-occur, so the interference they cause is rare and cheaper "
+                        "than dropping them." if first is not None else
+                        "No model in this run went past one feature per dimension; try more steps or restarts.")),
+    ))
+
+    k_hi = len(sp) - 1
+    qs.append(Numeric(
+        id="superposition-count-max",
+        prompt=f"How many of the {n} features does the model at the highest sparsity (S = {_fmt_s(sp[k_hi])}) represent "
+               f"(||W_i|| > {REPRESENTED})?",
+        answer=float(counts[k_hi]),
+        abs_tol=0.0,
+        rel_tol=0.0,
+        explanation=(f"Norms at S={_fmt_s(sp[k_hi])}: "
+                     + ", ".join(f"f{i}={v:.2f}" for i, v in enumerate(s["norms"][k_hi]))
+                     + f" -> {counts[k_hi]} above {REPRESENTED} in {m} dimensions."),
+    ))
+
+    def geometry_q(k: int, qid: str) -> MultipleChoice:
+        rep = {i: s["angles"][k][i] for i in range(n) if s["norms"][k][i] > REPRESENTED}
+        gaps = angle_gaps(list(rep.values()))
+        pairs = antipodal_pairs(rep)
+        return MultipleChoice(
+            id=qid,
+            prompt=(f"Plot the columns W_i of the S = {_fmt_s(sp[k])} model in its {m}-D hidden space. "
+                    "Which geometry do the represented features form?"),
+            options=GEOMETRIES[1:],
+            correct=geoms[k] - 1 if geoms[k] > 0 else len(GEOMETRIES) - 2,
+            explanation=(f"Represented features and angles: "
+                         + ", ".join(f"f{i} at {a % 360:.0f} deg" for i, a in sorted(rep.items(), key=lambda t: t[1] % 360))
+                         + f"; gaps between neighbours: {', '.join(f'{g:.0f}' for g in sorted(gaps))} deg"
+                         + (f"; antipodal pairs: {', '.join(f'f{i}/f{j}' for i, j in pairs)}" if pairs else "")
+                         + f" -> {GEOMETRY_SHORT[geoms[k]]}. The toy model's geometries are polytopes: "
+                           "antipodal pairs use one dimension for two features (the ReLU and negative bias filter "
+                           "the negative interference), a pentagon fits 5 features into 2 dimensions."),
+        )
+
+    if m == 2:
+        qs.append(geometry_q(k_hi, "superposition-geometry-max"))
+        if first is not None and first != k_hi and geoms[first] != geoms[k_hi]:
+            qs.append(geometry_q(first, "superposition-geometry-onset"))
+
+    qs.append(FreeText(
+        id="superposition-why-sparsity",
+        prompt="Why does feature sparsity let a model store more features than it has dimensions? What is the cost?",
+        model_answer=(
+            "Features stored in superposition are not orthogonal, so reading one feature picks up interference from "
+            "the others. If features are dense they are active together and the interference is paid on every input, "
+            "so the model keeps only the m most important features, one per dimension (PCA-like). If features are "
+            "sparse they are rarely active at the same time: most of the time only one is on, and the ReLU with a "
+            "negative bias filters out the small negative interference, so the expected loss from interference is "
+            "smaller than the loss of not representing the feature at all. Importance and sparsity set this "
+            f"trade-off; here the model went from {counts[0]} features at S={_fmt_s(sp[0])} to {counts[k_hi]} at "
+            f"S={_fmt_s(sp[k_hi])}, arranged as regular polytopes (antipodal pairs, pentagons). The cost is "
+            "interference noise when features co-occur and polysemantic directions/neurons."),
+        key_points=(
+            "superposed features are non-orthogonal, so they interfere",
+            "sparse features rarely co-occur, so the interference is rarely paid",
+            "the ReLU / negative bias filters small interference",
+            "trade-off against importance: dense -> keep top-m features, like PCA",
+            "consequence: polysemantic directions, geometry of polytopes (antipodal pairs, pentagons)",
+        ),
+        terms=(
+            ("interfer", "orthogonal", "overlap"),
+            ("rarely", "co-occur", "simultaneous", "same time", "together"),
+            ("relu", "bias", "nonlinear", "filter"),
+            ("importan", "dense", "pca", "trade"),
+            ("polysemant", "antipodal", "pentagon", "polytope", "geometr"),
+        ),
+        explanation=f"Represented features per sparsity in this run: {count_line}.",
+    ))
+    return qs
+
+
+# --------------------------------------------------------------------------- the lab
+
+
+class SuperpositionLab(Lab):
+    name = "superposition"
+    title = "Toy models of superposition"
+    summary = ("Train the 5-features-in-2-dims toy model across feature sparsities; watch features go into "
+               "superposition as antipodal pairs and a pentagon.")
+    topics = ("superposition", "polysemanticity", "toy-models")
+    defaults: dict[str, Any] = {
+        "n_features": 5,
+        "n_hidden": 2,
+        "importance_decay": 0.9,
+        "sparsities": [0.0, 0.7, 0.9, 0.97, 0.99, 0.999],
+        "restarts": 4,
+        "steps": 2500,
+        "batch": 1024,
+        "lr": 1e-2,
+        "eval_samples": 20000,
+        "log_every": 50,
+    }
+    small: dict[str, Any] = {"steps": 500, "restarts": 2, "batch": 512, "eval_samples": 5000}
+
+    def run(self, ctx: LabContext) -> LabResult:
+        import torch
+
+        p = {**self.defaults, **ctx.params}
+        n, m = int(p["n_features"]), int(p["n_hidden"])
+        sparsities = [float(s) for s in p["sparsities"]]
+        R, steps, batch = int(p["restarts"]), int(p["steps"]), int(p["batch"])
+        n_s = len(sparsities)
+        I = n_s * R  # instance i = k * R + r
+        dev = torch.device(ctx.device)
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(ctx.seed)
+            g = torch.Generator(device="cpu").manual_seed(ctx.seed)
+            S = torch.tensor(sparsities).repeat_interleave(R).to(dev)  # [I]
+            prob = (1.0 - S)[None, :, None]
+            importance = (float(p["importance_decay"]) ** torch.arange(n, dtype=torch.float32)).to(dev)
+            W = torch.randn(I, m, n, generator=g) * math.sqrt(2.0 / (m + n))  # xavier normal
+            W = torch.nn.Parameter(W.to(dev))
+            b = torch.nn.Parameter(torch.zeros(I, n, device=dev))
+            opt = torch.optim.AdamW([W, b], lr=float(p["lr"]), weight_decay=0.0)
+
+            def sample(bs: int, gen: torch.Generator) -> torch.Tensor:
+                x = torch.rand(bs, I, n, generator=gen).to(dev)
+                on = torch.rand(bs, I, n, generator=gen).to(dev)
+                return x * (on < prob)
+
+            def forward(x: torch.Tensor) -> torch.Tensor:
+                h = torch.einsum("imn,bin->bim", W, x)
+                return torch.relu(torch.einsum("imn,bim->bin", W, h) + b)
+
+            log_every = max(1, int(p["log_every"]))
+            curves: list[list[float]] = [[] for _ in range(I)]
+            curve_x: list[float] = []
+            for step in range(steps):
+                if step % 10 == 0:
+                    ctx.check_cancelled()
+                x = sample(batch, g)
+                per_inst = (importance * (x - forward(x)) ** 2).mean(dim=(0, 2))  # [I]
+                loss = per_inst.sum()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if step % log_every == 0 or step == steps - 1:
+                    vals = per_inst.detach().cpu().tolist()
+                    for i in range(I):
+                        curves[i].append(vals[i])
+                    curve_x.append(float(step))
+                    ctx.progress(step + 1, steps, loss=float(loss.item()) / I, message="training toy models")
+            ctx.progress(steps, steps, message="training done")
+            timings["train"] = time.perf_counter() - t0
+
+            # pick the best restart per sparsity on a shared held-out batch (common random numbers)
+            t1 = time.perf_counter()
+            ge = torch.Generator(device="cpu").manual_seed(ctx.seed + 1)
+            with torch.no_grad():
+                n_eval = int(p["eval_samples"])
+                val = torch.rand(n_eval, n_s, n, generator=ge)
+                on = torch.rand(n_eval, n_s, n, generator=ge)
+                pr = (1.0 - torch.tensor(sparsities))[None, :, None]
+                xe = (val * (on < pr)).repeat_interleave(R, dim=1).to(dev)
+                eval_loss = (importance * (xe - forward(xe)) ** 2).mean(dim=(0, 2)).cpu()
+                best = [k * R + int(torch.argmin(eval_loss[k * R:(k + 1) * R])) for k in range(n_s)]
+                Wb = W.detach().cpu()[best]  # [n_s, m, n]
+                bb = b.detach().cpu()[best]
+            ctx.check_cancelled()
+
+            metrics: dict[str, float] = {"n_sparsities": float(n_s), "n_features": float(n), "n_hidden": float(m),
+                                         "restarts": float(R)}
+            gram = torch.einsum("kmi,kmj->kij", Wb, Wb)  # W^T W  [n_s, n, n]
+            norms = Wb.norm(dim=1)  # [n_s, n]
+            unit = Wb / norms.clamp_min(1e-8)[:, None, :]
+            overlap = torch.einsum("kmi,kmj->kij", unit, Wb) ** 2  # (Ŵ_i·W_j)^2
+            eye = torch.eye(n, dtype=torch.bool)
+            superpos = overlap.masked_fill(eye, 0.0).sum(-1)  # sum_{j != i}
+            dimensionality = norms ** 2 / overlap.sum(-1).clamp_min(1e-8)
+            angles = torch.rad2deg(torch.atan2(Wb[:, 1, :], Wb[:, 0, :])) if m == 2 else None
+            for k, s_val in enumerate(sparsities):
+                metrics[f"sparsity_{k}"] = s_val
+                metrics[f"eval_loss_s{k}"] = float(eval_loss[best[k]])
+                for i in range(n):
+                    metrics[f"norm_s{k}_f{i}"] = float(norms[k, i])
+                    metrics[f"superposition_s{k}_f{i}"] = float(superpos[k, i])
+                    metrics[f"dimensionality_s{k}_f{i}"] = float(dimensionality[k, i])
+                    metrics[f"bias_s{k}_f{i}"] = float(bb[k, i])
+                    if angles is not None:
+                        metrics[f"angle_s{k}_f{i}"] = float(angles[k, i])
+
+        summ = summarise(metrics)
+        for k in range(n_s):
+            metrics[f"represented_s{k}"] = float(summ["counts"][k])
+            metrics[f"geometry_s{k}"] = float(summ["geoms"][k])
+        metrics["first_superposition_sparsity"] = (sparsities[summ["first"]] if summ["first"] is not None
+                                                   else float("nan"))
+        metrics["represented_at_max_sparsity"] = float(summ["counts"][-1])
+        timings["analysis"] = time.perf_counter() - t1
+
+        blocks = self._blocks(p, metrics, summ, gram, Wb, curves, curve_x, best)
+        questions = build_questions(metrics)
+        timings["total"] = time.perf_counter() - t0
+        return LabResult(blocks=blocks, metrics=metrics, questions=questions, timings=timings)
+
+    # ------------------------------------------------------------------ presentation
+
+    def _blocks(self, p, metrics, summ, gram, Wb, curves, curve_x, best) -> list:
+        sp, n, m = summ["sparsities"], summ["n"], summ["m"]
+        feats = [f"f{i}" for i in range(n)]
+        blocks: list = [Text(
+            title="Setup",
+            body=(f"{n} features, each zero with probability S and otherwise uniform in [0, 1], importance "
+                  f"{p['importance_decay']}^i (f0 most important), squeezed into {m} dimensions: h = W x, "
+                  f"x' = ReLU(W^T h + b). One model per sparsity S in {', '.join(_fmt_s(s) for s in sp)}; "
+                  f"{p['restarts']} restarts each, trained together as independent instances for {p['steps']} steps "
+                  f"(Adam, lr {p['lr']}, batch {p['batch']}); the restart with the lowest held-out loss is shown. "
+                  f"A feature is 'represented' when ||W_i|| > {REPRESENTED}."),
+        )]
+        blocks.append(LinePlot(
+            title="Training loss (kept restart per sparsity)",
+            series=[Series(name=f"S={_fmt_s(s)}", x=list(curve_x), y=list(curves[best[k]])) for k, s in enumerate(sp)],
+            xlabel="step", ylabel="importance-weighted MSE",
+        ))
+        rows = []
+        for k, s in enumerate(sp):
+            rows.append([_fmt_s(s)] + [round(metrics[f"norm_s{k}_f{i}"], 3) for i in range(n)]
+                        + [summ["counts"][k], GEOMETRY_SHORT[summ["geoms"][k]]])
+        blocks.append(Table(title="Feature norms ||W_i|| per sparsity", columns=["S"] + feats + ["represented", "geometry"],
+                            rows=rows, caption=f"represented = count of ||W_i|| > {REPRESENTED}"))
+        rows = [[_fmt_s(s)] + [round(metrics[f"superposition_s{k}_f{i}"], 3) for i in range(n)]
+                for k, s in enumerate(sp)]
+        blocks.append(Table(title="Superposition per feature: sum_{j!=i} (Ŵ_i·W_j)^2", columns=["S"] + feats, rows=rows,
+                            caption="0 = the feature has its own dimension; large = it shares its direction with others"))
+        rows = [[_fmt_s(s)] + [round(metrics[f"dimensionality_s{k}_f{i}"], 3) for i in range(n)]
+                for k, s in enumerate(sp)]
+        blocks.append(Table(title="Feature dimensionality D_i = ||W_i||^2 / sum_j (Ŵ_i·W_j)^2", columns=["S"] + feats,
+                            rows=rows, caption="1 = own dimension, 1/2 = antipodal pair, 2/5 = pentagon, 0 = not represented"))
+        for k, s in enumerate(sp):
+            blocks.append(Heatmap(
+                title=f"W^T W at S={_fmt_s(s)}",
+                values=[[round(float(v), 3) for v in row] for row in gram[k].tolist()],
+                row_labels=feats, col_labels=feats, vmin=-1.2, vmax=1.2,
+                caption="diagonal = ||W_i||^2; off-diagonal = interference between features",
+            ))
+        if m == 2:
+            rows = []
+            for k, s in enumerate(sp):
+                rep = {i: metrics[f"angle_s{k}_f{i}"] for i in range(n) if metrics[f"norm_s{k}_f{i}"] > REPRESENTED}
+                order = sorted(rep, key=lambda i: rep[i] % 360)
+                gaps = angle_gaps([rep[i] for i in order])
+                pairs = antipodal_pairs(rep)
+                rows.append([_fmt_s(s), " ".join(f"f{i}:{rep[i] % 360:.0f}" for i in order),
+                             " ".join(f"{g_:.0f}" for g_ in gaps),
+                             " ".join(f"f{i}/f{j}" for i, j in pairs) or "-", GEOMETRY_SHORT[summ["geoms"][k]]])
+            blocks.append(Table(title="Geometry of the represented features (angles in degrees)",
+                                columns=["S", "angles (sorted)", "gaps to next", "antipodal pairs", "geometry"], rows=rows))
+            shown = sorted({0, summ["first"] if summ["first"] is not None else 0, len(sp) - 1})
+            for k in shown:
+                blocks.append(Scatter(
+                    title=f"Columns W_i in the 2-D hidden space, S={_fmt_s(sp[k])}",
+                    x=[round(float(Wb[k, 0, i]), 3) for i in range(n)],
+                    y=[round(float(Wb[k, 1, i]), 3) for i in range(n)],
+                    labels=feats, xlabel="h0", ylabel="h1",
+                    caption=GEOMETRY_SHORT[summ["geoms"][k]],
+                ))
+        return blocks
+
+
+LAB = SuperpositionLab()
