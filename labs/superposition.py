@@ -235,7 +235,7 @@ class SuperpositionLab(Lab):
         "eval_samples": 20000,
         "log_every": 50,
     }
-    small: dict[str, Any] = {"steps": 500, "restarts": 2, "batch": 512, "eval_samples": 5000}
+    small: dict[str, Any] = {"steps": 1000, "restarts": 2, "batch": 512, "eval_samples": 5000}
 
     def run(self, ctx: LabContext) -> LabResult:
         import torch
