@@ -1,0 +1,573 @@
+"""Activation steering and directional ablation on a tiny language model.
+
+A small transformer (TransformerBridge, TL-native) is trained on a synthetic word-level corpus of
+one-sentiment sentences ("the movie was great and lovely . i loved it ."): within a sentence all
+sentiment words agree, so the model has to carry the sentence's sentiment along the residual stream.
+
+* Steering vector (CAA style, Rimsky/Panickssery et al. 2023): difference of means of the residual
+  stream at the adjective position over many contrastive prompt pairs (negative minus positive), at
+  each layer. Adding ``alpha * v`` at every position of a positive prompt pushes the next sentiment
+  word towards negative: a dose-response curve per layer.
+* Directional ablation (Arditi et al. 2024): project the unit direction ``r`` out of the residual
+  stream at every layer and position (``x <- x - r r^T x``) and measure how often the model's next
+  sentiment word still agrees with the sentence; a random direction is the control.
+
+Module import does not import torch; question building is a pure function of the metrics.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable, Mapping
+
+from mi_prep.lab.api import Lab, LabContext, LabResult, LinePlot, Series, Table, Text
+from mi_prep.lab.questions import FreeText, MultipleChoice, Numeric, PickComponent, Question
+
+# --------------------------------------------------------------------------- corpus
+
+NOUNS = ("movie", "food", "book", "show", "hotel", "game", "song", "trip")
+POS_ADJ = ("great", "lovely", "excellent", "wonderful", "amazing", "superb")
+NEG_ADJ = ("awful", "terrible", "boring", "horrible", "dreadful", "poor")
+POS_VERB = ("loved", "enjoyed", "liked", "adored")
+NEG_VERB = ("hated", "disliked", "loathed", "regretted")
+FILLER = ("the", "was", "and", "i", "it", ".", "really", "so")
+SPECIAL = ("<bos>",)
+VOCAB = SPECIAL + FILLER + NOUNS + POS_ADJ + NEG_ADJ + POS_VERB + NEG_VERB
+POS_WORDS = POS_ADJ + POS_VERB
+NEG_WORDS = NEG_ADJ + NEG_VERB
+
+
+class WordTokenizer:
+    """Whitespace tokenizer over the fixed vocabulary."""
+
+    def __init__(self, vocab: tuple[str, ...] = VOCAB):
+        self.vocab = vocab
+        self.index = {w: i for i, w in enumerate(vocab)}
+
+    def encode(self, text: str, bos: bool = True) -> list[int]:
+        ids = [self.index[w] for w in text.split()]
+        return [self.index["<bos>"]] + ids if bos else ids
+
+    def decode(self, ids) -> str:
+        return " ".join(self.vocab[int(i)] for i in ids if self.vocab[int(i)] != "<bos>")
+
+
+def sentence(rng, positive: bool) -> str:
+    """One sentence whose sentiment words all agree."""
+    adj = POS_ADJ if positive else NEG_ADJ
+    verb = POS_VERB if positive else NEG_VERB
+    n = rng.choice(NOUNS)
+    a1, a2 = rng.sample(adj, 2)
+    v = rng.choice(verb)
+    intens = "really " if rng.random() < 0.3 else ""
+    t = rng.randrange(3)
+    if t == 0:
+        return f"the {n} was {intens}{a1} and {a2} . i {v} it ."
+    if t == 1:
+        return f"i {v} the {n} . it was {intens}{a1} and {a2} ."
+    return f"the {n} was {a1} . i {intens}{v} it and it was so {a2} ."
+
+
+# --------------------------------------------------------------------------- pure question building
+
+
+def layer_names(n_points: int) -> tuple[str, ...]:
+    return tuple(f"L{i}" for i in range(n_points))
+
+
+def flip_alpha(alphas: list[float], flips: list[float], level: float = 0.5) -> float | None:
+    """Smallest alpha where the curve reaches ``level`` (linear interpolation between grid points)."""
+    if not flips or flips[0] >= level:
+        return alphas[0] if flips else None
+    for i, f in enumerate(flips):
+        if f >= level:
+            if i == 0:
+                return alphas[0]
+            a0, a1, f0, f1 = alphas[i - 1], alphas[i], flips[i - 1], flips[i]
+            return a0 + (level - f0) * (a1 - a0) / (f1 - f0) if f1 != f0 else a1
+    return None
+
+
+def _curves(metrics: Mapping[str, float]) -> tuple[list[float], list[list[float]], list[list[float]]]:
+    n_a, n_l = int(metrics["n_alphas"]), int(metrics["n_points"])
+    alphas = [float(metrics[f"alpha_{j}"]) for j in range(n_a)]
+    flips = [[float(metrics[f"flip_L{l}_a{j}"]) for j in range(n_a)] for l in range(n_l)]
+    mass = [[float(metrics[f"mass_L{l}_a{j}"]) for j in range(n_a)] for l in range(n_l)]
+    return alphas, flips, mass
+
+
+def best_layer(metrics: Mapping[str, float]) -> tuple[int, list[float | None], str]:
+    """Layer whose curve reaches a 50% flip at the smallest alpha; ties/none -> largest flip at the top alpha."""
+    alphas, flips, _ = _curves(metrics)
+    fa = [flip_alpha(alphas, f) for f in flips]
+    reached = [l for l, a in enumerate(fa) if a is not None]
+    if reached:
+        b = min(reached, key=lambda l: (fa[l], -flips[l][-1]))
+        why = f"reaches a 50% flip at the smallest alpha ({fa[b]:.2f})"
+    else:
+        b = max(range(len(flips)), key=lambda l: flips[l][-1])
+        why = f"no layer reaches 50%; it has the largest flip at alpha={alphas[-1]:g} ({flips[b][-1]:.2f})"
+    return b, fa, why
+
+
+def build_questions(metrics: Mapping[str, float]) -> list[Question]:
+    """Questions whose answer keys are computed from this run's metrics."""
+    qs: list[Question] = []
+    alphas, flips, mass = _curves(metrics)
+    names = layer_names(len(flips))
+    b, fa, why = best_layer(metrics)
+    step = alphas[1] - alphas[0] if len(alphas) > 1 else 1.0
+    desc = "; ".join(f"{names[l]}: " + (f"50% at alpha {fa[l]:.2f}" if fa[l] is not None else
+                                         f"max {flips[l][-1]:.2f} at alpha {alphas[-1]:g}") for l in range(len(flips)))
+    n_layers = int(metrics["n_layers"])
+    qs.append(PickComponent(
+        id="steering-best-layer",
+        prompt=(f"The steering vector v (negative minus positive mean activation) is added as alpha * v at one residual "
+                f"point: L0..L{n_layers - 1} = the input of block 0..{n_layers - 1}, L{n_layers} = the final residual "
+                "stream. Which point steers best (50% of the next sentiment word's probability flipped to negative "
+                "at the smallest alpha)?"),
+        components=names,
+        correct=(names[b],),
+        explanation=f"{names[b]} {why}. Per point: {desc}. alpha is in units of that layer's own difference of means.",
+    ))
+
+    if fa[b] is not None:
+        qs.append(Numeric(
+            id="steering-flip-alpha",
+            prompt=(f"At {names[b]}, what alpha (in units of the difference-of-means vector) first moves half of the "
+                    "sentiment probability to negative words?"),
+            answer=round(fa[b], 3),
+            abs_tol=step,
+            rel_tol=0.0,
+            explanation=(f"The {names[b]} curve: " + ", ".join(f"alpha {a:g}: {f:.2f}" for a, f in zip(alphas, flips[b]))
+                         + f". It crosses 0.5 at alpha = {fa[b]:.2f} (interpolated; the grid step is {step:g}, "
+                           "which sets the tolerance). Near alpha = 1 is natural: adding one full difference of "
+                           "means moves a positive activation to where negative ones sit."),
+        ))
+
+    # overshoot: sentiment mass at the largest alpha
+    m0, m_hi = mass[b][0], mass[b][-1]
+    qs.append(MultipleChoice(
+        id="steering-overshoot",
+        prompt=(f"At {names[b]}, compare alpha = 0 with the largest alpha ({alphas[-1]:g}). What happens to the total "
+                "probability the model puts on sentiment words at the steered position?"),
+        options=("it stays about the same (within 0.1): steering only swaps positive for negative",
+                 "it drops by more than 0.1: large alphas push activations off-distribution and break the model",
+                 "it rises by more than 0.1"),
+        correct=0 if abs(m_hi - m0) <= 0.1 else (1 if m_hi < m0 else 2),
+        explanation=(f"Sentiment-word mass at {names[b]}: {m0:.2f} at alpha 0, {m_hi:.2f} at alpha {alphas[-1]:g}. "
+                     "Steering strength is a trade-off: too large a multiple of v degrades fluency, which is why "
+                     "CAA papers report behaviour together with a capability / perplexity check."),
+    ))
+
+    base, abl, rnd = (float(metrics["consistency_base"]), float(metrics["consistency_ablated"]),
+                      float(metrics["consistency_random"]))
+    if abl <= 0.6:
+        c = 0
+    elif base - abl >= 0.1:
+        c = 1
+    else:
+        c = 2
+    qs.append(MultipleChoice(
+        id="steering-ablation",
+        prompt=("Directional ablation: project the unit steering direction r out of the residual stream at every layer "
+                "and position (x <- x - r r^T x), then ask the model to continue sentences whose sentiment is already "
+                "set. How often does its next sentiment word still agree with the sentence? What does that say?"),
+        options=(
+            "it falls to about chance (<= 0.6): the model's use of sentiment runs through this one direction",
+            "it drops clearly (>= 0.1) but stays above 0.6: the direction carries much, not all, of the information",
+            "it barely changes (< 0.1 drop): the model can read sentiment from other directions too",
+        ),
+        correct=c,
+        explanation=(f"Agreement of the next sentiment word with the sentence: {base:.2f} normally, {abl:.2f} with r "
+                     f"ablated, {rnd:.2f} with a random direction ablated (control). "
+                     "Ablation tests necessity, adding the vector tests sufficiency; Arditi et al. use both for the "
+                     "refusal direction (ablating it removes refusal, adding it induces refusal)."),
+    ))
+
+    qs.append(FreeText(
+        id="steering-caa-vs-actadd",
+        prompt="Compare ActAdd and Contrastive Activation Addition (CAA). How is each steering vector built and applied?",
+        model_answer=(
+            "ActAdd (Turner et al. 2023) takes the difference of activations for a single prompt pair (e.g. 'Love' "
+            "minus 'Hate') at one layer and adds it, scaled by a coefficient, at the start of the prompt during the "
+            "forward pass. CAA (Rimsky/Panickssery et al. 2023) averages the difference over many contrastive pairs "
+            "(multiple-choice answers exhibiting vs not exhibiting the behaviour) at the answer position, which "
+            "averages out noise specific to one pair, and adds the mean-difference vector at every token position "
+            "after the prompt, with a positive or negative multiplier, on Llama 2 Chat. Both pick a layer (middle "
+            "layers work best) and a coefficient; too large a coefficient breaks fluency. This lab builds the vector "
+            f"CAA-style from {int(metrics.get('n_pairs', 0))} pairs."),
+        key_points=(
+            "ActAdd: one prompt pair, difference of activations",
+            "CAA: mean difference over many contrastive pairs (less noise)",
+            "CAA adds at all positions after the prompt; ActAdd at the prompt's positions at one layer",
+            "layer and coefficient are chosen; too large breaks the model",
+        ),
+        terms=(
+            ("actadd", "single", "one pair", "one prompt"),
+            ("caa", "mean", "average", "many"),
+            ("position", "token", "after the prompt", "every"),
+            ("layer", "coefficient", "multiplier", "alpha", "scale"),
+        ),
+        explanation=f"In this run {names[b]} steered best; "
+                    + (f"alpha {fa[b]:.2f} flipped half the sentiment mass." if fa[b] is not None else
+                       "no layer reached a 50% flip."),
+    ))
+    return qs
+
+
+# --------------------------------------------------------------------------- model helpers
+
+
+def _model_api() -> tuple[Callable, Callable, Callable]:
+    """``make_model, train_lm, cached`` from mi_prep.lab.models when present, else the local fallbacks."""
+    try:
+        from mi_prep.lab.models import cached, make_model, train_lm  # type: ignore[attr-defined]
+
+        return make_model, train_lm, cached
+    except ImportError:
+        return _make_model, _train_lm, _cached
+
+
+def _make_model(*, n_layers, d_model, n_heads, d_head, d_vocab, n_ctx, attn_only=False, d_mlp=None,
+                normalization="LN", seed, device):
+    import transformer_lens.model_bridge.sources  # noqa: F401  (registers TransformerBridge.boot_native)
+    from transformer_lens.config import TransformerBridgeConfig
+    from transformer_lens.model_bridge.bridge import TransformerBridge
+
+    cfg = TransformerBridgeConfig(
+        d_model=d_model, d_head=d_head, n_layers=n_layers, n_ctx=n_ctx, n_heads=n_heads, d_vocab=d_vocab,
+        d_mlp=d_mlp or 4 * d_model, attn_only=attn_only, act_fn="gelu", normalization_type=normalization,
+        seed=seed,
+    )
+    return TransformerBridge.boot_native(cfg, device=device)
+
+
+def _train_lm(model, batch_fn, *, steps, lr, ctx, weight_decay=0.0, log_every=10) -> list[float]:
+    import torch
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(ctx.seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 20) * 0.5 * (1 + math.cos(math.pi * s / steps)))
+    losses = []
+    dev = next(model.parameters()).device
+    for step in range(steps):
+        ctx.check_cancelled()
+        toks = batch_fn(step, g).to(dev)
+        logits = model(toks)
+        loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), toks[:, 1:].reshape(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % log_every == 0 or step == steps - 1:
+            losses.append(float(loss.detach()))
+            ctx.progress(step + 1, steps, loss=losses[-1], message="training language model")
+    return losses
+
+
+def _cached(ctx, key, build, train):
+    import json
+
+    import torch
+
+    path = ctx.cache_dir / f"{key}.pt"
+    model = build()
+    if path.exists():
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+            model.load_state_dict(blob["state"])
+            return model, json.loads(blob["losses"]), True
+        except Exception:  # corrupt or incompatible cache: retrain
+            pass
+    losses = train(model)
+    ctx.cache_dir.mkdir(parents=True, exist_ok=True)
+    torch.save({"state": model.state_dict(), "losses": json.dumps(losses)}, path)
+    return model, losses, False
+
+
+# --------------------------------------------------------------------------- the lab
+
+
+class SteeringLab(Lab):
+    name = "steering"
+    title = "Steering vectors and directional ablation"
+    summary = ("Train a tiny LM on one-sentiment sentences, build a difference-of-means steering vector per layer, "
+               "plot dose-response curves, sample steered text and ablate the direction.")
+    topics = ("steering", "activation-addition", "refusal-direction", "linear-representations")
+    defaults: dict[str, Any] = {
+        "n_layers": 3,
+        "d_model": 64,
+        "n_heads": 4,
+        "d_head": 16,
+        "d_mlp": 128,
+        "n_ctx": 32,
+        "steps": 450,
+        "batch": 32,
+        "lr": 3e-3,
+        "alphas": [round(0.2 * i, 1) for i in range(16)],  # 0 .. 3.0
+        "sample_tokens": 10,
+        "n_samples": 4,
+    }
+    small: dict[str, Any] = {"steps": 150, "alphas": [0.0, 0.5, 1.0, 1.5, 2.0, 3.0], "n_samples": 2}
+
+    def run(self, ctx: LabContext) -> LabResult:
+        import random
+
+        import torch
+
+        p = {**self.defaults, **ctx.params}
+        tok = WordTokenizer()
+        n_layers, n_ctx = int(p["n_layers"]), int(p["n_ctx"])
+        make_model, train_lm, cached = _model_api()
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        dev = torch.device(ctx.device)
+
+        def batch_fn(step: int, g) -> "torch.Tensor":
+            seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
+            rng = random.Random(seed)
+            rows = []
+            for _ in range(int(p["batch"])):
+                ids = [tok.index["<bos>"]]
+                while len(ids) < n_ctx:
+                    ids += tok.encode(sentence(rng, rng.random() < 0.5), bos=False)
+                rows.append(ids[:n_ctx])
+            return torch.tensor(rows, dtype=torch.long)
+
+        def build():
+            return make_model(n_layers=n_layers, d_model=int(p["d_model"]), n_heads=int(p["n_heads"]),
+                              d_head=int(p["d_head"]), d_vocab=len(VOCAB), n_ctx=n_ctx, d_mlp=int(p["d_mlp"]),
+                              seed=ctx.seed, device=ctx.device)
+
+        def train(model):
+            return train_lm(model, batch_fn, steps=int(p["steps"]), lr=float(p["lr"]), ctx=ctx, log_every=10)
+
+        key = "steering-" + "-".join(f"{k}{p[k]}" for k in ("n_layers", "d_model", "n_heads", "d_head", "d_mlp", "n_ctx",
+                                                             "steps", "batch", "lr")) + f"-seed{ctx.seed}"
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(ctx.seed)
+            model, losses, was_cached = cached(ctx, key, build, train)
+            model.eval()
+            timings["train"] = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            result = self._experiments(ctx, p, model, tok, dev)
+        timings["experiments"] = time.perf_counter() - t1
+        metrics, blocks = result
+        metrics["was_cached"] = float(was_cached)
+        metrics["final_loss"] = float(losses[-1]) if losses else float("nan")
+        blocks.insert(1, LinePlot(title="Language-model training loss",
+                                  series=[Series(name="loss", x=[float(10 * i) for i in range(len(losses))],
+                                                 y=[float(v) for v in losses])],
+                                  xlabel="step", ylabel="cross-entropy",
+                                  caption="loaded from cache" if was_cached else ""))
+        timings["total"] = time.perf_counter() - t0
+        return LabResult(blocks=blocks, metrics=metrics, questions=build_questions(metrics), timings=timings)
+
+    # ------------------------------------------------------------------ experiments
+
+    def _experiments(self, ctx: LabContext, p: Mapping[str, Any], model, tok: WordTokenizer, dev):
+        import torch
+
+        n_layers = int(p["n_layers"])
+        points = [f"blocks.{i}.hook_resid_pre" for i in range(n_layers)] + [f"blocks.{n_layers - 1}.hook_resid_post"]
+        names = layer_names(len(points))
+        pos_ids = torch.tensor([tok.index[w] for w in POS_WORDS])
+        neg_ids = torch.tensor([tok.index[w] for w in NEG_WORDS])
+
+        def pad(prompts: list[str]):
+            ids = [tok.encode(s) for s in prompts]
+            lens = torch.tensor([len(x) for x in ids])
+            L = int(lens.max())
+            arr = torch.zeros(len(ids), L, dtype=torch.long)
+            for i, x in enumerate(ids):
+                arr[i, : len(x)] = torch.tensor(x)  # right-padded; we read each row at its own last position
+            return arr.to(dev), lens - 1
+
+        # contrastive pairs (identical but for the adjective's sentiment), activation at the adjective
+        # CAA reads the activation where the behaviour is produced: the position right after the sentiment word,
+        # whose next token must be a sentiment word. Nouns are split between vector building and evaluation.
+        build_nouns, eval_nouns = NOUNS[: len(NOUNS) // 2 + 1], NOUNS[len(NOUNS) // 2 + 1:]
+        pos_prompts, neg_prompts = [], []
+        for n in build_nouns:
+            for a_p, a_n in zip(POS_ADJ, NEG_ADJ):
+                pos_prompts += [f"the {n} was {a_p} and", f"the {n} was {a_p} . i"]
+                neg_prompts += [f"the {n} was {a_n} and", f"the {n} was {a_n} . i"]
+            for v_p, v_n in zip(POS_VERB, NEG_VERB):
+                pos_prompts.append(f"i {v_p} the {n} . it was")
+                neg_prompts.append(f"i {v_n} the {n} . it was")
+        n_pairs = len(pos_prompts)
+        with torch.no_grad():
+            vecs = []
+            last_pos = {}
+            for prompts in (pos_prompts, neg_prompts):
+                toks, last = pad(prompts)
+                _, cache = model.run_with_cache(toks, names_filter=lambda nm: nm in points)
+                rows = torch.arange(len(prompts))
+                vecs.append([cache[pt][rows, last].float() for pt in points])
+            steer = [vecs[1][i].mean(0) - vecs[0][i].mean(0) for i in range(len(points))]  # negative - positive
+        ctx.check_cancelled()
+
+        # eval prompts: positive sentiment set, next token is a sentiment word
+        eval_pos = ([f"the {n} was {a} and" for n in eval_nouns for a in POS_ADJ]
+                    + [f"i {v} the {n} . it was" for n in eval_nouns for v in POS_VERB]
+                    + [f"the {n} was {a} . i" for n in eval_nouns for a in POS_ADJ])
+        eval_neg = [s.replace(a, b) for s in eval_pos for a, b in zip(POS_WORDS, NEG_WORDS) if f" {a} " in f" {s} "]
+        toks_pos, last_pos_idx = pad(eval_pos)
+        rows_pos = torch.arange(len(eval_pos))
+
+        def sentiment_probs(toks, last, hooks):
+            with torch.no_grad():
+                logits = model.run_with_hooks(toks, fwd_hooks=hooks) if hooks else model(toks)
+                probs = logits[torch.arange(toks.shape[0]), last].float().softmax(-1)
+            return probs[:, pos_ids].sum(-1), probs[:, neg_ids].sum(-1)
+
+        def add_hook(vec, alpha):
+            def fn(act, hook):
+                return act + alpha * vec.to(act.dtype)
+            return fn
+
+        alphas = [float(a) for a in p["alphas"]]
+        metrics: dict[str, float] = {"n_layers": float(n_layers), "n_points": float(len(points)),
+                                     "n_alphas": float(len(alphas)), "n_pairs": float(n_pairs),
+                                     "n_eval_prompts": float(len(eval_pos))}
+        for j, a in enumerate(alphas):
+            metrics[f"alpha_{j}"] = a
+        total = len(points) * len(alphas)
+        for li, pt in enumerate(points):
+            metrics[f"steer_norm_L{li}"] = float(steer[li].norm())
+            for j, a in enumerate(alphas):
+                ctx.check_cancelled()
+                hooks = [(pt, add_hook(steer[li], a))] if a != 0 else []
+                pp, pn = sentiment_probs(toks_pos, last_pos_idx, hooks)
+                metrics[f"flip_L{li}_a{j}"] = float((pn / (pp + pn).clamp_min(1e-9)).mean())
+                metrics[f"mass_L{li}_a{j}"] = float((pp + pn).mean())
+                ctx.progress(li * len(alphas) + j + 1, total, message="dose-response curves")
+
+        b, fa, why = best_layer(metrics)
+        metrics["best_layer"] = float(b)
+        metrics["flip_alpha_best"] = float(fa[b]) if fa[b] is not None else float("nan")
+
+        # directional ablation of the best layer's direction at every layer and position
+        r = steer[b] / steer[b].norm().clamp_min(1e-8)
+        g = torch.Generator().manual_seed(ctx.seed + 11)
+        r_rand = torch.randn(r.shape[0], generator=g).to(r.device)
+        r_rand = r_rand / r_rand.norm()
+        ablate_points = ([f"blocks.{i}.hook_resid_pre" for i in range(n_layers)]
+                         + [f"blocks.{i}.hook_resid_mid" for i in range(n_layers)]
+                         + [f"blocks.{n_layers - 1}.hook_resid_post"])
+
+        def ablate_hook(direction):
+            def fn(act, hook):
+                d_ = direction.to(act.dtype)
+                return act - (act @ d_)[..., None] * d_
+            return fn
+
+        toks_neg, last_neg_idx = pad(eval_neg)
+
+        def consistency(hooks):
+            pp, pn = sentiment_probs(toks_pos, last_pos_idx, hooks)
+            qp, qn = sentiment_probs(toks_neg, last_neg_idx, hooks)
+            agree_pos = pp / (pp + pn).clamp_min(1e-9)
+            agree_neg = qn / (qp + qn).clamp_min(1e-9)
+            return float(torch.cat([agree_pos, agree_neg]).mean())
+
+        metrics["consistency_base"] = consistency([])
+        metrics["consistency_ablated"] = consistency([(pt, ablate_hook(r)) for pt in ablate_points])
+        metrics["consistency_random"] = consistency([(pt, ablate_hook(r_rand)) for pt in ablate_points])
+        ctx.check_cancelled()
+
+        # samples: base, steered at the best layer, ablated
+        a_show = (max(alphas[-1] * 0.5, fa[b] * 1.5) if fa[b] is not None else alphas[-1])
+        a_show = min(a_show, alphas[-1])
+        metrics["alpha_shown"] = float(a_show)
+        seeds_prompts = ["the movie was great and", "i loved the book . it was", "the food was lovely . i"]
+        sample_rows = []
+        n_samp = int(p["n_samples"])
+        frac: dict[str, float] = {}
+        for label, hooks in (
+            ("base", []),
+            (f"steered {names[b]} alpha={a_show:.2f}", [(points[b], add_hook(steer[b], a_show))]),
+            ("direction ablated", [(pt, ablate_hook(r)) for pt in ablate_points]),
+        ):
+            gs = torch.Generator().manual_seed(ctx.seed + 101)  # same sampling noise for every condition
+            neg_count = pos_count = 0
+            for prompt in seeds_prompts:
+                for _ in range(n_samp):
+                    ctx.check_cancelled()
+                    ids = self._sample(model, tok.encode(prompt), int(p["sample_tokens"]), hooks, gs, dev,
+                                       int(p["n_ctx"]))
+                    cont = tok.decode(ids[len(tok.encode(prompt)):])
+                    words = cont.split()
+                    neg_count += sum(w in NEG_WORDS for w in words)
+                    pos_count += sum(w in POS_WORDS for w in words)
+                    if len(sample_rows) < 40:
+                        sample_rows.append([label, prompt, cont])
+            frac[label] = neg_count / max(1, neg_count + pos_count)
+        keys = list(frac)
+        metrics["sample_neg_frac_base"] = frac[keys[0]]
+        metrics["sample_neg_frac_steered"] = frac[keys[1]]
+        metrics["sample_neg_frac_ablated"] = frac[keys[2]]
+
+        blocks: list = [Text(title="Setup", body=(
+            f"Word-level corpus over {len(VOCAB)} words: sentences such as 'the movie was great and lovely . i loved "
+            "it .' or 'i hated the book . it was awful and boring .', each with one sentiment (50/50), concatenated "
+            f"to {int(p['n_ctx'])} tokens. Model: {n_layers} layers, d_model {p['d_model']}, {p['n_heads']} heads, "
+            f"MLP {p['d_mlp']}, trained {p['steps']} steps. Steering vector per point = mean(negative) - mean(positive) "
+            f"residual at the position after the sentiment word (where the next word must carry the sentiment) over {n_pairs} contrastive pairs (nouns {', '.join(build_nouns)}); evaluation uses the other nouns; alpha * v is added at every position of "
+            f"{len(eval_pos)} positive prompts. 'flip' = P(negative words) / P(sentiment words) at the next token. "
+            f"L0..L{n_layers - 1} = input of block i (hook_resid_pre), L{n_layers} = final residual (resid_post).")),
+        ]
+        blocks.append(LinePlot(
+            title="Dose-response: share of sentiment probability on negative words",
+            series=[Series(name=names[l], x=list(alphas), y=[metrics[f"flip_L{l}_a{j}"] for j in range(len(alphas))])
+                    for l in range(len(points))],
+            xlabel="alpha (multiples of the difference of means)", ylabel="P(neg) / P(sentiment)",
+        ))
+        blocks.append(LinePlot(
+            title="Total probability on sentiment words (fluency check)",
+            series=[Series(name=names[l], x=list(alphas), y=[metrics[f"mass_L{l}_a{j}"] for j in range(len(alphas))])
+                    for l in range(len(points))],
+            xlabel="alpha", ylabel="P(sentiment words)",
+        ))
+        blocks.append(Table(
+            title="Steering by layer", columns=["point", "hook", "||v||", "alpha for 50% flip", f"flip at alpha {alphas[-1]:g}"],
+            rows=[[names[l], points[l], round(metrics[f"steer_norm_L{l}"], 3),
+                   round(fa[l], 2) if fa[l] is not None else "not reached",
+                   round(metrics[f"flip_L{l}_a{len(alphas) - 1}"], 3)] for l in range(len(points))],
+            caption=f"best: {names[b]} ({why})",
+        ))
+        blocks.append(Table(
+            title="Directional ablation (x <- x - r r^T x at every layer and position)",
+            columns=["condition", "next sentiment word agrees with the sentence"],
+            rows=[["no ablation", round(metrics["consistency_base"], 3)],
+                  [f"ablate r ({names[b]} steering direction)", round(metrics["consistency_ablated"], 3)],
+                  ["ablate a random direction (control)", round(metrics["consistency_random"], 3)]],
+            caption="0.5 = chance: the model no longer knows which sentiment the sentence has",
+        ))
+        blocks.append(Table(
+            title="Sampled continuations (seeded, same noise per condition)",
+            columns=["condition", "prompt", "continuation"], rows=sample_rows,
+            caption="negative share of sentiment words sampled: " + ", ".join(f"{k} {v:.2f}" for k, v in frac.items()),
+        ))
+        return metrics, blocks
+
+    @staticmethod
+    def _sample(model, ids: list[int], n_new: int, hooks, g, dev, n_ctx: int) -> list[int]:
+        import torch
+
+        ids = list(ids)
+        with torch.no_grad():
+            for _ in range(n_new):
+                if len(ids) >= n_ctx:
+                    break
+                toks = torch.tensor([ids], device=dev)
+                logits = model.run_with_hooks(toks, fwd_hooks=hooks) if hooks else model(toks)
+                probs = logits[0, -1].float().softmax(-1).cpu()
+                ids.append(int(torch.multinomial(probs, 1, generator=g)))
+        return ids
+
+
+LAB = SteeringLab()

@@ -1,0 +1,144 @@
+"""Steering lab: tokenizer/corpus, computed answer keys, end-to-end run, cancel, lazy torch."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mi_prep.lab.api import LabCancelled, LabContext, LabResult
+
+LAB_PATH = Path(__file__).resolve().parents[2] / "labs" / "steering.py"
+
+
+def load():
+    spec = importlib.util.spec_from_file_location("lab_steering_under_test", LAB_PATH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+mod = load()
+
+
+def q(qs, qid):
+    return next(x for x in qs if x.id == qid)
+
+
+def fake_metrics(curves: list[list[float]], alphas=None, mass=None, base=0.98, abl=0.65, rnd=0.98):
+    alphas = alphas or [0.5 * j for j in range(len(curves[0]))]
+    m = {"n_layers": float(len(curves) - 1), "n_points": float(len(curves)), "n_alphas": float(len(alphas)),
+         "n_pairs": 80.0, "consistency_base": base, "consistency_ablated": abl, "consistency_random": rnd}
+    for j, a in enumerate(alphas):
+        m[f"alpha_{j}"] = a
+    for l, c in enumerate(curves):
+        for j, f in enumerate(c):
+            m[f"flip_L{l}_a{j}"] = f
+            m[f"mass_L{l}_a{j}"] = (mass[l][j] if mass else 0.9)
+    return m
+
+
+def test_import_does_not_import_torch():
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('m', {str(LAB_PATH)!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "assert m.LAB.name == 'steering'\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_tokenizer_and_corpus():
+    tok = mod.WordTokenizer()
+    rng = random.Random(0)
+    for _ in range(50):
+        positive = rng.random() < 0.5
+        s = mod.sentence(rng, positive)
+        ids = tok.encode(s)
+        assert ids[0] == tok.index["<bos>"] and tok.decode(ids) == s
+        words = set(s.split())
+        assert words & set(mod.POS_WORDS if positive else mod.NEG_WORDS)
+        assert not words & set(mod.NEG_WORDS if positive else mod.POS_WORDS)
+
+
+def test_flip_alpha_interpolates():
+    assert mod.flip_alpha([0, 1, 2], [0.0, 0.4, 0.8]) == pytest.approx(1.25)
+    assert mod.flip_alpha([0, 1, 2], [0.0, 0.1, 0.2]) is None
+    assert mod.flip_alpha([0, 1], [0.6, 0.9]) == 0
+
+
+def test_answer_keys_follow_the_metrics():
+    curves = [[0.0] * 5, [0.0, 0.2, 0.4, 0.6, 0.8], [0.0, 0.3, 0.7, 0.9, 0.95], [0.0, 0.1, 0.3, 0.5, 0.7]]
+    qs = mod.build_questions(fake_metrics(curves))
+    best = q(qs, "steering-best-layer")
+    assert best.correct == ("L2",) and best.grade("L2").correct and not best.grade("L1").correct
+    alpha = q(qs, "steering-flip-alpha")
+    assert alpha.answer == pytest.approx(0.5 + 0.5 * (0.5 - 0.3) / 0.4, abs=1e-3)
+    assert alpha.abs_tol == 0.5  # one grid step
+    abl = q(qs, "steering-ablation")
+    assert abl.correct == 1 and "0.65" in abl.explanation
+
+    # perturb: layer 1 becomes the fastest; ablation to chance; no change
+    curves2 = [[0.0] * 5, [0.0, 0.9, 0.9, 0.9, 0.9], curves[2], curves[3]]
+    qs2 = mod.build_questions(fake_metrics(curves2, abl=0.52))
+    assert q(qs2, "steering-best-layer").correct == ("L1",)
+    assert q(qs2, "steering-ablation").correct == 0
+    assert q(mod.build_questions(fake_metrics(curves, abl=0.95)), "steering-ablation").correct == 2
+
+    # nobody reaches 50%: largest flip at the top alpha, and no alpha question
+    curves3 = [[0.0] * 5, [0.0, 0.1, 0.2, 0.3, 0.45], [0.0, 0.1, 0.1, 0.1, 0.2], [0.0] * 5]
+    qs3 = mod.build_questions(fake_metrics(curves3))
+    assert q(qs3, "steering-best-layer").correct == ("L1",)
+    assert not any(x.id == "steering-flip-alpha" for x in qs3)
+
+    # overshoot reads the sentiment mass of the best layer
+    mass = [[0.9] * 5, [0.9] * 5, [0.9, 0.9, 0.8, 0.6, 0.4], [0.9] * 5]
+    over = q(mod.build_questions(fake_metrics(curves, mass=mass)), "steering-overshoot")
+    assert over.correct == 1
+
+
+def ctx(tmp_path, seed=0, **over):
+    return LabContext(seed=seed, device="cpu", params={**mod.LAB.defaults, **mod.LAB.small, **over}, cache_dir=tmp_path)
+
+
+@pytest.mark.slow
+def test_small_run_end_to_end_and_cache(tmp_path):
+    res = mod.LAB.run(ctx(tmp_path, seed=0))
+    m = res.metrics
+    assert m["was_cached"] == 0.0
+    again = mod.build_questions(m)
+    assert [x.to_dict() for x in again] == [x.to_dict() for x in res.questions]
+    b, _, _ = mod.best_layer(m)
+    assert q(res.questions, "steering-best-layer").correct == (f"L{b}",)
+    # alpha = 0 is the unsteered model, identical for every layer
+    assert len({round(m[f"flip_L{l}_a0"], 6) for l in range(int(m["n_points"]))}) == 1
+    # the embedding point sees identical tokens at the read position: no steering vector there
+    assert m["steer_norm_L0"] < 1e-4
+    assert {"line", "table", "text"} <= {bl.kind for bl in res.blocks}
+    d = json.loads(json.dumps(res.to_dict()))
+    assert LabResult.from_dict(d).to_dict() == res.to_dict()
+    # second run loads the cached model and reproduces the numbers (seeded sampling too)
+    res2 = mod.LAB.run(ctx(tmp_path, seed=0))
+    assert res2.metrics["was_cached"] == 1.0
+    for k, v in m.items():
+        if k != "was_cached":
+            assert res2.metrics[k] == pytest.approx(v, abs=1e-5), k
+
+
+def test_cancel(tmp_path):
+    c = ctx(tmp_path)
+
+    def on_progress(p):
+        if p.step >= 5:
+            c.cancel.set()
+
+    c.on_progress = on_progress
+    with pytest.raises(LabCancelled):
+        mod.LAB.run(c)
