@@ -1,0 +1,117 @@
+"""Card info (modal): the card's text, its scheduling state and its full history from the review log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, DataTable, Markdown, Static
+
+from mi_prep.core.schedule import Rating, format_interval
+from mi_prep.core.session import ReviewItem, items_for
+from mi_prep.tui.widgets.mathmd import math_markdown
+
+
+def _when(raw: str | None, now: datetime) -> str:
+    if not raw:
+        return "-"
+    dt = datetime.fromisoformat(raw).astimezone(now.tzinfo)
+    return f"{dt:%Y-%m-%d %H:%M}"
+
+
+class CardInfoScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,i,q", "dismiss", "Close")]
+
+    def __init__(self, item_id: str) -> None:
+        super().__init__()
+        self.item_id = item_id
+
+    def _item(self) -> ReviewItem | None:
+        return next((i for i in items_for(self.app.deckset) if i.item_id == self.item_id), None)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="info-dialog"):
+            yield Static("", id="info-title")
+            with VerticalScroll(id="info-body"):
+                yield Static("", id="info-state")
+                yield Markdown("", id="info-text")
+                yield Static("History", classes="section-title")
+                yield DataTable(id="info-history", cursor_type="row", zebra_stripes=True)
+            yield Button("Close  (esc)", id="info-close", compact=True)
+
+    async def on_mount(self) -> None:
+        app = self.app
+        now = app.now()
+        item = self._item()
+        state = app.store.state(self.item_id)
+        rows = app.store.log_rows(self.item_id)
+        title = Text(f"Card info · {self.item_id}", style="bold")
+        if item is not None:
+            title.append(f"   {item.deck.deck.name} · {item.card.type} · {item.deck.path}:{item.line}", style="dim")
+        self.query_one("#info-title", Static).update(title)
+
+        st = Text()
+        reviews = [r for r in rows if r["kind"] == "review"]
+        undone = {r["ref_id"] for r in rows if r["kind"] == "undo"}
+        done = [r for r in reviews if r["id"] not in undone]
+        if state is None or state.phase == "new":
+            st.append("New (never answered)\n", style="bold #5fafff")
+        else:
+            due = state.due.astimezone(now.tzinfo) if state.due else None
+            rel = ""
+            if state.due:
+                rel = f" (in {format_interval(state.due - now)})" if state.due > now else " (due now)"
+            st.append(f"{state.phase.capitalize()}", style="bold")
+            st.append(f"   due {due:%Y-%m-%d %H:%M}{rel}" if due else "   due -")
+            st.append(f"   interval {state.interval:g}d   ease {state.ease:.0%}")
+            if state.stability is not None:
+                st.append(f"   stability {state.stability:.1f}d")
+            st.append("\n")
+        if state is not None:
+            st.append(f"reviews {len(done)}   lapses {state.lapses}   reps in a row {state.reps}   "
+                      f"scheduler {state.scheduler}")
+            if state.suspended:
+                st.append("   SUSPENDED", style="bold #ff5f5f")
+            if state.buried_until and state.buried_until > now:
+                st.append(f"   buried until {state.buried_until.astimezone(now.tzinfo):%Y-%m-%d %H:%M}",
+                          style="bold #ffaf00")
+            st.append("\n")
+        if item is not None:
+            tags = " ".join(f"#{t}" for t in item.tags) or "-"
+            st.append(f"tags {tags}   source {item.card.source or '-'}", style="dim")
+        else:
+            st.append("This card is no longer in any loaded deck (its history is kept).", style="dim")
+        self.query_one("#info-state", Static).update(st)
+
+        if item is not None:
+            body = f"**Front**\n\n{math_markdown(item.question())}\n\n---\n\n**Back**\n\n"
+            if item.card.type == "choice":
+                body += "\n".join(f"- {'✓' if o.correct else '✗'} {math_markdown(o.text)}"
+                                  + (f" — *{o.why}*" if o.why else "") for o in item.card.options)
+                body += "\n\n" + math_markdown(item.card.back)
+            else:
+                body += math_markdown(item.answer())
+            if item.card.type == "explain":
+                body += "\n\n**Key points**\n\n" + "\n".join(f"- {kp.text}" for kp in item.card.key_points)
+            await self.query_one("#info-text", Markdown).update(body)
+
+        table = self.query_one("#info-history", DataTable)
+        table.add_columns("When", "Event", "Rating", "Interval", "Ease", "Time")
+        for r in rows:
+            rating = Rating(r["rating"]).label if r["rating"] else ""
+            if r["id"] in undone:
+                rating = f"{rating} (undone)".strip()
+            interval = f"{r['interval_after']:g}d" if r["kind"] == "review" and r["interval_after"] is not None else ""
+            ease = f"{r['ease']:.0%}" if r["kind"] == "review" and r["ease"] else ""
+            secs = f"{r['elapsed_ms'] / 1000:.0f}s" if r["elapsed_ms"] else ""
+            table.add_row(_when(r["ts"], now), r["kind"], rating, interval, ease, secs)
+        if not rows:
+            table.add_row("-", "no history yet", "", "", "", "")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss()

@@ -1,0 +1,105 @@
+"""Export: choose decks and an output path; the Anki ``.apkg`` is written in a worker thread.
+
+Uses :func:`mi_prep.core.anki.export_apkg` (imported when the export runs); its report or the
+:class:`~mi_prep.core.anki.ExportError` is shown below the button.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, LoadingIndicator, SelectionList, Static
+from textual.widgets.selection_list import Selection
+from textual.worker import Worker, WorkerState
+
+
+class ExportScreen(Screen[None]):
+    BINDINGS = [Binding("escape", "close", "Home"), Binding("ctrl+e", "export", "Export")]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="export-body"):
+            yield Static("Export to Anki: choose the decks (space toggles) and where to write the .apkg. "
+                         "Re-importing an export updates the notes in Anki instead of duplicating them.")
+            yield Static("Decks", classes="section-title")
+            yield SelectionList[str](id="export-decks")
+            yield Static("Output file", classes="section-title")
+            yield Input(id="export-path")
+            with Horizontal(id="export-row"):
+                yield Button("Export  (ctrl+e)", id="export-go", variant="primary")
+                yield LoadingIndicator(id="export-busy", classes="hidden")
+            yield Static("", id="export-result")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Export"
+        decks = self.query_one("#export-decks", SelectionList)
+        for loaded in self.app.deckset.decks:
+            decks.add_option(Selection(f"{loaded.deck.name}  ({len(loaded.deck.cards)} cards)", loaded.id, True))
+        default = Path.cwd() / f"mi-prep-{self.app.now().date().isoformat()}.apkg"
+        self.query_one("#export-path", Input).value = str(default)
+        decks.focus()
+        if not self.app.deckset.decks:
+            self._result(Text("There are no decks to export.", style="bold #ffaf00"))
+
+    def _result(self, text: Text | str) -> None:
+        self.query_one("#export-result", Static).update(text)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "export-go":
+            self.action_export()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_export()
+
+    def action_export(self) -> None:
+        deck_ids = list(self.query_one("#export-decks", SelectionList).selected)
+        raw = self.query_one("#export-path", Input).value.strip()
+        if not deck_ids:
+            self._result(Text("Choose at least one deck.", style="bold #ffaf00"))
+            return
+        if not raw:
+            self._result(Text("Enter an output path.", style="bold #ffaf00"))
+            return
+        out = Path(raw).expanduser()
+        if out.suffix != ".apkg":
+            out = out.with_suffix(".apkg")
+        self.query_one("#export-go", Button).disabled = True
+        self.query_one("#export-busy").remove_class("hidden")
+        self._result(Text(f"Exporting {len(deck_ids)} deck(s) to {out} ...", style="dim"))
+        self.run_export(deck_ids, out)
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def run_export(self, deck_ids: list[str], out: Path) -> str:
+        try:
+            from mi_prep.core.anki import ExportError, export_apkg
+        except ImportError as exc:
+            raise RuntimeError(f"Anki export is not available yet ({exc})") from None
+        try:
+            report = export_apkg(self.app.deckset, out, deck_ids=deck_ids, now=self.app.now())
+        except ExportError as exc:
+            raise RuntimeError(f"Export failed: {exc}") from None
+        return str(report)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "export":
+            return
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            self.query_one("#export-go", Button).disabled = False
+            self.query_one("#export-busy").add_class("hidden")
+        if event.state == WorkerState.SUCCESS:
+            self._result(Text("✓ " + str(event.worker.result), style="bold #5fd75f"))
+        elif event.state == WorkerState.ERROR:
+            err = event.worker.error
+            msg = str(err) if isinstance(err, RuntimeError) else f"Export failed: {type(err).__name__}: {err}"
+            self._result(Text("✗ " + msg, style="bold #ff5f5f"))
+
+    def action_close(self) -> None:
+        self.dismiss()

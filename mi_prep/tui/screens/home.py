@@ -1,0 +1,199 @@
+"""Home: decks with new / learning / due counts, today's progress, streak, heatmap, interview countdown.
+
+Enter on a deck reviews that deck; ``r`` reviews all decks. Deck file errors are listed here
+(``file:line: message``); the decks that loaded still work.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Header, Static
+
+from mi_prep.core.deck import DeckSet
+from mi_prep.core.schedule import study_day
+from mi_prep.core.session import ReviewSession, due_by_deck, streak
+from mi_prep.core.stats import compute
+from mi_prep.tui.widgets.heatmap import Heatmap
+
+ACTIONS = [
+    ("Review", "review_all", "r", "primary"),
+    ("Drill", "app.drill", "d", "default"),
+    ("Labs", "app.labs", "l", "default"),
+    ("Browse", "app.browse", "b", "default"),
+    ("Stats", "app.stats", "s", "default"),
+    ("Export", "app.export", "x", "default"),
+]
+
+
+def bar(share: float, width: int = 20) -> str:
+    filled = round(max(0.0, min(1.0, share)) * width)
+    return "█" * filled + "░" * (width - filled)
+
+
+class HomeScreen(Screen[None]):
+    IS_HOME = True
+    BINDINGS = [
+        Binding("r", "review_all", "Review all"),
+        Binding("d", "app.drill", "Drill"),
+        Binding("l", "app.labs", "Labs"),
+        Binding("b", "app.browse", "Browse"),
+        Binding("s", "app.stats", "Stats"),
+        Binding("x", "app.export", "Export"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="home-body"):
+            yield Static("", id="summary")
+            yield Static("", id="interview", classes="hidden")
+            with Horizontal(id="home-actions"):
+                for label, action, key, variant in ACTIONS:
+                    btn = Button(f"{label} ({key})", id=f"btn-{label.lower()}", variant=variant, compact=True)
+                    btn.action = action  # type: ignore[attr-defined]
+                    yield btn
+            yield DataTable(id="decks", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="deck-empty", classes="hidden")
+            yield Static("", id="deck-errors", classes="hidden")
+            with Horizontal(id="home-lower"):
+                with Vertical(id="heatmap-box"):
+                    yield Static("Reviews", classes="section-title")
+                    yield Heatmap(id="heatmap")
+                with Vertical(id="topics-box", classes="hidden"):
+                    yield Static("Topic coverage", classes="section-title")
+                    yield Static("", id="topics")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#decks", DataTable)
+        table.add_column("Deck", key="deck")
+        table.add_column("Cards", key="cards")
+        table.add_column(Text("New", style="bold #5fafff"), key="new")
+        table.add_column(Text("Learn", style="bold #ff5f5f"), key="learning")
+        table.add_column(Text("Due", style="bold #5fd75f"), key="due")
+        self.refresh_data()
+        table.focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_data()
+
+    def decks_reloaded(self, deckset: DeckSet) -> None:
+        self.refresh_data()
+
+    # ---- data --------------------------------------------------------------------
+    def refresh_data(self) -> None:
+        app = self.app
+        store, deckset, now = app.store, app.deckset, app.now()
+        per_deck = due_by_deck(store, deckset, now)
+        today_left = ReviewSession(store, deckset, now).counts(now)
+        done = store.today_counts(now)
+        days = streak(store, now)
+        stats = compute(store, deckset, now)
+
+        summary = Text()
+        summary.append("Today ", style="bold")
+        summary.append(f"{done['total']} reviewed", style="bold")
+        summary.append(f" ({done['new']} new) · ")
+        summary.append(f"streak {days} day{'s' if days != 1 else ''}", style="bold #ffaf00" if days else "dim")
+        summary.append(" · left today: ")
+        summary.append(f"{today_left.new} new", style="bold #5fafff")
+        summary.append(" ")
+        summary.append(f"{today_left.learning} learning", style="bold #ff5f5f")
+        summary.append(" ")
+        summary.append(f"{today_left.review} due", style="bold #5fd75f")
+        self.query_one("#summary", Static).update(summary)
+
+        table = self.query_one("#decks", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for loaded in deckset.decks:
+            c = per_deck.get(loaded.id)
+            n_cards = sum(len(card.item_ids()) for card in loaded.deck.cards)
+            table.add_row(
+                loaded.deck.name,
+                Text(str(n_cards), style="dim", justify="right"),
+                Text(str(c.new if c else 0), style="#5fafff" if c and c.new else "dim", justify="right"),
+                Text(str(c.learning if c else 0), style="#ff5f5f" if c and c.learning else "dim", justify="right"),
+                Text(str(c.review if c else 0), style="#5fd75f" if c and c.review else "dim", justify="right"),
+                key=loaded.id,
+            )
+        if deckset.decks:
+            table.move_cursor(row=min(max(cursor, 0), len(deckset.decks) - 1))
+        table.display = bool(deckset.decks)
+        empty = self.query_one("#deck-empty", Static)
+        if not deckset.decks:
+            where = ", ".join(str(p) for p in app.ctx.deck_paths) or "(none)"
+            empty.update(
+                f"No decks yet. Put deck YAML files in {where} (or pass --decks DIR / set MI_PREP_DECKS); "
+                "`mi-prep check` validates them. Files added here are picked up automatically."
+            )
+        empty.set_class(bool(deckset.decks), "hidden")
+
+        errors = self.query_one("#deck-errors", Static)
+        if deckset.errors:
+            text = Text(f"{len(deckset.errors)} deck error(s) — the other decks still work:\n", style="bold")
+            for issue in deckset.errors[:20]:
+                text.append(f"{issue}\n")
+            if len(deckset.errors) > 20:
+                text.append(f"... and {len(deckset.errors) - 20} more (run `mi-prep check`)\n", style="dim")
+            errors.update(text)
+        errors.set_class(not deckset.errors, "hidden")
+
+        self.query_one("#heatmap", Heatmap).set_data(stats.heatmap, study_day(now))
+        self._interview(store.get_config("interview-date"), study_day(now), stats)
+
+    def _interview(self, raw: str | None, today: date, stats) -> None:
+        box = self.query_one("#interview", Static)
+        topics_box = self.query_one("#topics-box")
+        if not raw:
+            box.add_class("hidden")
+            topics_box.add_class("hidden")
+            return
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            box.update(f"interview-date {raw!r} is not a date (YYYY-MM-DD)")
+            box.remove_class("hidden")
+            return
+        left = (day - today).days
+        if left > 0:
+            msg = f"Interview in {left} day{'s' if left != 1 else ''} ({day.isoformat()})"
+        elif left == 0:
+            msg = f"Interview today ({day.isoformat()}) — good luck!"
+        else:
+            msg = f"Interview date {day.isoformat()} has passed (mi-prep config set interview-date ...)"
+        seen = f"  ·  items seen {stats.seen_items}/{stats.total_items}"
+        box.update(Text(msg, style="bold") + Text(seen, style="dim"))
+        box.remove_class("hidden")
+        lines = Text()
+        width = max([len(t.topic) for t in stats.topics] + [5])
+        for t in sorted(stats.topics, key=lambda t: t.mastery):
+            lines.append(f"{t.topic:<{width}} ")
+            style = "#5fd75f" if t.mastery >= 0.7 else "#ffaf00" if t.mastery >= 0.3 else "#ff5f5f"
+            lines.append(bar(t.mastery, 16), style=style)
+            lines.append(f" {t.mastery:>4.0%}  seen {t.seen}/{t.cards}\n", style="dim")
+        if not stats.topics:
+            lines.append("no topics yet", style="dim")
+        self.query_one("#topics", Static).update(lines)
+        topics_box.remove_class("hidden")
+
+    # ---- actions -----------------------------------------------------------------
+    def action_review_all(self) -> None:
+        self.app.action_review()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.app.action_review(str(event.row_key.value))
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        action = getattr(event.button, "action", None)
+        if action:
+            event.stop()
+            await self.run_action(action)

@@ -1,0 +1,472 @@
+"""Review: Anki-style review of due cards, driven by :class:`mi_prep.core.session.ReviewSession`.
+
+Front shown; Space/Enter reveals; 1-4 answer Again/Hard/Good/Easy (each button shows the next
+interval from ``session.preview``); at the back Space/Enter takes the suggested rating.
+``u`` undo, ``s`` suspend, ``b`` bury, ``e`` edit the card in ``$EDITOR`` at its line, ``i`` card info,
+Escape back to Home.
+
+* ``choice`` cards: press 1..n or a..e for an option; the result, each option's ``why`` and a
+  suggested rating (Good if right, Again if wrong) are shown.
+* ``explain`` cards: type the answer in the text area, Ctrl+S (or Submit) shows the model answer
+  and the key points as a checklist pre-ticked from your answer; tick/untick, then grade
+  (the suggestion follows the share of points covered).
+* Every answer is written to the store (``session.answer``) before the next card is shown.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from datetime import datetime
+
+from rich.markup import escape
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Markdown, Rule, SelectionList, Static, TextArea
+from textual.widgets.selection_list import Selection
+
+from mi_prep.core.deck import DeckSet
+from mi_prep.core.schedule import Rating, format_interval, next_day_start
+from mi_prep.core.session import ReviewItem, ReviewSession, classify
+from mi_prep.tui.widgets.mathmd import math_markdown
+
+NEW_STYLE, LEARN_STYLE, DUE_STYLE = "bold #5fafff", "bold #ff5f5f", "bold #5fd75f"
+RATING_VARIANTS = {Rating.AGAIN: "error", Rating.HARD: "warning", Rating.GOOD: "success", Rating.EASY: "primary"}
+OPTION_LETTERS = "abcde"
+
+
+def key_point_coverage(item: ReviewItem, typed: str) -> list[bool]:
+    """Which key points' ``match_terms()`` appear in the typed answer (as ``mi-prep review`` does)."""
+    low = typed.lower()
+    return [any(t in low for t in kp.match_terms()) for kp in item.card.key_points]
+
+
+def suggest_from_share(share: float) -> Rating:
+    """Suggested rating from the share of key points covered (same thresholds as ``mi-prep review``)."""
+    if share >= 0.9:
+        return Rating.EASY
+    if share >= 0.6:
+        return Rating.GOOD
+    if share >= 0.3:
+        return Rating.HARD
+    return Rating.AGAIN
+
+
+class ReviewScreen(Screen[None]):
+    BINDINGS = [
+        Binding("space", "reveal", "Show answer"),
+        Binding("enter", "reveal", "Show answer", show=False),
+        Binding("space", "accept", "Accept suggested"),
+        Binding("enter", "accept", "Accept suggested", show=False),
+        Binding("ctrl+s", "submit", "Submit", priority=True),
+        Binding("1", "rate(1)", "Again", show=False),
+        Binding("2", "rate(2)", "Hard", show=False),
+        Binding("3", "rate(3)", "Good", show=False),
+        Binding("4", "rate(4)", "Easy", show=False),
+        Binding("u", "undo", "Undo"),
+        Binding("s", "suspend", "Suspend"),
+        Binding("b", "bury", "Bury"),
+        Binding("e", "edit", "Edit"),
+        Binding("i", "info", "Info"),
+        Binding("escape", "close", "Home"),
+    ]
+
+    def __init__(self, deck_ids: list[str] | None = None, tags: list[str] | None = None) -> None:
+        super().__init__()
+        self.deck_ids = deck_ids
+        self.tags = tags
+        self.session: ReviewSession | None = None
+        self.item: ReviewItem | None = None
+        self.phase = "loading"  # loading | front | back | done
+        self.shown_at: datetime | None = None
+        self.picked: int | None = None
+        self.suggested: Rating | None = None
+        self.coverage: list[bool] = []
+        self.last = ""
+
+    # ---- layout ------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="review-top"):
+            yield Static("", id="counts")
+            yield Static("", id="last-answer")
+        with VerticalScroll(id="card-scroll"):
+            yield Static("", id="card-meta")
+            yield Markdown("", id="question")
+            yield Markdown("", id="options", classes="hidden")
+            yield TextArea(id="typed", classes="hidden", soft_wrap=True, tab_behavior="focus")
+            with Horizontal(id="submit-row", classes="hidden"):
+                yield Button("Submit answer (ctrl+s)", id="submit", variant="primary", compact=True)
+            yield Rule(id="divider", classes="hidden")
+            yield Static("", id="verdict", classes="hidden")
+            yield Markdown("", id="answer", classes="hidden")
+            yield Static("Key points — tick the ones you covered:", id="points-title", classes="hidden")
+            yield SelectionList[int](id="points", classes="hidden")
+            yield Static("", id="source", classes="hidden")
+        with Center(id="done", classes="hidden"):
+            yield Static("", id="done-text")
+        with Horizontal(id="answer-bar"):
+            yield Button("Show answer  (space)", id="show", variant="primary")
+            for rating in Rating:
+                yield Button(rating.label, id=f"rate-{int(rating)}", variant=RATING_VARIANTS[rating],
+                             classes="rate hidden")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        for button in self.query(Button):
+            if button.id != "submit":
+                button.can_focus = False
+        app = self.app
+        self.session = ReviewSession(app.store, app.deckset, app.now(), deck_ids=self.deck_ids, tags=self.tags)
+        self.set_interval(5.0, self.poll_due, name="review-poll")
+        await self.advance()
+
+    # ---- bindings ----------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        explain_front = self.phase == "front" and self._is_explain()
+        if action == "reveal":
+            return self.phase == "front"
+        if action == "submit":
+            return explain_front
+        if action in ("rate", "accept"):
+            return self.phase == "back"
+        if action in ("suspend", "bury", "edit", "info"):
+            return self.item is not None and self.phase in ("front", "back")
+        return True
+
+    def _is_explain(self) -> bool:
+        return self.item is not None and self.item.card.type == "explain" and self.item.variant == "front"
+
+    def _is_choice(self) -> bool:
+        return self.item is not None and self.item.card.type == "choice"
+
+    # ---- showing -----------------------------------------------------------------
+    def _set_hidden(self, selector: str, hidden: bool) -> None:
+        self.query_one(selector).set_class(hidden, "hidden")
+
+    def _update_counts(self) -> None:
+        assert self.session is not None
+        now = self.app.now()
+        c = self.session.counts(now)
+        current = None
+        if self.item is not None and self.phase in ("front", "back"):
+            current = classify(self.session.states.get(self.item.item_id), now, next_day_start(now))
+        text = Text()
+        for kind, n, style in (("new", c.new, NEW_STYLE), ("learning", c.learning, LEARN_STYLE),
+                               ("review", c.review, DUE_STYLE)):
+            text.append(f" {n} ", style=style + (" underline" if kind == current else ""))
+            text.append(" ")
+        text.append(" new · learning · due", style="dim")
+        self.query_one("#counts", Static).update(text)
+        self.query_one("#last-answer", Static).update(Text(self.last, style="dim"))
+
+    async def advance(self) -> None:
+        assert self.session is not None
+        item = self.session.next_item(self.app.now())
+        if item is None:
+            await self.show_done()
+        else:
+            await self.show_item(item)
+
+    async def show_item(self, item: ReviewItem) -> None:
+        self.item = item
+        self.phase = "front"
+        self.picked = None
+        self.suggested = None
+        self.coverage = []
+        self.shown_at = self.app.now()
+        self._set_hidden("#card-scroll", False)
+        self._set_hidden("#done", True)
+        meta = Text()
+        meta.append(item.deck.deck.name, style="bold")
+        kind = {"reverse": " (reverse)", "cloze": f" (cloze {item.cloze})"}.get(item.variant, "")
+        meta.append(f"  ·  {item.card.type}{kind}  ·  {item.card.id}", style="dim")
+        if item.tags:
+            meta.append("  ·  " + " ".join(f"#{t}" for t in item.tags), style="dim italic")
+        self.query_one("#card-meta", Static).update(meta)
+        await self.query_one("#question", Markdown).update(math_markdown(item.question()))
+        options = self.query_one("#options", Markdown)
+        if self._is_choice():
+            lines = [f"**{i}** / **{OPTION_LETTERS[i - 1] if i <= 5 else i}** — {math_markdown(o.text)}"
+                     for i, o in enumerate(item.card.options, 1)]
+            await options.update("\n\n".join(lines))
+        options.set_class(not self._is_choice(), "hidden")
+        typed = self.query_one("#typed", TextArea)
+        typed.text = ""
+        typed.read_only = False
+        self._set_hidden("#typed", not self._is_explain())
+        self._set_hidden("#submit-row", not self._is_explain())
+        for sel in ("#divider", "#verdict", "#answer", "#points-title", "#points", "#source"):
+            self._set_hidden(sel, True)
+        self._set_hidden("#show", False)
+        self.query_one("#show", Button).label = (
+            "Submit answer  (ctrl+s)" if self._is_explain() else
+            "Show answer without choosing  (space)" if self._is_choice() else "Show answer  (space)"
+        )
+        for button in self.query(".rate"):
+            button.add_class("hidden")
+        self.query_one("#card-scroll").scroll_home(animate=False)
+        if self._is_explain():
+            typed.focus()
+        else:
+            self.set_focus(None)
+        self._update_counts()
+        self.refresh_bindings()
+
+    async def show_back(self) -> None:
+        assert self.item is not None and self.session is not None
+        item = self.item
+        self.phase = "back"
+        verdict = self.query_one("#verdict", Static)
+        answer_md = self.query_one("#answer", Markdown)
+        if self._is_choice():
+            right = item.card.correct_index
+            ok = self.picked == right
+            text = Text()
+            if self.picked is None:
+                text.append("No option chosen. ", style="bold #ffaf00")
+            elif ok:
+                text.append("✓ Correct. ", style="bold #5fd75f")
+            else:
+                text.append(f"✗ Wrong: you chose {self.picked + 1}. ", style="bold #ff5f5f")
+            text.append(f"The answer is {right + 1}.\n")
+            for i, opt in enumerate(item.card.options):
+                mark, style = ("✓", "#5fd75f") if opt.correct else ("✗", "#ff5f5f")
+                text.append(f"\n {mark} {i + 1}. ", style=f"bold {style}")
+                text.append(opt.text, style="bold" if i in (right, self.picked) else "")
+                if opt.why:
+                    text.append(f"\n      {opt.why}", style="dim")
+            verdict.update(text)
+            self.suggested = Rating.GOOD if ok else Rating.AGAIN
+            await answer_md.update(math_markdown(item.card.back) if item.card.back else "")
+            self._set_hidden("#answer", not item.card.back)
+            self._set_hidden("#verdict", False)
+        elif self._is_explain():
+            typed = self.query_one("#typed", TextArea)
+            typed.read_only = True
+            self.coverage = key_point_coverage(item, typed.text)
+            await answer_md.update("**Model answer**\n\n" + math_markdown(item.card.back))
+            points = self.query_one("#points", SelectionList)
+            points.clear_options()
+            points.add_options([Selection(escape(kp.text), i, hit)
+                                for i, (kp, hit) in enumerate(zip(item.card.key_points, self.coverage))])
+            self._set_hidden("#answer", False)
+            self._set_hidden("#points-title", False)
+            self._set_hidden("#points", False)
+            self._set_hidden("#submit-row", True)
+            self.suggested = suggest_from_share(sum(self.coverage) / max(1, len(self.coverage)))
+            points.focus()
+        else:
+            await answer_md.update(math_markdown(item.answer()))
+            self._set_hidden("#answer", False)
+            self.suggested = None
+        self._set_hidden("#divider", False)
+        source = self.query_one("#source", Static)
+        source.update(Text(f"source: {item.card.source}", style="dim italic") if item.card.source else "")
+        self._set_hidden("#source", not item.card.source)
+        self._set_hidden("#show", True)
+        self._label_buttons()
+        for button in self.query(".rate"):
+            button.remove_class("hidden")
+        self._update_counts()
+        self.refresh_bindings()
+
+    def _label_buttons(self) -> None:
+        assert self.item is not None and self.session is not None
+        preview = self.session.preview(self.item, self.app.now())
+        for rating in Rating:
+            button = self.query_one(f"#rate-{int(rating)}", Button)
+            star = "★ " if rating == self.suggested else ""
+            button.label = f"{star}{int(rating)} {rating.label}  {format_interval(preview[rating])}"
+            button.set_class(rating == self.suggested, "suggested")
+
+    async def show_done(self) -> None:
+        assert self.session is not None
+        self.item = None
+        self.phase = "done"
+        now = self.app.now()
+        nxt = self.session.next_learning_due(now)
+        scope = "these decks" if self.deck_ids else "all decks"
+        if self.deck_ids and len(self.deck_ids) == 1:
+            scope = next((d.deck.name for d in self.app.deckset.decks if d.id == self.deck_ids[0]), self.deck_ids[0])
+        text = Text()
+        text.append("Congratulations!\n\n", style="bold #5fd75f")
+        if not self.session.items:
+            text.append("There are no cards to review here yet.\n")
+        else:
+            text.append(f"You have finished {scope} for now.\n")
+        if nxt is not None:
+            local = nxt.astimezone(now.tzinfo)
+            text.append(f"\nThe next learning card is due in {format_interval(nxt - now)} "
+                        f"(at {local:%H:%M}).\n", style="bold")
+        else:
+            text.append("\nNo more cards are due today. Come back tomorrow.\n")
+        text.append("\nEscape: Home    u: undo the last answer", style="dim")
+        self.query_one("#done-text", Static).update(text)
+        self._set_hidden("#card-scroll", True)
+        self._set_hidden("#done", False)
+        self._set_hidden("#show", True)
+        for button in self.query(".rate"):
+            button.add_class("hidden")
+        self.set_focus(None)
+        self._update_counts()
+        self.refresh_bindings()
+
+    async def poll_due(self) -> None:
+        """On the Congratulations panel, show the next card as soon as one comes due."""
+        if self.phase == "done" and self.session is not None and self.session.next_item(self.app.now()) is not None:
+            await self.advance()
+
+    # ---- input -------------------------------------------------------------------
+    async def on_key(self, event) -> None:
+        if self.phase != "front" or not self._is_choice() or self.item is None:
+            return
+        n = len(self.item.card.options)
+        key = event.key
+        index = None
+        if key.isdigit() and 1 <= int(key) <= min(n, 9):
+            index = int(key) - 1
+        elif len(key) == 1 and key in OPTION_LETTERS[:n]:
+            index = OPTION_LETTERS.index(key)
+        if index is None:
+            return
+        event.prevent_default()
+        event.stop()
+        await self.choose(index)
+
+    async def choose(self, index: int) -> None:
+        if self.phase == "front" and self._is_choice():
+            self.picked = index
+            await self.show_back()
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        bid = event.button.id or ""
+        if bid == "show":
+            await self.action_reveal()
+        elif bid == "submit":
+            await self.action_submit()
+        elif bid.startswith("rate-"):
+            await self.action_rate(int(bid.split("-")[1]))
+
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+        if self.phase == "back" and self._is_explain():
+            selected = event.selection_list.selected
+            self.suggested = suggest_from_share(len(selected) / max(1, len(self.item.card.key_points)))
+            self._label_buttons()
+
+    # ---- actions -----------------------------------------------------------------
+    async def action_reveal(self) -> None:
+        if self.phase != "front":
+            return
+        if self._is_explain():
+            await self.action_submit()
+            return
+        await self.show_back()
+
+    async def action_submit(self) -> None:
+        if self.phase == "front" and self._is_explain():
+            await self.show_back()
+
+    async def action_accept(self) -> None:
+        if self.phase == "back":
+            await self.action_rate(int(self.suggested or Rating.GOOD))
+
+    async def action_rate(self, rating: int) -> None:
+        if self.phase != "back" or self.item is None or self.session is None:
+            return
+        now = self.app.now()
+        elapsed = (now - self.shown_at).total_seconds() * 1000 if self.shown_at else 0
+        r = Rating(rating)
+        state = self.session.answer(self.item, r, now, elapsed_ms=int(max(0, elapsed)))
+        due = format_interval(state.due - now) if state.due else "-"
+        self.last = f"{r.label} · next in {due}"
+        await self.advance()
+
+    async def action_undo(self) -> None:
+        if self.session is None:
+            return
+        back = self.session.undo(self.app.now())
+        if back is None:
+            self.notify("Nothing to undo in this session.", timeout=3)
+            await self.advance()
+            return
+        self.last = f"undone: {back.card.id}"
+        await self.show_item(back)
+
+    async def action_suspend(self) -> None:
+        if self.item is None or self.session is None:
+            return
+        self.session.suspend(self.item, self.app.now())
+        self.last = f"suspended {self.item.card.id} (u undoes)"
+        await self.advance()
+
+    async def action_bury(self) -> None:
+        if self.item is None or self.session is None:
+            return
+        self.session.bury(self.item, self.app.now())
+        self.last = f"buried {self.item.card.id} until tomorrow"
+        await self.advance()
+
+    def action_edit(self) -> None:
+        if self.item is None:
+            return
+        path, line = self.item.deck.path, self.item.line
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        if not editor:
+            self.notify(f"Set $EDITOR to edit cards from here. This card is at {path}:{line}",
+                        title="No $EDITOR", severity="warning", timeout=8)
+            return
+        cmd = [*shlex.split(editor), f"+{line}", str(path)]
+        try:
+            with self.app.suspend():
+                subprocess.run(cmd, check=False)
+        except OSError as exc:
+            self.notify(f"Could not run {editor!r}: {exc}", severity="error")
+            return
+        except Exception as exc:  # noqa: BLE001 - e.g. SuspendNotSupported (headless, web)
+            self.notify(f"Cannot open an editor here ({type(exc).__name__}); the card is at {path}:{line}",
+                        severity="warning", timeout=8)
+            return
+        self.app.check_decks()
+
+    def action_info(self) -> None:
+        if self.item is None:
+            return
+        from mi_prep.tui.screens.card_info import CardInfoScreen
+
+        self.app.push_screen(CardInfoScreen(self.item.item_id))
+
+    def action_close(self) -> None:
+        if isinstance(self.focused, TextArea):
+            self.set_focus(None)  # leave the text area so u/s/b/e/i work
+            self.refresh_bindings()
+            return
+        self.dismiss()
+
+    # ---- reload -------------------------------------------------------------------
+    def decks_reloaded(self, deckset: DeckSet) -> None:
+        if self.session is None:
+            return
+        self.session.reload(deckset)
+        self.call_later(self._after_reload)
+
+    async def _after_reload(self) -> None:
+        assert self.session is not None
+        if self.item is not None and self.phase in ("front", "back"):
+            fresh = self.session.by_id.get(self.item.item_id)
+            if fresh is not None and fresh.card == self.item.card:
+                self.item = fresh
+                self._update_counts()
+                return
+            if fresh is not None and self.phase == "front" and not self._is_explain():
+                await self.show_item(fresh)
+                return
+            if fresh is not None and self.phase == "back":
+                self.item = fresh
+                self._update_counts()
+                return
+        await self.advance()

@@ -1,0 +1,1 @@
+"""Small reusable widgets and rendering helpers for the UI."""
