@@ -35,7 +35,7 @@ def state_label(state: CardState | None, now: datetime) -> str:
     return "learning" if state.phase in ("learning", "relearning") else "review"
 
 
-def _one_line(text: str, width: int = 60) -> str:
+def _one_line(text: str, width: int = 36) -> str:
     line = " ".join(text.split())
     return line if len(line) <= width else line[: width - 1] + "…"
 
@@ -58,7 +58,7 @@ class BrowseScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="browse-filters"):
-            yield Input(placeholder="search text, id or tag  (/)", id="browse-search")
+            yield Input(placeholder="search text, id or tag  (/)", id="browse-search", compact=True)
             yield Select([], prompt="all decks", id="f-deck", compact=True)
             yield Select([], prompt="all tags", id="f-tag", compact=True)
             yield Select([(s, s) for s in STATES], prompt="any state", id="f-state", compact=True)
@@ -69,7 +69,7 @@ class BrowseScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sub_title = "Browse"
         table = self.query_one("#browse-table", DataTable)
-        table.add_column("Question", key="q", width=52)
+        table.add_column("Question", key="q", width=36)
         table.add_column("Deck", key="deck")
         table.add_column("Tags", key="tags")
         table.add_column("State", key="state")

@@ -61,13 +61,12 @@ class HomeScreen(Screen[None]):
             yield DataTable(id="decks", cursor_type="row", zebra_stripes=True)
             yield Static("", id="deck-empty", classes="hidden")
             yield Static("", id="deck-errors", classes="hidden")
-            with Horizontal(id="home-lower"):
-                with Vertical(id="heatmap-box"):
-                    yield Static("Reviews", classes="section-title")
-                    yield Heatmap(id="heatmap")
-                with Vertical(id="topics-box", classes="hidden"):
-                    yield Static("Topic coverage", classes="section-title")
-                    yield Static("", id="topics")
+            with Vertical(id="topics-box", classes="hidden"):
+                yield Static("Topic coverage (mastery: share seen × retention)", classes="section-title")
+                yield Static("", id="topics")
+            with Vertical(id="heatmap-box"):
+                yield Static("Reviews", classes="section-title")
+                yield Heatmap(id="heatmap")
         yield Footer()
 
     def on_mount(self) -> None:

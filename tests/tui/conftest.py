@@ -1,0 +1,70 @@
+"""Shared fixtures for the TUI tests: a fake clock, a tmp data dir and a copy of the fixture decks."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
+
+
+class FakeClock:
+    def __init__(self, t: datetime = T0) -> None:
+        self.t = t
+
+    def __call__(self) -> datetime:
+        return self.t
+
+    def advance(self, **kw) -> None:
+        self.t += timedelta(**kw)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def decks_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "decks"
+    shutil.copytree(FIXTURES / "decks", d)
+    return d
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, clock: FakeClock, decks_dir: Path):
+    """``make_app(deck_paths=None, **kw)`` -> MiPrepApp on a tmp data dir, the fake clock, no polling."""
+    from mi_prep.cli import AppContext
+    from mi_prep.tui.app import MiPrepApp
+
+    def make(deck_paths: list[Path] | None = None, data_dir: Path | None = None, **kw):
+        ctx = AppContext(data_dir=data_dir or tmp_path / "data",
+                         deck_paths=deck_paths if deck_paths is not None else [decks_dir], clock=clock)
+        kw.setdefault("poll_seconds", None)
+        return MiPrepApp(ctx, clock=clock, **kw)
+
+    return make
+
+
+def seed_history(store, deckset, clock: FakeClock, days: int = 40) -> None:
+    """Deterministic past reviews so heatmap, streak and stats have something to show."""
+    from mi_prep.core.session import items_for
+
+    items = items_for(deckset)
+    start = clock.t - timedelta(days=days)
+    for d in range(days):
+        if d % 3 == 1:
+            continue
+        when = start + timedelta(days=d)
+        for k, item in enumerate(items[: 1 + d % 4]):
+            rating = 1 if (d + k) % 7 == 0 else 3
+            store.answer(item.item_id, rating, when + timedelta(minutes=k), card_id=item.card.id, elapsed_ms=4000)
+
+
+@pytest.fixture
+def seeder():
+    return seed_history
