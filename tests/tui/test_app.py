@@ -343,3 +343,55 @@ def test_app_never_imports_torch(tmp_path):
     res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "HEAVY: []" in res.stdout
+
+
+def test_mouse_clicks_reveal_and_rate(make_app):
+    async def body():
+        app = make_app()
+        async with app.run_test(size=(100, 34)) as pilot:
+            await pilot.pause()
+            await pilot.click("#btn-review")
+            await pilot.pause()
+            s = app.screen
+            assert isinstance(s, ReviewScreen) and s.phase == "front"
+            await pilot.click("#show")
+            await pilot.pause()
+            assert s.phase == "back"
+            await pilot.click("#rate-4")
+            await pilot.pause()
+            row = app.store.log_rows()[-1]
+            assert row["item_id"] == "residual-stream" and row["rating"] == 4
+
+    asyncio.run(body())
+
+
+def test_labs_missing_notice_and_drill_pushed(make_app, monkeypatch):
+    import importlib.util
+
+    import mi_prep.tui.screens.drill as drill_mod
+
+    pushed = []
+
+    class QuietDrill(drill_mod.DrillScreen):
+        def __init__(self, store, deckset, *, clock=None, **kw):
+            pushed.append(clock)
+            super().__init__(store, deckset, clock=clock, lab_provider=None, seed=1, **kw)
+
+    monkeypatch.setattr(drill_mod, "DrillScreen", QuietDrill)
+
+    async def body():
+        app = make_app()
+        async with app.run_test(size=(100, 34)) as pilot:
+            await pilot.pause()
+            await pilot.press("d")
+            await pilot.pause()
+            assert isinstance(app.screen, QuietDrill) and pushed == [app.clock]
+            await app.run_action("home")
+            await pilot.pause()
+            if importlib.util.find_spec("mi_prep.tui.screens.labs") is None:
+                await pilot.press("l")
+                await pilot.pause()
+                assert isinstance(app.screen, HomeScreen)
+                assert any("not available yet" in n.message for n in app._notifications)
+
+    asyncio.run(body())

@@ -22,7 +22,7 @@ from mi_prep.core.stats import compute
 from mi_prep.tui.widgets.heatmap import Heatmap
 
 ACTIONS = [
-    ("Review", "review_all", "r", "primary"),
+    ("Review", "screen.review_all", "r", "primary"),
     ("Drill", "app.drill", "d", "default"),
     ("Labs", "app.labs", "l", "default"),
     ("Browse", "app.browse", "b", "default"),
@@ -55,9 +55,8 @@ class HomeScreen(Screen[None]):
             yield Static("", id="interview", classes="hidden")
             with Horizontal(id="home-actions"):
                 for label, action, key, variant in ACTIONS:
-                    btn = Button(f"{label} ({key})", id=f"btn-{label.lower()}", variant=variant, compact=True)
-                    btn.action = action  # type: ignore[attr-defined]
-                    yield btn
+                    yield Button(f"{label} ({key})", id=f"btn-{label.lower()}", variant=variant, compact=True,
+                                 action=action)
             yield DataTable(id="decks", cursor_type="row", zebra_stripes=True)
             yield Static("", id="deck-empty", classes="hidden")
             yield Static("", id="deck-errors", classes="hidden")
@@ -77,9 +76,13 @@ class HomeScreen(Screen[None]):
         table.add_column(Text("Learn", style="bold #ff5f5f"), key="learning")
         table.add_column(Text("Due", style="bold #5fd75f"), key="due")
         self.refresh_data()
+        self._fresh = True
         table.focus()
 
     def on_screen_resume(self) -> None:
+        if getattr(self, "_fresh", False):  # mounted just now: the data is current
+            self._fresh = False
+            return
         self.refresh_data()
 
     def decks_reloaded(self, deckset: DeckSet) -> None:
@@ -190,9 +193,3 @@ class HomeScreen(Screen[None]):
         event.stop()
         if event.row_key.value is not None:
             self.app.action_review(str(event.row_key.value))
-
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
-        action = getattr(event.button, "action", None)
-        if action:
-            event.stop()
-            await self.run_action(action)
