@@ -197,6 +197,7 @@ class ReviewScreen(Screen[None]):
         typed = self.query_one("#typed", TextArea)
         typed.text = ""
         typed.read_only = False
+        typed.remove_class("answered")
         self._set_hidden("#typed", not self._is_explain())
         self._set_hidden("#submit-row", not self._is_explain())
         for sel in ("#divider", "#verdict", "#answer", "#points-title", "#points", "#source"):
@@ -247,6 +248,7 @@ class ReviewScreen(Screen[None]):
         elif self._is_explain():
             typed = self.query_one("#typed", TextArea)
             typed.read_only = True
+            typed.add_class("answered")
             self.coverage = key_point_coverage(item, typed.text)
             await answer_md.update("**Model answer**\n\n" + math_markdown(item.card.back))
             points = self.query_one("#points", SelectionList)
