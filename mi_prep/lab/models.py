@@ -246,3 +246,57 @@ def param_key(prefix: str, params: dict[str, Any], names: list[str] | tuple[str,
     """A cache key like ``prefix-n_layers2-d_model64-...-seed0`` from the named params."""
     parts = [f"{n}{params[n]}" for n in names]
     return "-".join([prefix, *parts, f"seed{seed}"])
+
+
+# --------------------------------------------------------------------------- zoo: the induction task
+#
+# Shared by the induction-heads, activation-patching and attribution-patching labs: one cached
+# model per (hyperparameters, seed), trained once.
+
+INDUCTION_DEFAULTS: dict[str, Any] = {
+    "n_layers": 2,
+    "d_model": 64,
+    "n_heads": 3,
+    "d_head": 16,
+    "d_vocab": 48,
+    "n_ctx": 40,
+    "batch": 32,
+    "steps": 600,
+    "lr": 2e-3,
+    "min_period": 6,
+    "max_period": 16,
+}
+INDUCTION_SMALL: dict[str, Any] = {"steps": 400}
+INDUCTION_KEYS = tuple(INDUCTION_DEFAULTS)
+
+
+def repeated_tokens(n: int, generator: "torch.Generator", *, d_vocab: int, n_ctx: int, min_period: int,
+                    max_period: int) -> tuple["torch.Tensor", "torch.Tensor"]:
+    """``(tokens[n, n_ctx], period[n])``: BOS (token 0), then a prefix of ``period`` distinct random tokens
+    repeated until the context is full. The period is random per sequence, so position alone
+    cannot tell layer 0 where the previous copy is: the model has to learn induction."""
+    import torch
+
+    period = torch.randint(min_period, max_period + 1, (n, 1), generator=generator)
+    perm = torch.rand(n, d_vocab - 1, generator=generator).argsort(-1) + 1
+    body = perm.gather(1, torch.arange(n_ctx - 1)[None] % period)
+    return torch.cat([torch.zeros(n, 1, dtype=torch.long), body], 1), period[:, 0]
+
+
+def induction_model(ctx: LabContext, params: dict[str, Any]) -> tuple["TransformerBridge", list[float], bool]:
+    """The cached 2-layer attention-only model trained on :func:`repeated_tokens` (``params`` over
+    :data:`INDUCTION_DEFAULTS`). Returns ``(model, loss_curve, was_cached)``."""
+    p = {**INDUCTION_DEFAULTS, **{k: v for k, v in params.items() if k in INDUCTION_DEFAULTS}}
+    data = dict(d_vocab=int(p["d_vocab"]), n_ctx=int(p["n_ctx"]), min_period=int(p["min_period"]),
+                max_period=int(p["max_period"]))
+
+    def build():
+        return make_model(n_layers=int(p["n_layers"]), d_model=int(p["d_model"]), n_heads=int(p["n_heads"]),
+                          d_head=int(p["d_head"]), d_vocab=data["d_vocab"], n_ctx=data["n_ctx"], attn_only=True,
+                          seed=ctx.seed, device=ctx.device)
+
+    def train(model):
+        return train_lm(model, lambda step, g: repeated_tokens(int(p["batch"]), g, **data)[0],
+                        steps=int(p["steps"]), lr=float(p["lr"]), ctx=ctx, log_every=10, cosine=False)
+
+    return cached(ctx, param_key("induction", p, INDUCTION_KEYS, ctx.seed), build, train)

@@ -120,6 +120,8 @@ class PickComponent(Question):
     components: tuple[str, ...] = ()
     correct: tuple[str, ...] = ()
     """Accepted answers (usually one). All must be in ``components``."""
+    any_of: bool = False
+    """If true, naming any one of ``correct`` (and nothing wrong) is fully right (e.g. redundant heads)."""
     kind: ClassVar[str] = "component"
 
     def __post_init__(self) -> None:
@@ -140,13 +142,14 @@ class PickComponent(Question):
             return Grade(0.0, False, f"Pick from {', '.join(self.components)}. Right: {self.answer_text()}. {self.explanation}")
         hits = len(right & set(picked))
         wrong = len(set(picked) - right)
-        score = max(0.0, (hits - wrong) / len(right))
-        ok = hits == len(right) and wrong == 0
+        need = 1 if self.any_of else len(right)
+        score = max(0.0, min(1.0, (hits - wrong) / need))
+        ok = hits >= need and wrong == 0
         head = "Correct." if ok else f"Not quite: the answer is {self.answer_text()}."
         return Grade(round(score, 3), ok, f"{head} {self.explanation}")
 
     def answer_text(self) -> str:
-        return ", ".join(self.correct)
+        return (" or " if self.any_of else ", ").join(self.correct)
 
 
 @dataclass(frozen=True)
