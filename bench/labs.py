@@ -1,0 +1,105 @@
+"""Lab benchmarks, measured side by side in one run (printed, never asserted).
+
+    python bench/labs.py            # default settings, fresh cache in a temp dir, then again from cache
+
+Prints: each lab's default run time (training included) and from a cached model; batched activation
+patching vs transformer_lens.patching and vs a one-patch-per-forward hook loop (same results);
+attribution patching vs exact patching (speed ratio, Pearson r on heads).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main() -> None:
+    import torch
+
+    from mi_prep.lab import registry
+    from mi_prep.lab.api import LabContext
+    from mi_prep.lab.models import induction_model
+
+    cache = Path(tempfile.mkdtemp(prefix="mi-prep-bench-"))
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, cpu count {os.cpu_count()}")
+    print("\n== default runs (30 s budget with training, 5 s from cache) ==")
+    results = {}
+    for name in ("induction-heads", "activation-patching", "attribution-patching"):
+        lab = registry.get(name)
+        for label, sub in (("fresh", cache / name), ("cached", cache / name)):
+            ctx = LabContext(seed=0, device="cpu", params=dict(lab.defaults), cache_dir=sub)
+            t = time.perf_counter()
+            r = lab.run(ctx)
+            dt = time.perf_counter() - t
+            results[(name, label)] = r
+            print(f"{name:22} {label:6} {dt:6.2f} s  (budget {'30' if label == 'fresh' else '5'} s)")
+
+    ap = registry.lab_module("activation_patching")
+    lab = registry.get("activation-patching")
+    p = dict(lab.defaults)
+    ctx = LabContext(seed=0, device="cpu", params=p, cache_dir=cache / "activation-patching")
+    model, _, _ = induction_model(ctx, p)
+    L, H = p["n_layers"], p["n_heads"]
+    g = torch.Generator().manual_seed(1)
+    clean, corrupt, a, w, info = ap.make_pairs(p["n_pairs"], g, d_vocab=p["d_vocab"], period=p["period"],
+                                               query_index=p["query_index"])
+    metric, cc = ap.setup(model, clean, corrupt, a, w)
+    T = corrupt.shape[1]
+    patches = ([(f"blocks.{l}.hook_resid_pre", (q,)) for l in range(L) for q in range(T)]
+               + [(f"blocks.{l}.attn.hook_z", (slice(None), h)) for l in range(L) for h in range(H)]
+               + [(f"blocks.{l}.attn.hook_z", (q, h)) for l in range(L) for h in range(H) for q in range(T)])
+
+    def batched():
+        with torch.no_grad():
+            _, ccache = model.run_with_cache(corrupt)
+        return (ap.patch_resid(model, corrupt, cc, metric, L, ccache), ap.patch_heads(model, corrupt, cc, metric, L, H, ccache),
+                ap.patch_heads_by_pos(model, corrupt, cc, metric, L, H, ccache))
+
+    def batched_noskip():
+        return (ap.patch_resid(model, corrupt, cc, metric, L), ap.patch_heads(model, corrupt, cc, metric, L, H),
+                ap.patch_heads_by_pos(model, corrupt, cc, metric, L, H))
+
+    def best(fn, n=3):
+        out, tbest = None, float("inf")
+        for _ in range(n):
+            t = time.perf_counter()
+            out = fn()
+            tbest = min(tbest, time.perf_counter() - t)
+        return out, tbest
+
+    with torch.no_grad():
+        model(corrupt)
+    (b_r, b_h, b_bp), t_b = best(batched)
+    _, t_bn = best(batched_noskip)
+    (r_r, r_h, r_bp), t_tl = best(lambda: ap.tl_patching_reference(model, corrupt, cc, metric), 2)
+    loop, t_loop = best(lambda: ap.loop_reference(model, corrupt, cc, metric, patches), 2)
+    diff_tl = max(float((x - y.cpu()).abs().max()) for x, y in ((b_r, r_r), (b_h, r_h), (b_bp, r_bp)))
+    flat = torch.cat([b_r.flatten(), b_h.flatten(), b_bp.flatten()])
+    diff_loop = float((flat - loop.cpu()).abs().max())
+    print(f"\n== activation patching: {len(patches)} patches x {p['n_pairs']} pairs, {T} tokens ==")
+    print(f"batched (skip no-op patches)   {t_b * 1000:8.1f} ms")
+    print(f"batched (every patch computed) {t_bn * 1000:8.1f} ms")
+    print(f"transformer_lens.patching      {t_tl * 1000:8.1f} ms   ratio {t_tl / t_b:5.1f}x  max|diff| {diff_tl:.1e}")
+    print(f"one-patch-per-forward loop     {t_loop * 1000:8.1f} ms   ratio {t_loop / t_b:5.1f}x  max|diff| {diff_loop:.1e}")
+
+    r = results[("attribution-patching", "cached")]
+    m = r.metrics
+    print("\n== attribution patching (cached run, best of 5) ==")
+    print(f"attribution (2 fwd + 1 bwd)    {m['t_attribution'] * 1000:8.1f} ms")
+    print(f"batched exact (resid + heads x pos) {m['t_activation'] * 1000:8.1f} ms   ratio {m['speedup']:5.1f}x")
+    print(f"vs transformer_lens.patching   ratio {t_tl / m['t_attribution']:5.1f}x   vs loop {t_loop / m['t_attribution']:5.1f}x")
+    print(f"Pearson r heads x positions {m['pearson_heads']:.3f}; residual stream {m['pearson_resid']:.3f}")
+    ind = results[("induction-heads", "cached")].metrics
+    print(f"\ninduction: prev L0H{int(ind['prev_head'])} ({ind['prev_score']:.2f}), induction L1H{int(ind['ind_head'])} "
+          f"({ind['ind_score']:.2f}), drop after ablating prev head {ind['drop_prev_ablation']:.0%} "
+          f"(others <= {ind['max_drop_other_ablation']:.0%}), loss drop {ind['loss_drop']:.2f} nats, "
+          f"phase change ~step {ind['phase_change_step']:.0f}")
+
+
+if __name__ == "__main__":
+    main()
