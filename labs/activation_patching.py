@@ -234,7 +234,7 @@ class ActivationPatchingLab(Lab):
     title = "Activation patching"
     summary = ("Clean vs corrupted repeated-token prompts on the induction model: patch the residual stream "
                "and every head (batched), compare with transformer_lens.patching.")
-    topics = ("activation-patching", "causal-interventions", "induction-heads", "circuits")
+    topics = ("patching", "activation-patching", "causal-interventions", "induction-heads", "circuits")
     defaults: dict[str, Any] = {
         "n_layers": 2, "d_model": 64, "n_heads": 3, "d_head": 16, "d_vocab": 48, "n_ctx": 40,
         "batch": 32, "steps": 600, "lr": 2e-3, "min_period": 6, "max_period": 16,

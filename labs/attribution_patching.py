@@ -57,7 +57,7 @@ class AttributionPatchingLab(Lab):
     title = "Attribution patching"
     summary = ("Gradient x activation-difference estimates for every head and position in 2 forwards + 1 backward; "
                "compare with exact activation patching, see where the linear approximation breaks.")
-    topics = ("attribution-patching", "activation-patching", "causal-interventions", "gradients")
+    topics = ("patching", "attribution-patching", "activation-patching", "causal-interventions", "gradients")
     defaults: dict[str, Any] = {
         "n_layers": 2, "d_model": 64, "n_heads": 3, "d_head": 16, "d_vocab": 48, "n_ctx": 40,
         "batch": 32, "steps": 600, "lr": 2e-3, "min_period": 6, "max_period": 16,

@@ -358,7 +358,7 @@ class SAELab(Lab):
     title = "Sparse autoencoders: ReLU+L1 vs TopK vs JumpReLU"
     summary = ("Train three SAE variants on synthetic activations with known ground-truth features; compare L0, "
                "reconstruction, dead latents, shrinkage and feature recovery (MMCS), plus a dead-latent fix.")
-    topics = ("sae", "dictionary-learning", "superposition")
+    topics = ("sparse-autoencoders", "sae", "dictionary-learning", "superposition")
     defaults: dict[str, Any] = {
         "d": 32,
         "n_true": 64,
