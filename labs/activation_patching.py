@@ -81,18 +81,36 @@ def setup(model, clean, corrupt, answer, wrong):
 # --------------------------------------------------------------------------- batched patching
 
 
+_PER_POSITION_AFTER_ATTN = ("attn.hook_z", "attn.hook_result", "hook_attn_out", "hook_resid_mid", "hook_mlp_out",
+                            "hook_resid_post", "mlp.")
+
+
+def reaches_last(name: str, index: tuple, n_layers: int, T: int) -> bool:
+    """Can patching ``name`` at ``index`` change the last position's logits?
+
+    In the last block, everything after the attention pattern has mixed positions (z, head results,
+    attention output, MLP, residual) is computed position by position, and so is the unembedding:
+    an activation there at a position other than the last never reaches the last position's logits."""
+    if not name.startswith(f"blocks.{n_layers - 1}.") or not any(k in name for k in _PER_POSITION_AFTER_ATTN):
+        return True
+    pos = index[0] if index else slice(None)
+    return not isinstance(pos, int) or pos % T == T - 1
+
+
 def batched_patch(model, corrupt, clean_acts: dict[str, Any], patches: list[tuple[str, Any]], metric: Metric,
                   max_batch: int = 1024, corrupt_acts: dict[str, Any] | None = None):
     """Patch many things in few forwards. ``patches[k] = (hook_name, index)`` where ``index`` indexes the
     activation after the batch dim (e.g. ``(pos,)`` for resid, ``(slice(None), head)`` for a head's z
     at all positions, ``(pos, head)``). Copy k of the corrupted batch gets patch k. Returns a tensor [K].
 
-    With ``corrupt_acts`` (the corrupted run's cache), patches whose clean and corrupted activations are
-    identical (e.g. positions before the corruption, by causality) are no-ops: they get the unpatched
-    corrupted metric without a forward pass."""
+    With ``corrupt_acts`` (the corrupted run's cache), patches that provably cannot change the metric are
+    no-ops: they get the unpatched corrupted metric without a forward pass. Two kinds, both exact:
+
+    * the clean and corrupted activations are identical (e.g. positions before the corruption);
+    * the patch cannot reach the last position, which is all the metric reads (see :func:`reaches_last`)."""
     import torch
 
-    n = corrupt.shape[0]
+    n, T = corrupt.shape
     per = max(1, max_batch // n)
     values = torch.empty(len(patches))
     todo = list(range(len(patches)))
@@ -102,7 +120,7 @@ def batched_patch(model, corrupt, clean_acts: dict[str, Any], patches: list[tupl
         todo = []
         for k, (name, index) in enumerate(patches):
             idx = (slice(None), *(index if isinstance(index, tuple) else (index,)))
-            if torch.equal(clean_acts[name][idx], corrupt_acts[name][idx]):
+            if not reaches_last(name, idx[1:], model.cfg.n_layers, T) or torch.equal(clean_acts[name][idx], corrupt_acts[name][idx]):
                 values[k] = base
             else:
                 todo.append(k)
