@@ -40,6 +40,7 @@ class LabsScreen(Screen):
     ]
     DEFAULT_CSS = """
     LabsScreen #lab-table { height: 1fr; }
+    LabsScreen #lab-detail { height: auto; padding: 0 1; border-top: solid $accent; }
     LabsScreen #run-panel { height: auto; padding: 0 1; }
     LabsScreen #progress-line { height: 1; }
     LabsScreen #results { height: 1fr; }
@@ -73,6 +74,7 @@ class LabsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield DataTable(id="lab-table", cursor_type="row")
+        yield Static("", id="lab-detail")
         with Vertical(id="run-panel", classes="hidden"):
             yield Label("", id="run-title")
             yield ProgressBar(id="progress", total=100, show_eta=False)
@@ -104,7 +106,7 @@ class LabsScreen(Screen):
 
         table = self.query_one("#lab-table", DataTable)
         table.clear(columns=True)
-        table.add_columns("lab", "summary", "topics", "last", "mastery")
+        table.add_columns("lab", "topics", "last", "mastery")
         try:
             summ = history.summaries(self.store, self.labs) if self.store is not None else {}
         except Exception:
@@ -113,13 +115,29 @@ class LabsScreen(Screen):
             s = summ.get(name)
             last = "-" if s is None or s.last_score is None else f"{s.last_score:.0%}"
             mastery = "-" if s is None or s.mastery is None else f"{s.mastery:.0%}"
-            table.add_row(name, lab.summary[:70], ", ".join(lab.topics[:3]), last, mastery, key=name)
+            table.add_row(name, ", ".join(lab.topics[:2]), last, mastery, key=name)
+        if self.labs:
+            self._show_detail(list(self.labs)[min(table.cursor_row, len(self.labs) - 1)])
+
+    def _show_detail(self, name: str) -> None:
+        lab = self.labs[name]
+        small = "  (small settings on: s toggles)" if self.small else ""
+        self.query_one("#lab-detail", Static).update(
+            f"[b]{lab.title}[/b]{small}\n{lab.summary}\n[dim]topics: {', '.join(lab.topics)} · Enter or r runs it[/dim]")
+
+    @on(DataTable.RowHighlighted, "#lab-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is not None and event.row_key.value in self.labs:
+            self._show_detail(str(event.row_key.value))
 
     # ------------------------------------------------------------------ running
 
     def action_toggle_small(self) -> None:
         self.small = not self.small
         self.notify(f"Small settings {'on' if self.small else 'off'}")
+        table = self.query_one("#lab-table", DataTable)
+        if self.labs:
+            self._show_detail(list(self.labs)[min(table.cursor_row, len(self.labs) - 1)])
 
     @on(DataTable.RowSelected, "#lab-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
@@ -139,7 +157,8 @@ class LabsScreen(Screen):
         self.running = name
         self.state = "running"
         self.cancel_event = threading.Event()
-        self.query_one("#lab-table").add_class("hidden")
+        for wid in ("#lab-table", "#lab-detail"):
+            self.query_one(wid).add_class("hidden")
         self.query_one("#run-panel").remove_class("hidden")
         self.query_one("#results").add_class("hidden")
         self.query_one("#question-panel").add_class("hidden")
@@ -224,7 +243,8 @@ class LabsScreen(Screen):
         self.query_one("#results").add_class("hidden")
         self.query_one("#question-panel").add_class("hidden")
         self.query_one("#run-panel").add_class("hidden")
-        self.query_one("#lab-table").remove_class("hidden")
+        for wid in ("#lab-table", "#lab-detail"):
+            self.query_one(wid).remove_class("hidden")
         self.refresh_table()
         self.query_one("#lab-table", DataTable).focus()
 
