@@ -50,7 +50,7 @@ from markdown_it.rules_block import StateBlock
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
-from mi_prep.core.deck import Card, DeckSet, LoadedDeck
+from mi_prep.core.deck import Card, DeckSet, LoadedDeck, iter_cloze
 
 __all__ = [
     "DECK_ROOT", "ExportError", "ExportReport", "NOTE_TYPES", "export_apkg", "note_guid", "render_markdown",
@@ -188,7 +188,6 @@ NOTE_TYPES: dict[str, genanki.Model] = {
 
 # --------------------------------------------------------------------------- Markdown
 
-_CLOZE_OPEN = re.compile(r"\{\{c(\d+)::")
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
 _SRCLESS_IMG = re.compile(r"<img\b(?![^>]*\ssrc=)[^>]*>")
 
@@ -289,21 +288,15 @@ class _Cloze:
 
 
 def _cut_clozes(text: str) -> tuple[str, list[_Cloze]]:
-    """Replace each ``{{cN::answer::hint}}`` by a placeholder (same scan as the deck validator)."""
+    """Replace each ``{{cN::answer::hint}}`` by a placeholder (the deck validator's own scan)."""
     out: list[str] = []
     clozes: list[_Cloze] = []
     pos = 0
-    for m in _CLOZE_OPEN.finditer(text):
-        if m.start() < pos:
-            continue
-        end = text.find("}}", m.end())
-        if end < 0:
-            break
-        answer, _, hint = text[m.end() : end].partition("::")
-        out.append(text[pos : m.start()])
+    for start, end, number, answer, hint in iter_cloze(text):
+        out.append(text[pos:start])
         out.append(f"\ue000{len(clozes)}\ue001")
-        clozes.append(_Cloze(int(m.group(1)), answer, hint))
-        pos = end + 2
+        clozes.append(_Cloze(number, answer, hint))
+        pos = end
     out.append(text[pos:])
     return "".join(out), clozes
 

@@ -36,7 +36,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Iterable, Literal
+from typing import Annotated, Any, Iterable, Iterator, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -201,17 +201,14 @@ class Deck(_Model):
 # ---------------------------------------------------------------------------
 
 
-def parse_cloze(text: str) -> list[tuple[int, str, str]]:
-    """Return ``[(number, answer, hint), ...]`` or raise ValueError saying what is wrong.
+def iter_cloze(text: str) -> Iterator[tuple[int, int, int, str, str]]:
+    """Yield ``(start, end, number, answer, hint)`` for each deletion, ``text[start:end]`` being the
+    whole ``{{cN::answer::hint}}``; raise ValueError saying what is wrong.
 
     ``}}`` inside a deletion (e.g. LaTeX ``\\frac{a}{b}}``) ends it early in Anki
     too, so it is refused here with a hint to add a space.
     """
-    found: list[tuple[int, str, str]] = []
-    opens = list(_CLOZE_OPEN_RE.finditer(text))
-    if not opens:
-        raise ValueError("a cloze card needs at least one deletion like {{c1::answer}} in 'front'")
-    for match in opens:
+    for match in _CLOZE_OPEN_RE.finditer(text):
         start = match.end()
         end = text.find("}}", start)
         if end < 0:
@@ -231,7 +228,14 @@ def parse_cloze(text: str) -> list[tuple[int, str, str]]:
         number = int(match.group(1))
         if number < 1:
             raise ValueError("cloze numbers start at c1")
-        found.append((number, answer, hint))
+        yield match.start(), end + 2, number, answer, hint
+
+
+def parse_cloze(text: str) -> list[tuple[int, str, str]]:
+    """Return ``[(number, answer, hint), ...]`` or raise ValueError saying what is wrong."""
+    found = [(number, answer, hint) for _, _, number, answer, hint in iter_cloze(text)]
+    if not found:
+        raise ValueError("a cloze card needs at least one deletion like {{c1::answer}} in 'front'")
     return found
 
 
