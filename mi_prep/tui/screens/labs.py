@@ -7,6 +7,7 @@ import threading
 from datetime import datetime
 from typing import Any, Callable
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -116,14 +117,22 @@ class LabsScreen(Screen):
             last = "-" if s is None or s.last_score is None else f"{s.last_score:.0%}"
             mastery = "-" if s is None or s.mastery is None else f"{s.mastery:.0%}"
             table.add_row(name, ", ".join(lab.topics[:2]), last, mastery, key=name)
-        if self.labs:
-            self._show_detail(list(self.labs)[min(table.cursor_row, len(self.labs) - 1)])
+        self._show_detail()
 
-    def _show_detail(self, name: str) -> None:
+    def _cursor_lab(self) -> str | None:
+        """Name of the lab under the table's cursor."""
+        names = list(self.labs)
+        return names[min(self.query_one("#lab-table", DataTable).cursor_row, len(names) - 1)] if names else None
+
+    def _show_detail(self, name: str | None = None) -> None:
+        name = name or self._cursor_lab()
+        if name is None:
+            return
         lab = self.labs[name]
         small = "  (small settings on: s toggles)" if self.small else ""
-        self.query_one("#lab-detail", Static).update(
-            f"[b]{lab.title}[/b]{small}\n{lab.summary}\n[dim]topics: {', '.join(lab.topics)} · Enter or r runs it[/dim]")
+        self.query_one("#lab-detail", Static).update(Text.assemble(
+            (lab.title, "bold"), small, "\n", lab.summary, "\n",
+            (f"topics: {', '.join(lab.topics)} · Enter or r runs it", "dim")))
 
     @on(DataTable.RowHighlighted, "#lab-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -135,20 +144,16 @@ class LabsScreen(Screen):
     def action_toggle_small(self) -> None:
         self.small = not self.small
         self.notify(f"Small settings {'on' if self.small else 'off'}")
-        table = self.query_one("#lab-table", DataTable)
-        if self.labs:
-            self._show_detail(list(self.labs)[min(table.cursor_row, len(self.labs) - 1)])
+        self._show_detail()
 
     @on(DataTable.RowSelected, "#lab-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
         self.start(str(event.row_key.value))
 
     def action_run_selected(self) -> None:
-        table = self.query_one("#lab-table", DataTable)
-        if self.state == "running" or not self.labs:
-            return
-        name = list(self.labs)[table.cursor_row]
-        self.start(name)
+        name = self._cursor_lab()
+        if self.state != "running" and name is not None:
+            self.start(name)
 
     def start(self, name: str) -> None:
         if self.state == "running":
