@@ -238,7 +238,7 @@ def test_edit_without_editor_notifies(make_app, monkeypatch):
 def test_edit_runs_editor_at_card_line(make_app, monkeypatch, tmp_path):
     calls = []
     monkeypatch.setenv("EDITOR", "myeditor --wait")
-    monkeypatch.setattr("mi_prep.tui.screens.review.subprocess.run", lambda cmd, check: calls.append(cmd))
+    monkeypatch.setattr("mi_prep.tui.editor.subprocess.run", lambda cmd, check: calls.append(cmd))
 
     async def body():
         app = make_app()

@@ -15,9 +15,6 @@ Escape back to Home.
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
 from datetime import datetime
 
 from rich.markup import escape
@@ -32,6 +29,7 @@ from textual.widgets.selection_list import Selection
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.schedule import Rating, format_interval, next_day_start
 from mi_prep.core.session import ReviewItem, ReviewSession, classify
+from mi_prep.tui.editor import open_in_editor
 from mi_prep.tui.widgets.mathmd import math_markdown
 
 NEW_STYLE, LEARN_STYLE, DUE_STYLE = "bold #5fafff", "bold #ff5f5f", "bold #5fd75f"
@@ -414,26 +412,8 @@ class ReviewScreen(Screen[None]):
         await self.advance()
 
     def action_edit(self) -> None:
-        if self.item is None:
-            return
-        path, line = self.item.deck.path, self.item.line
-        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
-        if not editor:
-            self.notify(f"Set $EDITOR to edit cards from here. This card is at {path}:{line}",
-                        title="No $EDITOR", severity="warning", timeout=8)
-            return
-        cmd = [*shlex.split(editor), f"+{line}", str(path)]
-        try:
-            with self.app.suspend():
-                subprocess.run(cmd, check=False)
-        except OSError as exc:
-            self.notify(f"Could not run {editor!r}: {exc}", severity="error")
-            return
-        except Exception as exc:  # noqa: BLE001 - e.g. SuspendNotSupported (headless, web)
-            self.notify(f"Cannot open an editor here ({type(exc).__name__}); the card is at {path}:{line}",
-                        severity="warning", timeout=8)
-            return
-        self.app.check_decks()
+        if self.item is not None:
+            open_in_editor(self, self.item.deck.path, self.item.line)
 
     def action_info(self) -> None:
         if self.item is None:
