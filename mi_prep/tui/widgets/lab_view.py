@@ -1,4 +1,8 @@
-"""Widgets showing lab result blocks: coloured heatmap cells (rich), tables, plotext line/scatter plots."""
+"""Widgets showing lab result blocks: coloured heatmap cells (rich), tables, plotext line/scatter plots.
+
+All lab text (titles, captions, bodies, table cells, labels) is shown literally, never read as markup.
+Heatmaps and tables use the layouts of :mod:`mi_prep.lab.render`; these widgets only add colour.
+"""
 
 from __future__ import annotations
 
@@ -6,58 +10,77 @@ from typing import Any
 
 from rich.table import Table as RichTable
 from rich.text import Text as RichText
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
 from mi_prep.lab.api import Block, Heatmap, LabResult, LinePlot, Scatter, Table, Text
-from mi_prep.lab.render import _fmt, _range, heat_rgb
+from mi_prep.lab.render import heatmap_layout, table_layout
 
 
-def heatmap_text(b: Heatmap, max_cols: int = 60) -> RichText:
-    lo, hi, div = _range(b.values, b.vmin, b.vmax)
-    ncols = len(b.values[0]) if b.values else 0
-    clab = [str(c) for c in (b.col_labels or range(ncols))]
-    rlab = [str(r) for r in (b.row_labels or range(len(b.values)))]
-    lw = max((len(r) for r in rlab), default=1)
-    numbers = ncols <= 12
-    cw = max(5, max((len(c) for c in clab), default=1) + 1) if numbers else 3
+def heatmap_text(b: Heatmap, width: int = 100) -> RichText:
+    """The heatmap laid out for ``width`` columns: dim column labels, cells on their heat colour."""
+    layout = heatmap_layout(b, width)
     out = RichText()
-    out.append(" " * (lw + 1) + "".join(c[-(cw - 1):].rjust(cw) for c in clab[:max_cols]) + "\n", style="dim")
-    for i, row in enumerate(b.values):
-        out.append(rlab[i].rjust(lw) + " ")
-        for v in row[:max_cols]:
-            r, g, bb = heat_rgb(v, lo, hi, div)
-            fg = "black" if (r * 299 + g * 587 + bb * 114) / 1000 > 140 else "white"
-            out.append((_fmt(v) if numbers else "").rjust(cw), style=f"{fg} on rgb({r},{g},{bb})")
-        out.append("\n")
-    out.append(f"scale {_fmt(lo)} .. {_fmt(hi)}", style="dim")
+    for k, band in enumerate(layout.bands):
+        out.append("\n" * (k > 0) + band.header + "\n", style="dim")
+        for row in band.rows:
+            out.append(row.label)
+            for j, (text, v) in enumerate(row.cells):
+                (r, g, bb), dark = layout.colors(v)
+                out.append(" " * (j > 0))
+                out.append(text, style=f"{'black' if dark else 'white'} on rgb({r},{g},{bb})")
+            out.append("\n")
+    out.append(layout.scale, style="dim")
     return out
 
 
+class HeatmapView(Static):
+    """A heatmap laid out for the widget's own width, laid out again whenever that width changes."""
+
+    DEFAULT_CSS = """
+    HeatmapView { width: 1fr; height: auto; }
+    """
+
+    def __init__(self, block: Heatmap, **kwargs: Any) -> None:
+        super().__init__(heatmap_text(block), **kwargs)
+        self.block = block
+        self._laid_out_for = 0
+
+    def on_resize(self, event: events.Resize) -> None:
+        width = self.size.width
+        if width and width != self._laid_out_for:
+            self._laid_out_for = width
+            self.update(heatmap_text(self.block, width))
+
+
 def table_renderable(b: Table) -> RichTable:
+    """A rich table of :func:`table_layout`'s texts (as Text, so brackets stay literal);
+    numeric columns right-aligned with their headers."""
+    heads, rows, numeric = table_layout(b)
     t = RichTable(show_header=True, header_style="bold", expand=False)
-    for c in b.columns:
-        t.add_column(str(c))
-    for row in b.rows:
-        t.add_row(*[_fmt(v) for v in row])
+    for h, num in zip(heads, numeric):
+        t.add_column(RichText(h), justify="right" if num else "left")
+    for row in rows:
+        t.add_row(*map(RichText, row))
     return t
 
 
 def block_widget(b: Block) -> Any:
     if isinstance(b, Text):
-        return Static(b.body, classes="lab-text")
+        return Static(b.body, markup=False, classes="lab-text")
     if isinstance(b, Table):
-        return Static(table_renderable(b))
+        return Static(table_renderable(b), classes="lab-table")
     if isinstance(b, Heatmap):
-        return Static(heatmap_text(b), classes="lab-heatmap")
+        return HeatmapView(b, classes="lab-heatmap")
     if isinstance(b, (LinePlot, Scatter)):
         try:
             from textual_plotext import PlotextPlot
         except ImportError:  # pragma: no cover
             from mi_prep.lab.render import render_block
 
-            return Static(render_block(b))
+            return Static(render_block(b), markup=False)
         plot = PlotextPlot(classes="lab-plot")
 
         def draw(plot=plot, b=b) -> None:
@@ -73,7 +96,7 @@ def block_widget(b: Block) -> Any:
             plot.refresh()
         plot._mi_draw = draw  # type: ignore[attr-defined]
         return plot
-    return Static(repr(b))
+    return Static(repr(b), markup=False)
 
 
 class BlockView(Vertical):
@@ -89,10 +112,10 @@ class BlockView(Vertical):
         self.block = block
 
     def compose(self) -> ComposeResult:
-        yield Label(self.block.title, classes="lab-title")
+        yield Label(self.block.title, markup=False, classes="lab-title")
         yield block_widget(self.block)
         if self.block.caption:
-            yield Label(self.block.caption, classes="lab-caption")
+            yield Label(self.block.caption, markup=False, classes="lab-caption")
 
     def on_mount(self) -> None:
         for child in self.children:
