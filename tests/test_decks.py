@@ -187,3 +187,81 @@ def test_myth_check_catches_an_assertion():
     good = Card(id="y", front="Did it report 10M monosemantic features?", back="No: it never claims 10M monosemantic features.", source="s")
     assert _myths_asserted(bad) == [("~10M monosemantic features", "About 10M monosemantic features in Claude.")]
     assert _myths_asserted(good) == []
+
+
+# Choice cards: the correct option's position in the YAML must vary. The review screen shuffles,
+# but the Anki export keeps deck order, so a deck where the answer is always first is a giveaway.
+def _correct_positions(raw_cards) -> list[tuple[int, int]]:
+    """(number of options, 1-based position of the correct one) per choice card, as written in the file."""
+    out = []
+    for _, c in raw_cards:
+        if c.get("type") == "choice":
+            flags = [o.get("correct") is True for o in c["options"]]
+            out.append((len(flags), flags.index(True) + 1))
+    return out
+
+
+def test_choice_answer_position_varies(raw_cards, deckset):
+    positions = _correct_positions(raw_cards)
+    assert len(positions) == sum(c.type == "choice" for _, c in deckset.cards())
+    assert len(positions) >= 20
+    overall = Counter(pos for _, pos in positions)
+    assert max(overall.values()) <= 0.4 * len(positions), f"correct answers pile up at one position: {overall}"
+    for n in sorted({n for n, _ in positions}):
+        at = Counter(pos for k, pos in positions if k == n)
+        total = sum(at.values())
+        if total < 2 * n:
+            continue  # too few cards with n options to ask for a spread
+        assert at[1] * 2 <= total, f"{n}-option cards: the first option is correct on {at[1]}/{total}"
+        assert set(at) == set(range(1, n + 1)), f"{n}-option cards never put the answer at some position: {at}"
+
+
+def test_loader_keeps_the_correct_option(raw_cards, deckset):
+    """The position test reads the files; the loader must agree on which option is right."""
+    raw = {c["id"]: next(o["text"] for o in c["options"] if o.get("correct") is True)
+           for _, c in raw_cards if c.get("type") == "choice"}
+    loaded = {c.id: next(o.text for o in c.options if o.correct) for _, c in deckset.cards() if c.type == "choice"}
+    assert loaded == raw
+
+
+# Toy Models of Superposition: the ReLU makes negative interference "free" only in the 1-sparse case
+# (at most one feature active). With several active features it can cancel real signal.
+_COSTLESS = re.compile(r"\b(costs? nothing|cost-free|costless|no cost|at no cost|for free)\b|(?<![-\w])free\b(?!-)", re.I)
+_ONE_SPARSE = re.compile(
+    r"\b(1|one)-sparse\b|\b(only|at most|exactly|just) one (feature|of them|of the features)( is)? active", re.I)
+
+
+def _unqualified_costless_interference(card) -> list[str]:
+    """Text parts that call interference free / costless without the 1-sparse qualification."""
+    parts = [card.front, card.back, *(o.text for o in card.options if o.correct), *(o.why for o in card.options)]
+    parts += [kp.text for kp in card.key_points]
+    return [p for p in parts if re.search(r"interferen", p, re.I) and _COSTLESS.search(p) and not _ONE_SPARSE.search(p)]
+
+
+def test_no_card_calls_interference_free_without_the_1_sparse_case(deckset):
+    found = [(c.id, p) for _, c in deckset.cards() for p in _unqualified_costless_interference(c)]
+    assert found == []
+
+
+def test_sup_why_relu_scopes_free_negative_interference(deckset):
+    _, card = deckset.card_index()["sup-why-relu"]
+    back = " ".join(card.back.split())
+    assert _ONE_SPARSE.search(back), "say that negative interference is free only when one feature is active"
+    assert re.search(r"\b(several|multiple|more than one|two or more)\b[^.]*\bactive\b", back, re.I), (
+        "say what happens when several features are active at once")
+    assert re.search(r"\bpositive\b[^.;]*\binterference\b", back, re.I) and re.search(r"negative bias", back, re.I)
+    assert "2209.10652" in card.source
+    assert _unqualified_costless_interference(card) == []
+
+
+def test_costless_check_catches_the_old_wording():
+    from mi_prep.core.deck import Card
+
+    old = Card(id="x", front="Why does the ReLU matter?", source="s",
+               back="- **negative** interference is clipped to zero by the ReLU, so it costs nothing;")
+    new = Card(id="y", front="Why does the ReLU matter?", source="s",
+               back="Negative interference is clipped by the ReLU, which is free only in the 1-sparse case.")
+    tier = Card(id="z", front="Who is trained on?", back="Only free-tier chats; interference is irrelevant.", source="s")
+    assert _unqualified_costless_interference(old) == [old.back]
+    assert _unqualified_costless_interference(new) == []
+    assert _unqualified_costless_interference(tier) == []
