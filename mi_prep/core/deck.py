@@ -41,6 +41,8 @@ from typing import Annotated, Any, Iterable, Iterator, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mi_prep.core.grading import Point
+
 try:  # the C parser is ~10x faster; fall back to pure Python where libyaml is missing
     from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - depends on the PyYAML build
@@ -68,15 +70,6 @@ CardType = Literal["basic", "reverse", "cloze", "choice", "explain"]
 
 _CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)\}\}(?!\})", re.S)
 _CLOZE_OPEN_RE = re.compile(r"\{\{c(\d+)::")
-_WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9\-]{2,}")
-_STOPWORDS = frozenset(
-    """about above after again against because been before being below between both
-    each from further have having into itself more most other over same should some
-    such than that their them then there these they this those through under until
-    very what when where which while will with would your does doing only also just
-    like make makes made used uses using can the and for are but not you all any
-    how its was one two way per via""".split()
-)
 
 
 class _Model(BaseModel):
@@ -105,10 +98,11 @@ class KeyPoint(_Model):
         return value
 
     def match_terms(self) -> tuple[str, ...]:
-        if self.terms:
-            return tuple(t.lower() for t in self.terms)
-        words = [w.lower() for w in _WORD_RE.findall(self.text)]
-        return tuple(dict.fromkeys(w for w in words if w not in _STOPWORDS and len(w) >= 4))
+        """The terms the grader looks for (:mod:`mi_prep.core.grading`), each as space-separated words."""
+        return tuple(" ".join(t) for t in self.grading_point().term_words())
+
+    def grading_point(self) -> Point:
+        return Point(self.text, self.terms)
 
 
 class Card(_Model):

@@ -47,10 +47,9 @@ in the report. Time spent waiting for the lab to finish is counted as a pause.
 Scoring
 -------
 * ``explain`` cards and lab free-text questions: after submitting, the model answer and the key
-  points are shown; a point is pre-ticked when its terms appear in the answer (explicit
-  ``terms``: any one of them; terms derived from the text by ``KeyPoint.match_terms()``: at least
-  half of them; matched at a word start, case-insensitively). The user can change the ticks;
-  score = ticked points / all points.
+  points are shown, pre-ticked by the one key-point grader (:mod:`mi_prep.core.grading`: whole
+  words with simple inflections, negated and bare-list mentions do not count). The user can
+  change the ticks; score = ticked points / all points.
 * recall (basic, reverse, cloze): the answer is shown and the user marks it right (1), partly
   (0.5) or wrong (0).
 * choice cards and lab multiple-choice / numeric / component questions: auto-graded.
@@ -75,8 +74,6 @@ interview. :func:`interview_status` gives the countdown and per-topic coverage f
 from __future__ import annotations
 
 import json
-import math
-import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
@@ -84,6 +81,7 @@ from random import Random
 from typing import Any, Callable, Iterable, Literal, Sequence
 
 from mi_prep.core.deck import DeckSet, KeyPoint
+from mi_prep.core.grading import coverage
 from mi_prep.core.schedule import _aware
 from mi_prep.core.session import ReviewItem, items_for
 from mi_prep.core.store import Store
@@ -324,24 +322,9 @@ def as_lab_section(value: Any) -> LabSection:
 # --------------------------------------------------------------------------- key points
 
 
-def _term_hit(term: str, low: str) -> bool:
-    return re.search(r"(?<![a-z0-9])" + re.escape(term.lower()), low) is not None
-
-
-def point_covered(point: KeyPoint, answer: str) -> bool:
-    """Pre-tick rule: explicit terms -> any one appears; derived terms -> at least half appear."""
-    low = answer.lower()
-    terms = point.match_terms()
-    if not terms:
-        return False
-    hits = sum(_term_hit(t, low) for t in terms)
-    if point.terms:
-        return hits >= 1
-    return hits >= max(1, math.ceil(len(terms) / 2))
-
-
 def pretick(points: Sequence[KeyPoint], answer: str) -> list[bool]:
-    return [point_covered(p, answer) for p in points]
+    """Key points pre-ticked from the answer (the one grader: :mod:`mi_prep.core.grading`)."""
+    return coverage([p.grading_point() for p in points], answer)
 
 
 def points_score(ticked: Sequence[bool]) -> float:

@@ -6,10 +6,11 @@ Every question serialises to a JSON-able dict (``to_dict`` / ``question_from_dic
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Sequence
+
+from mi_prep.core.grading import Point, coverage
 
 
 @dataclass(frozen=True)
@@ -159,21 +160,20 @@ class FreeText(Question):
     model_answer: str = ""
     key_points: tuple[str, ...] = ()
     terms: tuple[tuple[str, ...], ...] = ()
-    """Per key point, lowercase words/stems whose presence suggests the point is covered."""
+    """Per key point, synonyms (whole words or phrases) whose use shows the point is covered;
+    empty: derived from the point's text. See :mod:`mi_prep.core.grading`."""
     kind: ClassVar[str] = "text"
 
     def __post_init__(self) -> None:
         if len(self.terms) not in (0, len(self.key_points)):
             raise ValueError(f"question {self.id}: one terms tuple per key point")
 
+    def points(self) -> list[Point]:
+        return [Point(kp, self.terms[i] if self.terms else ()) for i, kp in enumerate(self.key_points)]
+
     def covered(self, answer: str) -> tuple[int, ...]:
-        low = answer.lower()
-        out = []
-        for i, point in enumerate(self.key_points):
-            terms = self.terms[i] if self.terms else tuple(w for w in re.findall(r"[a-z][a-z0-9\-]{3,}", point.lower()))
-            if terms and sum(t in low for t in terms) >= max(1, math.ceil(len(terms) / 2)):
-                out.append(i)
-        return tuple(out)
+        """Indices of the key points the answer covers (the one grader: :mod:`mi_prep.core.grading`)."""
+        return tuple(i for i, hit in enumerate(coverage(self.points(), answer)) if hit)
 
     def grade(self, answer: str, ticked: Sequence[int] | None = None) -> Grade:
         """``ticked``: the key points the user confirms they covered (defaults to the pre-ticked ones)."""
