@@ -2,7 +2,7 @@
 
 Protocol (one line of input per prompt):
 * at a question: Enter reveals; ``u`` undo, ``s`` suspend, ``b`` bury, ``q`` quit.
-  ``choice`` cards: type the option number (or letter). ``explain`` cards: type your answer
+  ``choice`` cards: type the option number (options are shuffled per review). ``explain`` cards: type your answer
   (one or more lines, an empty line ends it).
 * after the answer: ``1``-``4`` (Again/Hard/Good/Easy); Enter takes the suggested rating.
 EOF ends the session; every answer is already saved.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Iterable
 
+from mi_prep.core.grading import coverage, suggest_rating
 from mi_prep.core.schedule import Rating, format_interval
 from mi_prep.core.session import ReviewItem, ReviewSession
 
@@ -33,8 +34,7 @@ def _readline(app: "AppContext", prompt: str) -> str:
 
 
 def _key_points_coverage(item: ReviewItem, typed: str) -> list[bool]:
-    low = typed.lower()
-    return [any(t in low for t in kp.match_terms()) for kp in item.card.key_points]
+    return coverage([kp.grading_point() for kp in item.card.key_points], typed)
 
 
 def run_plain_review(app: "AppContext", deck_ids: Iterable[str] | None = None,
@@ -62,9 +62,10 @@ def run_plain_review(app: "AppContext", deck_ids: Iterable[str] | None = None,
             shown_at = time.monotonic()
             suggested = Rating.GOOD
             typed = ""
+            order = session.option_order(item) if item.card.type == "choice" else []
             if item.card.type == "choice":
-                for i, opt in enumerate(item.card.options, 1):
-                    app.print(f"  {i}. {opt.text}")
+                for pos, idx in enumerate(order, 1):
+                    app.print(f"  {pos}. {item.card.options[idx].text}")
                 cmd = _readline(app, "your choice (number; u/s/b/q): ").strip().lower()
             elif item.card.type == "explain" and item.variant == "front":
                 app.print("(type your answer; an empty line ends it; or u/s/b/q alone)")
@@ -100,15 +101,14 @@ def run_plain_review(app: "AppContext", deck_ids: Iterable[str] | None = None,
             if item.card.type == "choice":
                 right = item.card.correct_index
                 picked = None
-                if cmd.isdigit() and 1 <= int(cmd) <= len(item.card.options):
-                    picked = int(cmd) - 1
-                elif len(cmd) == 1 and cmd.isalpha() and ord(cmd) - 97 < len(item.card.options):
-                    picked = ord(cmd) - 97
+                if cmd.isdigit() and 1 <= int(cmd) <= len(order):
+                    picked = order[int(cmd) - 1]
                 ok = picked == right
-                app.print(("Correct: " if ok else "Wrong. Answer: ") + f"{right + 1}. {item.card.options[right].text}")
-                for i, opt in enumerate(item.card.options):
-                    if opt.why:
-                        app.print(f"  {i + 1}. {opt.why}")
+                app.print(("Correct: " if ok else "Wrong. Answer: ")
+                          + f"{order.index(right) + 1}. {item.card.options[right].text}")
+                for pos, idx in enumerate(order, 1):
+                    if item.card.options[idx].why:
+                        app.print(f"  {pos}. {item.card.options[idx].why}")
                 suggested = Rating.GOOD if ok else Rating.AGAIN
                 if item.card.back:
                     app.print(item.card.back)
@@ -118,8 +118,7 @@ def run_plain_review(app: "AppContext", deck_ids: Iterable[str] | None = None,
                 app.print("Key points (x = found in your answer):")
                 for hit, kp in zip(cov, item.card.key_points):
                     app.print(f"  [{'x' if hit else ' '}] {kp.text}")
-                share = sum(cov) / len(cov)
-                suggested = Rating.EASY if share >= 0.9 else Rating.GOOD if share >= 0.6 else Rating.HARD if share >= 0.3 else Rating.AGAIN
+                suggested = Rating(suggest_rating(sum(cov) / len(cov)))
             else:
                 app.print(item.answer())
             if item.card.source:

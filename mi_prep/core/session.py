@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from random import Random
 from typing import Iterable, Literal
 
 from mi_prep.core.deck import Card, DeckSet, LoadedDeck, render_cloze
@@ -51,6 +52,15 @@ class ReviewItem:
             revealed = render_cloze(self.card.front, self.cloze, reveal=True)
             return revealed + (f"\n\n{self.card.back}" if self.card.back else "")
         return self.card.back
+
+
+def option_order(card_id: str, n: int, salt: int | str) -> list[int]:
+    """The order to show a choice card's ``n`` options in: a shuffle seeded by the card id and
+    ``salt`` (the review count in Review, the drill seed in a drill), so the correct option is not
+    always in the same place, and undo or a replay shows the same order again."""
+    order = list(range(n))
+    Random(f"{card_id}:{salt}").shuffle(order)
+    return order
 
 
 def items_for(deckset: DeckSet) -> list[ReviewItem]:
@@ -193,6 +203,10 @@ class ReviewSession:
     # ---- actions -------------------------------------------------------------
     def state(self, item: ReviewItem) -> CardState:
         return self.states.get(item.item_id) or CardState(item.item_id, scheduler=self.store.scheduler_name)
+
+    def option_order(self, item: ReviewItem) -> list[int]:
+        """Display order of a choice item's options for this review (see :func:`option_order`)."""
+        return option_order(item.item_id, len(item.card.options), self.store.review_count(item.item_id))
 
     def preview(self, item: ReviewItem, now: datetime) -> dict[Rating, timedelta]:
         state = self.state(item)

@@ -312,6 +312,15 @@ class Store:
             return list(self.db.query("SELECT * FROM review_log ORDER BY id"))
         return list(self.db.query("SELECT * FROM review_log WHERE item_id = ? ORDER BY id", [item_id]))
 
+    def review_count(self, item_id: str) -> int:
+        """How many answers the item has had (undone ones not counted)."""
+        row = self.db.execute(
+            """SELECT COUNT(*) FROM review_log r WHERE r.item_id = ? AND r.kind = 'review'
+               AND NOT EXISTS (SELECT 1 FROM review_log u WHERE u.kind = 'undo' AND u.ref_id = r.id)""",
+            [item_id],
+        ).fetchone()
+        return int(row[0])
+
     def history(self, item_id: str) -> list[LogEntry]:
         return [LogEntry.from_row(r) for r in self.log_rows(item_id)]
 

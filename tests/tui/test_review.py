@@ -89,7 +89,7 @@ def test_full_review_reveal_answer_undo_suspend_bury(make_app, clock):
     asyncio.run(body())
 
 
-def test_choice_card_by_letter_shows_verdict_and_suggests(make_app, clock):
+def test_choice_card_shuffled_numbers_pick_letters_are_commands(make_app, clock):
     async def body():
         app = make_app()
         async with app.run_test(size=(100, 34)) as pilot:
@@ -97,13 +97,21 @@ def test_choice_card_by_letter_shows_verdict_and_suggests(make_app, clock):
             await pilot.press("space", "3")  # residual-stream: Good
             await pilot.pause()
             assert s.item.item_id == "qk-ov" and s.phase == "front"
-            assert "**1** / **a**" in md_text(s, "#options")
-            assert "`W_Q^T W_K`" in md_text(s, "#options")
-            await pilot.press("b")  # option b is wrong; 'b' picks, it does not bury
+            assert sorted(s.order) == [0, 1, 2]
+            shown = md_text(s, "#options")
+            assert "**1** — " in shown and "/ **a**" not in shown
+            assert "`W_Q^T W_K`" in shown
+            # options are shown in the shuffled order
+            texts = [o.text for o in s.item.card.options]
+            positions = [shown.index(t.split(",")[0]) for t in texts]
+            assert sorted(range(3), key=lambda i: positions[i]) == s.order
+            wrong_pos = next(p for p, i in enumerate(s.order, 1) if i != 0)
+            await pilot.press(str(wrong_pos))
             await pilot.pause()
-            assert s.phase == "back" and s.picked == 1
+            assert s.phase == "back" and s.picked == s.order[wrong_pos - 1]
             verdict = str(s.query_one("#verdict", Static).render())
-            assert "Wrong" in verdict and "The answer is 1" in verdict
+            assert f"Wrong: you chose {wrong_pos}" in verdict
+            assert f"The answer is {s.order.index(0) + 1}" in verdict
             assert "OV decides what is moved" in verdict
             assert s.suggested == Rating.AGAIN
             assert str(s.query_one("#rate-1", Button).label).startswith("★ 1 Again")
@@ -116,12 +124,47 @@ def test_choice_card_by_letter_shows_verdict_and_suggests(make_app, clock):
     asyncio.run(body())
 
 
+def test_choice_b_buries_and_undo_reshows_the_same_order(make_app):
+    async def body():
+        app = make_app()
+        async with app.run_test(size=(100, 34)) as pilot:
+            s = await start_review(app, pilot)
+            await pilot.press("space", "3")
+            await pilot.pause()
+            assert s.item.item_id == "qk-ov"
+            first = list(s.order)
+            await pilot.press(str(first.index(0) + 1), "3")  # right, Good
+            await pilot.pause()
+            assert s.item.item_id == "induction-explain"  # its text box has the focus:
+            await pilot.press("escape", "u")  # Esc leaves the box, u undoes: same review, same order
+            await pilot.pause()
+            assert s.item.item_id == "qk-ov" and s.order == first
+            await pilot.press("b")  # b is Bury, as the footer says, not option B
+            await pilot.pause()
+            assert app.store.state("qk-ov").buried_until is not None
+            assert log(app.store)[-1]["kind"] == "bury"
+
+    asyncio.run(body())
+
+
+def test_choice_order_changes_between_reviews():
+    from mi_prep.core.session import option_order
+
+    orders = {tuple(option_order("qk-ov", 4, n)) for n in range(12)}
+    assert len(orders) > 3
+    assert option_order("qk-ov", 4, 5) == option_order("qk-ov", 4, 5)
+    firsts = [option_order(f"card-{i}", 4, 0)[0] for i in range(400)]
+    assert all(60 < firsts.count(k) < 140 for k in range(4))  # the correct (deck-first) option moves
+
+
 def test_choice_card_right_answer_by_number(make_app):
     async def body():
         app = make_app()
         async with app.run_test(size=(100, 34)) as pilot:
             s = await start_review(app, pilot)
-            await pilot.press("space", "3", "1")
+            await pilot.press("space", "3")
+            await pilot.pause()
+            await pilot.press(str(s.order.index(0) + 1))
             await pilot.pause()
             assert s.picked == 0 and "Correct" in str(s.query_one("#verdict", Static).render())
             assert s.suggested == Rating.GOOD
@@ -134,12 +177,14 @@ def test_explain_card_typed_answer_key_points_and_grade(make_app):
         app = make_app()
         async with app.run_test(size=(100, 34)) as pilot:
             s = await start_review(app, pilot)
-            await pilot.press("space", "3", "1", "3")  # residual-stream, qk-ov
+            await pilot.press("space", "3")  # residual-stream
+            await pilot.pause()
+            await pilot.press(str(s.order.index(0) + 1), "3")  # qk-ov, right
             await pilot.pause()
             assert s.item.item_id == "induction-explain"
             area = s.query_one("#typed", TextArea)
             assert area.has_focus
-            await pilot.press(*"previous token; copies bus")  # 'b', 's', 'u' go to the text area
+            await pilot.press(*"a previous token head writes to the bus; the next one copies it")  # 'b', 's', 'u' too
             await pilot.pause()
             assert s.phase == "front" and len(app.store.log_rows()) == 2
             await pilot.press("ctrl+s")

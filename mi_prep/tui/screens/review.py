@@ -3,13 +3,14 @@
 Front shown; Space/Enter reveals; 1-4 answer Again/Hard/Good/Easy (each button shows the next
 interval from ``session.preview``); at the back Space/Enter takes the suggested rating.
 ``u`` undo, ``s`` suspend, ``b`` bury, ``e`` edit the card in ``$EDITOR`` at its line, ``i`` card info,
-Escape back to Home.
+Escape back to Home. Down/Up/j/k/PageDown/PageUp/Home/End scroll a long card.
 
-* ``choice`` cards: press 1..n or a..e for an option; the result, each option's ``why`` and a
-  suggested rating (Good if right, Again if wrong) are shown.
+* ``choice`` cards: the options are shuffled for each review (the same order again after an undo);
+  press 1..n to pick one; the result, each option's ``why`` and a suggested rating (Good if right,
+  Again if wrong) are shown.
 * ``explain`` cards: type the answer in the text area, Ctrl+S (or Submit) shows the model answer
-  and the key points as a checklist pre-ticked from your answer; tick/untick, then grade
-  (the suggestion follows the share of points covered).
+  and the key points as a checklist pre-ticked by the key-point grader (:mod:`mi_prep.core.grading`);
+  Up/Down and ``x`` change the ticks, then grade (the suggestion follows the share of points covered).
 * Every answer is written to the store (``session.answer``) before the next card is shown.
 """
 
@@ -17,41 +18,32 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from rich.markup import escape
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Markdown, Rule, SelectionList, Static, TextArea
-from textual.widgets.selection_list import Selection
 
 from mi_prep.core.deck import DeckSet
+from mi_prep.core.grading import coverage, suggest_rating
 from mi_prep.core.schedule import Rating, format_interval, next_day_start
 from mi_prep.core.session import ReviewItem, ReviewSession, classify
 from mi_prep.tui.editor import open_in_editor
+from mi_prep.tui.widgets.keypoints import KeyPointList
 from mi_prep.tui.widgets.mathmd import math_markdown
 
 NEW_STYLE, LEARN_STYLE, DUE_STYLE = "bold #5fafff", "bold #ff5f5f", "bold #5fd75f"
 RATING_VARIANTS = {Rating.AGAIN: "error", Rating.HARD: "warning", Rating.GOOD: "success", Rating.EASY: "primary"}
-OPTION_LETTERS = "abcde"
 
 
 def key_point_coverage(item: ReviewItem, typed: str) -> list[bool]:
-    """Which key points' ``match_terms()`` appear in the typed answer (as ``mi-prep review`` does)."""
-    low = typed.lower()
-    return [any(t in low for t in kp.match_terms()) for kp in item.card.key_points]
+    """Which key points the typed answer covers (the one grader, as in Drill and Labs)."""
+    return coverage([kp.grading_point() for kp in item.card.key_points], typed)
 
 
 def suggest_from_share(share: float) -> Rating:
-    """Suggested rating from the share of key points covered (same thresholds as ``mi-prep review``)."""
-    if share >= 0.9:
-        return Rating.EASY
-    if share >= 0.6:
-        return Rating.GOOD
-    if share >= 0.3:
-        return Rating.HARD
-    return Rating.AGAIN
+    return Rating(suggest_rating(share))
 
 
 class ReviewScreen(Screen[None]):
@@ -60,7 +52,8 @@ class ReviewScreen(Screen[None]):
         Binding("enter", "reveal", "Show answer", show=False),
         Binding("space", "accept", "Accept suggested"),
         Binding("enter", "accept", "Accept suggested", show=False),
-        Binding("ctrl+s", "submit", "Submit", priority=True),
+        # not a priority binding: it must reach the screen after the keys typed before it
+        Binding("ctrl+s", "submit", "Submit"),
         Binding("1", "rate(1)", "Again", show=False),
         Binding("2", "rate(2)", "Hard", show=False),
         Binding("3", "rate(3)", "Good", show=False),
@@ -71,6 +64,12 @@ class ReviewScreen(Screen[None]):
         Binding("e", "edit", "Edit"),
         Binding("i", "info", "Info"),
         Binding("escape", "close", "Home"),
+        Binding("down,j", "scroll('down')", "Scroll", show=False),
+        Binding("up,k", "scroll('up')", "Scroll", show=False),
+        Binding("pagedown", "scroll('page_down')", "Page down", show=False),
+        Binding("pageup", "scroll('page_up')", "Page up", show=False),
+        Binding("home", "scroll('home')", "Top", show=False),
+        Binding("end", "scroll('end')", "Bottom", show=False),
     ]
 
     def __init__(self, deck_ids: list[str] | None = None, tags: list[str] | None = None) -> None:
@@ -82,6 +81,8 @@ class ReviewScreen(Screen[None]):
         self.phase = "loading"  # loading | front | back | done
         self.shown_at: datetime | None = None
         self.picked: int | None = None
+        self.order: list[int] = []
+        """Display position -> option index of the current choice card (shuffled per review)."""
         self.suggested: Rating | None = None
         self.coverage: list[bool] = []
         self.last = ""
@@ -102,7 +103,7 @@ class ReviewScreen(Screen[None]):
             yield Static("", id="verdict", classes="hidden")
             yield Markdown("", id="answer", classes="hidden")
             yield Static("Key points — tick the ones you covered:", id="points-title", classes="hidden")
-            yield SelectionList[int](id="points", classes="hidden")
+            yield KeyPointList(id="points", classes="hidden")
             yield Static("", id="source", classes="hidden")
         with Center(id="done", classes="hidden"):
             yield Static("", id="done-text")
@@ -173,6 +174,7 @@ class ReviewScreen(Screen[None]):
         self.item = item
         self.phase = "front"
         self.picked = None
+        self.order = self.session.option_order(item) if item.card.type == "choice" and self.session else []
         self.suggested = None
         self.coverage = []
         self.shown_at = self.app.now()
@@ -188,8 +190,8 @@ class ReviewScreen(Screen[None]):
         await self.query_one("#question", Markdown).update(math_markdown(item.question()))
         options = self.query_one("#options", Markdown)
         if self._is_choice():
-            lines = [f"**{i}** / **{OPTION_LETTERS[i - 1] if i <= 5 else i}** — {math_markdown(o.text)}"
-                     for i, o in enumerate(item.card.options, 1)]
+            lines = [f"**{pos}** — {math_markdown(item.card.options[i].text)}"
+                     for pos, i in enumerate(self.order, 1)]
             await options.update("\n\n".join(lines))
         options.set_class(not self._is_choice(), "hidden")
         typed = self.query_one("#typed", TextArea)
@@ -230,11 +232,12 @@ class ReviewScreen(Screen[None]):
             elif ok:
                 text.append("✓ Correct. ", style="bold #5fd75f")
             else:
-                text.append(f"✗ Wrong: you chose {self.picked + 1}. ", style="bold #ff5f5f")
-            text.append(f"The answer is {right + 1}.\n")
-            for i, opt in enumerate(item.card.options):
+                text.append(f"✗ Wrong: you chose {self.order.index(self.picked) + 1}. ", style="bold #ff5f5f")
+            text.append(f"The answer is {self.order.index(right) + 1}.\n")
+            for pos, i in enumerate(self.order, 1):
+                opt = item.card.options[i]
                 mark, style = ("✓", "#5fd75f") if opt.correct else ("✗", "#ff5f5f")
-                text.append(f"\n {mark} {i + 1}. ", style=f"bold {style}")
+                text.append(f"\n {mark} {pos}. ", style=f"bold {style}")
                 text.append(opt.text, style="bold" if i in (right, self.picked) else "")
                 if opt.why:
                     text.append(f"\n      {opt.why}", style="dim")
@@ -249,10 +252,8 @@ class ReviewScreen(Screen[None]):
             typed.add_class("answered")
             self.coverage = key_point_coverage(item, typed.text)
             await answer_md.update("**Model answer**\n\n" + math_markdown(item.card.back))
-            points = self.query_one("#points", SelectionList)
-            points.clear_options()
-            points.add_options([Selection(escape(kp.text), i, hit)
-                                for i, (kp, hit) in enumerate(zip(item.card.key_points, self.coverage))])
+            points = self.query_one("#points", KeyPointList)
+            points.set_points([kp.text for kp in item.card.key_points], self.coverage)
             self._set_hidden("#answer", False)
             self._set_hidden("#points-title", False)
             self._set_hidden("#points", False)
@@ -322,22 +323,18 @@ class ReviewScreen(Screen[None]):
 
     # ---- input -------------------------------------------------------------------
     async def on_key(self, event) -> None:
+        """Number keys pick a choice card's option by its shown position (letters stay commands)."""
         if self.phase != "front" or not self._is_choice() or self.item is None:
             return
-        n = len(self.item.card.options)
         key = event.key
-        index = None
-        if key.isdigit() and 1 <= int(key) <= min(n, 9):
-            index = int(key) - 1
-        elif len(key) == 1 and key in OPTION_LETTERS[:n]:
-            index = OPTION_LETTERS.index(key)
-        if index is None:
+        if not (key.isdigit() and 1 <= int(key) <= min(len(self.order), 9)):
             return
         event.prevent_default()
         event.stop()
-        await self.choose(index)
+        await self.choose(self.order[int(key) - 1])
 
     async def choose(self, index: int) -> None:
+        """Pick option ``index`` (its index in the deck, not its shown position)."""
         if self.phase == "front" and self._is_choice():
             self.picked = index
             await self.show_back()
@@ -359,6 +356,11 @@ class ReviewScreen(Screen[None]):
             self._label_buttons()
 
     # ---- actions -----------------------------------------------------------------
+    def action_scroll(self, how: str) -> None:
+        scroll = self.query_one("#card-scroll", VerticalScroll)
+        {"down": scroll.scroll_down, "up": scroll.scroll_up, "page_down": scroll.scroll_page_down,
+         "page_up": scroll.scroll_page_up, "home": scroll.scroll_home, "end": scroll.scroll_end}[how](animate=False)
+
     async def action_reveal(self) -> None:
         if self.phase != "front":
             return
