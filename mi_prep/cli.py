@@ -120,8 +120,11 @@ def cmd_due(args: argparse.Namespace, app: AppContext) -> int:
 
 
 def cmd_stats(args: argparse.Namespace, app: AppContext) -> int:
-    from mi_prep.core.stats import compute
+    from mi_prep.core.stats import MASTERY_HELP, RETENTION_HELP, compute
 
+    if args.days < 1:
+        app.print("--days must be at least 1")
+        return 2
     now = app.now()
     st = compute(app.store, app.decks, now, days=args.days)
     if args.json:
@@ -129,10 +132,13 @@ def cmd_stats(args: argparse.Namespace, app: AppContext) -> int:
             "total_reviews": st.total_reviews,
             "true_retention": st.true_retention,
             "young_retention": st.young_retention,
+            "mastery_definition": MASTERY_HELP,
+            "mastery_days": st.mastery_days,
+            "retention_definition": RETENTION_HELP,
             "reviews_per_day": [[d.isoformat(), n] for d, n in st.reviews_per_day],
             "forecast": [[d.isoformat(), n] for d, n in st.forecast],
-            "topics": [{"topic": t.topic, "cards": t.cards, "seen": t.seen, "reviews": t.reviews,
-                        "retention": t.retention, "mastery": t.mastery} for t in st.topics],
+            "topics": [{"topic": t.topic, "cards": t.cards, "seen": t.seen, "mature": t.mature, "reviews": t.reviews,
+                        "lapses": t.lapses, "retention": t.retention, "mastery": t.mastery} for t in st.topics],
         }, indent=2))
         return 0
     pct = lambda x: "-" if x is None else f"{x:.0%}"  # noqa: E731
@@ -140,15 +146,24 @@ def cmd_stats(args: argparse.Namespace, app: AppContext) -> int:
     app.print(f"True retention (mature, interval >= 21d): {pct(st.true_retention)} over {st.mature_reviews} reviews; "
               f"young: {pct(st.young_retention)}")
     peak = max([n for _, n in st.reviews_per_day] + [1])
-    app.print(f"\nReviews per day (last {args.days}):")
-    for d, n in st.reviews_per_day[-14:]:
+    n_days = len(st.reviews_per_day)
+    app.print(f"\nReviews per day (last {n_days} day{'s' if n_days != 1 else ''}, oldest first):")
+    for d, n in st.reviews_per_day:
         app.print(f"  {d.isoformat()} {'#' * round(20 * n / peak):<20} {n}")
     app.print("\nDue forecast (next 7 days):")
     for d, n in st.forecast[:7]:
         app.print(f"  {d.isoformat()} {n}")
     app.print("\nTopics:")
+    width = max([len(t.topic) for t in st.topics] + [len("topic")])
+    app.print(f"  {'topic':<{width}}  {'seen':>9}  {'mature':>6}  {'retention':>9}  {'mastery':>7}")
     for t in st.topics:
-        app.print(f"  {t.topic:<28} seen {t.seen:>3}/{t.cards:<3} retention {pct(t.retention):>4}  mastery {t.mastery:.0%}")
+        app.print(f"  {t.topic:<{width}}  {f'{t.seen}/{t.cards}':>9}  {t.mature:>6}  {pct(t.retention):>9}  "
+                  f"{t.mastery:>7.0%}")
+    app.print(f"\n{MASTERY_HELP}")
+    if st.mastery_days < 21:
+        app.print(f"Until your interview the scheduler caps intervals at {st.mastery_days:g} day(s), so a card counts "
+                  f"fully at {st.mastery_days:g} day(s) ('mature' counts those cards).")
+    app.print(RETENTION_HELP)
     return 0
 
 

@@ -1,4 +1,16 @@
-"""Statistics over the review log: reviews per day, due forecast, true retention, topic mastery, heatmap data."""
+"""Statistics over the review log: reviews per day, due forecast, true retention, topic mastery, heatmap data.
+
+**Mastery** (per topic) measures long-term retention, not coverage or recent pass rate: each of the
+topic's review items scores ``min(1, interval / target)`` if it is in the review phase and not
+suspended, and 0 if it is new, still in learning, relearning after a lapse, or suspended; mastery is
+the mean score. ``target`` is :data:`MATURE_DAYS` (21, Anki's "mature"), or the days left until the
+interview date when that is sooner (the scheduler caps intervals there, so 21 days is unreachable).
+A lapse needs no separate discount: it resets the interval (SM-2: to 1 day), so the item starts
+again from 0. With SM-2 a first Good answer gives a 1-day interval (5%), a second one 6 days (29%);
+only items spaced out to 21+ days count fully. :data:`MASTERY_HELP` says this in one sentence.
+
+**Retention** (per topic) is the share of the topic's reviews answered Hard, Good or Easy.
+"""
 
 from __future__ import annotations
 
@@ -7,35 +19,54 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from mi_prep.core.deck import DeckSet
-from mi_prep.core.schedule import study_day
-from mi_prep.core.session import items_for
+from mi_prep.core.schedule import CardState, study_day
+from mi_prep.core.session import interview_cap, items_for
 from mi_prep.core.store import Store
 
 MATURE_DAYS = 21
 """Anki's threshold: a card whose interval is at least 21 days is "mature"."""
+
+MASTERY_HELP = ("Mastery measures long-term retention: a card counts fully once its review interval reaches "
+                "21 days (Anki's \"mature\", or the days left to your interview if fewer) and partly before that, "
+                "in proportion to its interval; new, learning and lapsed cards count 0.")
+"""The mastery definition in one sentence, for users (README, Home, Stats, ``mi-prep stats``)."""
+
+RETENTION_HELP = "Retention is the share of a topic's reviews answered Hard, Good or Easy."
+
+
+def mastery_target(store: Store, now: datetime) -> float:
+    """The interval (days) at which an item counts fully: 21, or the days left to the interview if fewer."""
+    cap = interview_cap(store, now)
+    return float(MATURE_DAYS) if cap is None else min(float(MATURE_DAYS), cap)
+
+
+def item_mastery(state: CardState | None, target: float = MATURE_DAYS) -> float:
+    """0..1: how far ``state``'s interval has grown toward ``target`` days (0 unless in review, not suspended)."""
+    if state is None or state.phase != "review" or state.suspended or target <= 0:
+        return 0.0
+    return max(0.0, min(1.0, state.interval / target))
 
 
 @dataclass
 class TopicStat:
     topic: str
     cards: int
+    """Review items in the topic (a reverse card is 2, a cloze card one per deletion number)."""
     seen: int
     reviews: int
     passed: int
     mean_ease: float | None
     lapses: int
+    mastery: float = 0.0
+    """0..1, long-term retention: the mean of :func:`item_mastery` over the topic's items (see the module
+    doc)."""
+    mature: int = 0
+    """Items counting fully toward mastery (review phase, interval >= the mastery target)."""
 
     @property
     def retention(self) -> float | None:
+        """Share of the topic's reviews that passed (Hard/Good/Easy); None before any review."""
         return self.passed / self.reviews if self.reviews else None
-
-    @property
-    def mastery(self) -> float:
-        """0..1: share of the topic's items seen, weighted by how well they are retained."""
-        if not self.cards:
-            return 0.0
-        ret = self.retention if self.retention is not None else 0.0
-        return round((self.seen / self.cards) * ret, 3)
 
 
 @dataclass
@@ -53,6 +84,8 @@ class Stats:
     """Reviews per study day over the last year, for the calendar heatmap."""
     seen_items: int
     total_items: int
+    mastery_days: float = float(MATURE_DAYS)
+    """The interval (days) at which an item counts fully toward mastery (see :func:`mastery_target`)."""
 
 
 def _undone_ids(store: Store) -> set[int]:
@@ -95,6 +128,8 @@ def compute(store: Store, deckset: DeckSet, now: datetime, days: int = 30, forec
     for item in items:
         for tag in (item.deck.deck.tags or (item.deck.id,)):
             topic_items[tag].append(item.item_id)
+    target = mastery_target(store, now)
+    score = {i: item_mastery(states.get(i), target) for i in item_ids}
     topics = []
     for topic, ids in sorted(topic_items.items()):
         revs = [r for i in ids for r in by_item_reviews.get(i, [])]
@@ -104,7 +139,9 @@ def compute(store: Store, deckset: DeckSet, now: datetime, days: int = 30, forec
             passed=sum(r["rating"] > 1 for r in revs),
             mean_ease=round(sum(s.ease for s in seen) / len(seen), 3) if seen else None,
             lapses=sum(s.lapses for s in seen),
+            mastery=round(sum(score[i] for i in ids) / len(ids), 3) if ids else 0.0,
+            mature=sum(score[i] >= 1.0 for i in ids),
         ))
     seen_items = sum(1 for i in item_ids if i in states and states[i].phase != "new")
     return Stats(len(rows), reviews_per_day, forecast, true_ret, len(mature), young_ret, topics, heatmap,
-                 seen_items, len(item_ids))
+                 seen_items, len(item_ids), target)
