@@ -236,11 +236,23 @@ def tiny_plan(store, ds, minutes=10.0, with_lab=True, seed=5):
     return p
 
 
+def choice_key(ds, item_id, seed, right=True):
+    """The number to type for the right (or a wrong) option: choice options are shuffled per drill seed."""
+    from mi_prep.core.session import option_order
+
+    card = ds.card_index()[item_id][1]
+    order = option_order(item_id, len(card.options), f"drill-{seed}")
+    pos = [p for p, i in enumerate(order, 1) if (i == card.correct_index) == right][0]
+    return str(pos)
+
+
 def answer_current(dr, clock, secs, text=None, **grade):
     v = dr.view()
     clock.advance(seconds=secs)
+    if text is None and v.kind == "choice":
+        text = choice_key(dr.deckset, v.item_id, dr.plan.seed)
     if text is None:
-        text = {"choice": "1", "recall": "a subgraph", "explain": "layers reads it; a linear sum"}.get(v.kind, "x")
+        text = {"recall": "a subgraph", "explain": "layers reads it; a linear sum"}.get(v.kind, "x")
     ev = dr.submit(text, clock())
     if ev is None:
         return v, None
@@ -270,7 +282,7 @@ def test_full_drill_scores_report_and_storage(tmp_path):
             clock.advance(seconds=15)  # grading time: counts for the drill, not the question
             seen.append((v, dr.grade(clock(), ticked=[True, False, False])))  # the user corrects the ticks
         else:
-            seen.append(answer_current(dr, clock, 10, "2"))  # wrong choice
+            seen.append(answer_current(dr, clock, 10, choice_key(ds, "t-choice", dr.plan.seed, right=False)))
     assert dr.phase == "waiting" and dr.paused  # lab not ready yet: clocks stopped
     clock.advance(seconds=30)
     dr.add_lab(fake_lab(["circuits"], 5), clock())
@@ -391,7 +403,7 @@ def run_quick_drill(store, ds, clock, grade):
         if v.kind == "explain":
             answer_current(dr, clock, 5, ticked=[grade > 0.5] * 3)
         elif v.kind == "choice":
-            answer_current(dr, clock, 5, "1" if grade > 0.5 else "2")
+            answer_current(dr, clock, 5, choice_key(ds, v.item_id, dr.plan.seed, right=grade > 0.5))
         else:
             answer_current(dr, clock, 5, self_grade=grade)
     return dr.report
@@ -512,7 +524,7 @@ def test_cli_drill_full_run(tmp_path):
     app.lab_provider = fake_lab
     stdin, p = script_for(app.store, ds, 11, {
         "recall": "p\n\na subgraph\nof weights\n\nr\n",   # pause, then a two-line answer, then 'right'
-        "choice": "1\n",
+        "choice": choice_key(ds, "t-choice", 11) + "\n",
         "explain": "every layer reads it\n\n2\n",          # typed covers point 1; the user ticks point 2 instead
     })
     stdin += "L1H0\n0.9\n\ninduction heads form\n\n\n"
@@ -553,9 +565,11 @@ def test_cli_drill_eof_marks_the_rest_unanswered_and_lab_skipped(tmp_path):
         raise LabUnavailable("lab skipped: torch is not installed (pip install 'mi-prep[labs]')")
 
     app.lab_provider = no_torch
-    stdin, p = script_for(app.store, ds, 2, {"recall": "x\n\nw\n", "choice": "2\n", "explain": "nothing\n\n\n"})
+    stdin, p = script_for(app.store, ds, 2, {"recall": "x\n\nw\n", "choice": choice_key(ds, "t-choice", 2, right=False) + "\n",
+                                                      "explain": "nothing\n\n\n"})
     first = p.questions[0].kind
-    app.stdin = io.StringIO({"recall": "x\n\nw\n", "choice": "2\n", "explain": "nothing\n\n\n"}[first])
+    app.stdin = io.StringIO({"recall": "x\n\nw\n", "choice": choice_key(ds, "t-choice", 2, right=False) + "\n",
+                                                      "explain": "nothing\n\n\n"}[first])
     assert main(["drill", "--topics", "circuits", "--questions", "3", "--seed", "2"], app=app) == 0
     text = out.getvalue()
     assert "lab skipped: torch is not installed" in text
@@ -603,17 +617,17 @@ def test_cli_drill_errors_and_replay(tmp_path):
 def test_real_lab_provider_without_torch(monkeypatch, tmp_path):
     import importlib.util
 
-    from mi_prep.commands import drill as cmd
+    from mi_prep.lab import drill_provider
     from mi_prep.lab.api import LabUnavailable
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
     with pytest.raises(LabUnavailable, match="torch is not installed"):
-        cmd.make_lab_provider(tmp_path)(["induction"], 1)
+        drill_provider.make_lab_provider(cache_dir=tmp_path)(["induction"], 1)
 
 
 def test_pick_lab_prefers_weakest_topic():
-    from mi_prep.commands.drill import pick_lab
+    from mi_prep.lab.drill_provider import pick_lab
 
     class L:
         def __init__(self, name, topics):
@@ -626,7 +640,7 @@ def test_pick_lab_prefers_weakest_topic():
 
 def test_real_lab_provider_runs_a_lab_with_small_settings(tmp_path):
     pytest.importorskip("torch")
-    from mi_prep.commands.drill import make_lab_provider
+    from mi_prep.lab.drill_provider import MODEL_SEEDS, make_lab_provider
 
     labs = tmp_path / "labs"
     labs.mkdir()
@@ -638,11 +652,19 @@ def test_real_lab_provider_runs_a_lab_with_small_settings(tmp_path):
         "    defaults = {'steps': 1000, 'width': 4}\n    small = {'steps': 3}\n"
         "    def run(self, ctx):\n"
         "        assert ctx.cache_dir.is_dir()\n"
+        "        ctx.progress(1, 2, message='training')\n"
         "        return LabResult([], {'steps': ctx.params['steps']}, "
-        "[Numeric('n', 'steps?', 'ran ' + str(ctx.params), answer=float(ctx.params['steps']))])\n"
+        "[Numeric('n', 'steps?', f'ran {ctx.params} seed {ctx.seed}', answer=float(ctx.params['steps']))])\n"
         "LAB = Toy()\n"
     )
-    section = make_lab_provider(tmp_path / "data", labs_dir=labs)(["induction"], 7)
-    assert section.name == "toy" and section.topics == ("induction",)
+    seen = []
+    provider = make_lab_provider(cache_dir=tmp_path / "models", labs_dir=labs)
+    section = provider(["induction"], 7, on_progress=seen.append)
+    assert section.name == "toy" and section.topics == ("induction",) and section.blocks == []
     [q] = section.questions
     assert q.answer == 3.0 and "'width': 4" in q.explanation  # small settings over the defaults
+    # drills reuse a small pool of model seeds, so cached models are found again
+    assert f"seed {MODEL_SEEDS[7 % len(MODEL_SEEDS)]}" in q.explanation
+    used = {provider(["induction"], s).questions[0].explanation.rsplit("seed ", 1)[1] for s in range(20)}
+    assert used == {str(s) for s in MODEL_SEEDS}
+    assert [p.step for p in seen] == [1]

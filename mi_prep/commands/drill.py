@@ -17,8 +17,10 @@ Protocol (questions on stdout, answers on stdin, so it can be scripted):
 * EOF ends the drill: the remaining questions are recorded as unanswered. The report is printed
   and stored either way.
 
-The lab part runs one lab with its small settings and cached model before the clock starts;
-without torch (or without any lab) the drill goes on without it and the report says why.
+The lab part runs one lab with its small settings and cached model before the clock starts
+(:mod:`mi_prep.lab.drill_provider`), printing its progress; its result tables and heatmaps are
+printed before its questions. Without torch (or without any lab) the drill goes on without it and
+the report says why.
 The weighting, time budgets, scoring and the boost rule are documented in
 :mod:`mi_prep.core.drill`; ``config set interview-date`` caps review intervals to the days left.
 """
@@ -27,8 +29,7 @@ from __future__ import annotations
 
 import argparse
 import random
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from mi_prep.cli import AppContext
@@ -47,88 +48,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replay", type=int, default=None, metavar="ID", help="ask the same cards as drill ID again")
     p.add_argument("--limit", type=int, default=20, help="for 'history': how many drills")
     p.set_defaults(func=cmd_drill)
-
-
-# --------------------------------------------------------------------------- real lab provider
-
-
-def _discover_labs(labs_dir: Path | None = None) -> list[Any]:
-    """Labs from ``labs_dir`` if given, else the lab engine's registry, else the checkout's ``labs/``."""
-    if labs_dir is None:
-        try:  # the lab engine's registry, when present
-            from mi_prep.lab import registry  # type: ignore[attr-defined]
-
-            for name in ("all_labs", "discover", "discover_labs", "load_labs", "labs"):
-                fn = getattr(registry, name, None)
-                if callable(fn):
-                    found = fn()
-                    return list(found.values()) if isinstance(found, dict) else list(found)
-        except ImportError:
-            pass
-    import importlib.util
-
-    labs_dir = labs_dir or Path(__file__).resolve().parent.parent.parent / "labs"
-    out = []
-    for path in sorted(labs_dir.glob("*.py")):
-        spec = importlib.util.spec_from_file_location(f"mi_prep_labs_{path.stem}", path)
-        if spec is None or spec.loader is None:
-            continue
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        if getattr(mod, "LAB", None) is not None:
-            out.append(mod.LAB)
-    return out
-
-
-def pick_lab(labs: Sequence[Any], topics: Sequence[str], seed: int) -> Any:
-    """The lab covering the weakest topic (``topics`` weakest first); ties and no overlap: by seed."""
-    labs = sorted(labs, key=lambda lab: lab.name)
-    for t in topics:
-        hits = [lab for lab in labs if t in getattr(lab, "topics", ())]
-        if hits:
-            return hits[random.Random(seed).randrange(len(hits))]
-    return labs[random.Random(seed).randrange(len(labs))]
-
-
-def make_lab_provider(data_dir: Path | None = None, device: str | None = None, labs_dir: Path | None = None):
-    """The real provider: run one lab with its ``small`` settings (models cached), return its questions.
-    Raises ``LabUnavailable`` with a clear message when torch or the labs are missing."""
-
-    def provider(topics: Sequence[str], seed: int):
-        from mi_prep.core.drill import LabSection
-        from mi_prep.lab.api import LabContext, LabUnavailable
-
-        import importlib.util
-
-        if importlib.util.find_spec("torch") is None:
-            raise LabUnavailable("lab skipped: torch is not installed (pip install 'mi-prep[labs]')")
-        labs = _discover_labs(labs_dir)
-        if not labs:
-            raise LabUnavailable("lab skipped: no labs found")
-        lab = pick_lab(labs, topics, seed)
-        params = {**lab.defaults, **lab.small}
-        try:
-            from mi_prep.lab import runner  # type: ignore[attr-defined]
-
-            run_lab = getattr(runner, "run_lab")
-        except (ImportError, AttributeError):
-            run_lab = None
-        result = None
-        if run_lab is not None:
-            try:
-                result = run_lab(lab, seed=seed, params=params, **({"device": device} if device else {}))
-            except TypeError:  # another signature: run it directly below
-                result = None
-            result = getattr(result, "result", result)
-        if result is None:
-            from mi_prep.core.store import default_data_dir
-
-            cache = (data_dir or default_data_dir()) / "models"
-            cache.mkdir(parents=True, exist_ok=True)
-            result = lab.run(LabContext(seed=seed, device=device or "cpu", params=params, cache_dir=cache))
-        return LabSection(lab.name, list(result.questions), tuple(getattr(lab, "topics", ())))
-
-    return provider
 
 
 # --------------------------------------------------------------------------- plain terminal drill
@@ -189,15 +108,25 @@ def run_plain_drill(app: "AppContext", drill: Any) -> int:
     drill.start(now)
     app.print(f"Drill #{drill.drill_id}: {len(drill.questions)} questions in {_fmt(drill.total_ms)} "
               f"(seed {drill.plan.seed}). Empty line ends an answer; 'p' pauses.")
+    lab_shown = False
     try:
         while drill.phase not in ("finished", "waiting"):
             v = drill.view()
             now = app.now()
+            if v.kind == "lab" and not lab_shown and drill.lab is not None and drill.lab.blocks:
+                from mi_prep.lab.render import render_block
+
+                lab_shown = True
+                app.print(f"\n== Lab {drill.lab.name}: its results (the next questions are about them) ==")
+                for block in drill.lab.blocks:
+                    app.print(render_block(block))
             app.print(f"\n[{v.number}/{v.total} · {v.kind} · {v.topic}]  question {_fmt(drill.question_remaining_ms(now))}"
                       f" · drill left {_fmt(drill.remaining_ms(now))}")
             app.print(v.prompt)
             for i, opt in enumerate(v.options, 1):
                 app.print(f"  {i}. {opt}")
+            if v.hint:
+                app.print(f"({v.hint})")
             typed = _read_answer(app, drill, multiline=not v.options)
             q = drill.current_question
             ev = drill.submit(typed, app.now())
@@ -289,10 +218,22 @@ def cmd_drill(args: argparse.Namespace, app: "AppContext") -> int:
         return 2
     drill = D.Drill(store, app.decks, plan)
     if plan.lab_budget_ms:
-        provider = getattr(app, "lab_provider", None) or make_lab_provider(app.data_dir)
-        app.print("preparing the lab (cached model) ...")
+        from mi_prep.core.drill import call_provider
+        from mi_prep.lab.drill_provider import make_lab_provider
+
+        provider = getattr(app, "lab_provider", None) or make_lab_provider()
+        app.print("preparing the lab (small settings, cached model) ...")
+        shown = {"tenth": -1}
+
+        def progress(p: Any) -> None:  # a line per tenth of the way, so a pipe is not flooded
+            tenth = 10 * p.step // max(1, p.total)
+            if tenth != shown["tenth"]:
+                shown["tenth"] = tenth
+                loss = f", loss {p.loss:.3f}" if p.loss is not None else ""
+                app.print(f"  {p.message or 'lab'}: step {p.step}/{p.total}{loss}")
+
         try:
-            drill.add_lab(provider(plan.lab_topics, plan.seed))
+            drill.add_lab(call_provider(provider, plan.lab_topics, plan.seed, on_progress=progress))
             app.print(f"lab ready: {drill.lab.name}")
         except Exception as exc:  # noqa: BLE001 - any lab failure must not stop the drill
             note = str(exc) if str(exc).startswith("lab skipped") else f"lab skipped: {type(exc).__name__}: {exc}"

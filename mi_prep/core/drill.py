@@ -73,6 +73,7 @@ interview. :func:`interview_status` gives the countdown and per-topic coverage f
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -83,7 +84,7 @@ from typing import Any, Callable, Iterable, Literal, Sequence
 from mi_prep.core.deck import DeckSet, KeyPoint
 from mi_prep.core.grading import coverage
 from mi_prep.core.schedule import _aware
-from mi_prep.core.session import ReviewItem, items_for
+from mi_prep.core.session import ReviewItem, items_for, option_order
 from mi_prep.core.store import Store
 from mi_prep.lab.questions import FreeText, MultipleChoice, Question, question_from_dict
 
@@ -305,11 +306,14 @@ class LabSection:
     questions: list[Question]
     topics: tuple[str, ...] = ()
     note: str = ""
+    blocks: list[Any] = field(default_factory=list)
+    """The run's result blocks (``mi_prep.lab.api`` blocks), shown beside the lab's questions."""
 
 
-LabProvider = Callable[[Sequence[str], int], Any]
-"""``provider(topics_weakest_first, seed) -> (lab name, questions)`` or ``(name, questions, topics)``
-or a :class:`LabSection`; may raise (e.g. ``LabUnavailable``) to skip the lab with a note."""
+LabProvider = Callable[..., Any]
+"""``provider(topics_weakest_first, seed[, on_progress=..., cancel=...])`` -> a :class:`LabSection`
+(or ``(lab name, questions[, topics])``); may raise (e.g. ``LabUnavailable``) to skip the lab with
+a note. ``on_progress`` and ``cancel`` are passed only to providers that accept them."""
 
 
 def as_lab_section(value: Any) -> LabSection:
@@ -317,6 +321,14 @@ def as_lab_section(value: Any) -> LabSection:
         return value
     name, questions, *rest = value
     return LabSection(str(name), list(questions), tuple(rest[0]) if rest else ())
+
+
+def call_provider(provider: LabProvider, topics: Sequence[str], seed: int, **extra: Any) -> LabSection:
+    """Run ``provider``, passing the keyword arguments of ``extra`` it declares (progress, cancel)."""
+    params = inspect.signature(provider).parameters
+    takes_all = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    kwargs = {k: v for k, v in extra.items() if takes_all or k in params}
+    return as_lab_section(provider(topics, seed, **kwargs))
 
 
 # --------------------------------------------------------------------------- key points
@@ -348,6 +360,10 @@ class QuestionView:
     budget_ms: int
     source: str
     item_id: str
+    hint: str = ""
+    """How to answer (the answer format, never the answer)."""
+    long_answer: bool = False
+    """An explanation is expected (explain cards, lab free-text questions): give it room."""
 
 
 @dataclass
@@ -611,10 +627,12 @@ class Drill:
         if q is None or self.phase not in ("answering", "grading"):
             return None
         options: list[str] = []
-        source = ""
+        source = hint = ""
+        long_answer = q.kind == "explain"
         if q.kind == "lab":
             lq = question_from_dict(q.lab_question or {})
-            prompt = lq.prompt
+            prompt, hint = lq.prompt, lq.answer_hint()
+            long_answer = isinstance(lq, FreeText)
             if isinstance(lq, MultipleChoice):
                 options = list(lq.options)
             source = f"lab {self.lab.name if self.lab else q.item_id.split(':')[1]}"
@@ -622,10 +640,16 @@ class Drill:
             item = self.items[q.item_id]
             prompt = item.question()
             if item.card.type == "choice":
-                options = [o.text for o in item.card.options]
+                options = [item.card.options[i].text for i in self.option_order(q)]
+                hint = "type the number of your option"
             source = item.card.source
         return QuestionView(q.idx, self.current_index + 1, len(self.questions), q.kind, q.topic, prompt, options,
-                            q.budget_ms, source, q.item_id)
+                            q.budget_ms, source, q.item_id, hint, long_answer)
+
+    def option_order(self, q: PlannedQuestion) -> list[int]:
+        """Shown order of a choice card's options in this drill (shuffled by the drill's seed)."""
+        card = self.items[q.item_id].card
+        return option_order(q.item_id, len(card.options), f"drill-{self.plan.seed}")
 
     def tick(self, now: datetime, typed: str = "") -> bool:
         """Time out the current question if its budget (or the drill) ran out. True if something changed."""
@@ -688,9 +712,11 @@ class Drill:
             return Evaluation("points", card.back, [p.text for p in card.key_points], pretick(card.key_points, answer),
                               source=card.source)
         if q.kind == "choice":
-            mc = MultipleChoice(card.id, card.front, card.back, tuple(o.text for o in card.options), card.correct_index)
+            order = self.option_order(q)
+            mc = MultipleChoice(card.id, card.front, card.back, tuple(card.options[i].text for i in order),
+                                order.index(card.correct_index))
             g = mc.grade(answer)
-            why = "\n".join(f"{i + 1}. {o.why}" for i, o in enumerate(card.options) if o.why)
+            why = "\n".join(f"{pos}. {card.options[i].why}" for pos, i in enumerate(order, 1) if card.options[i].why)
             head = "Correct." if g.correct else f"Wrong: the answer is {mc.answer_text()}."
             return Evaluation("auto", mc.answer_text(), auto_score=g.score,
                               feedback="\n".join(x for x in (head, why, card.back) if x), source=card.source)

@@ -93,7 +93,9 @@ def run_lab(
     dev = resolve_device(device)
     merged = {**lab.defaults, **(params or {})}
     run = LabRun(lab=lab.name, seed=int(seed), device=dev, params=merged, started=_utcnow())
-    ctx = LabContext(seed=int(seed), device=dev, params=merged, cache_dir=Path(cache_dir or default_cache_dir()),
+    cache = Path(cache_dir or default_cache_dir())
+    cache.mkdir(parents=True, exist_ok=True)
+    ctx = LabContext(seed=int(seed), device=dev, params=merged, cache_dir=cache,
                      on_progress=on_progress, cancel=cancel or threading.Event())
     t0 = time.perf_counter()
     try:

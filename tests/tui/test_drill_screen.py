@@ -15,6 +15,7 @@ from mi_prep.core.deck import load_decks
 from mi_prep.core.store import open_store
 from mi_prep.lab.questions import FreeText, MultipleChoice
 from mi_prep.tui.screens.drill import DrillScreen
+from mi_prep.tui.widgets.confirm import Confirm
 
 T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
 DECK = """\
@@ -149,8 +150,9 @@ async def _test_full_drill_with_timeout_pause_lab_and_report(env):
         while d.phase == "answering":
             v = d.view()
             clock.advance(seconds=10)
-            if v.kind == "choice":
-                await pilot.press("1")
+            if v.kind == "choice":  # options are shuffled for the drill: type the right one's number
+                right = ds.card_index()["t-choice"][1].correct_index
+                await pilot.press(str(d.option_order(d.current_question).index(right) + 1))
                 await pilot.press("ctrl+s")
                 await pilot.pause()
                 assert "Correct." in str(screen.query_one("#drill-reference", Static).render())
@@ -235,9 +237,23 @@ async def _test_waits_for_slow_lab_with_clocks_paused(env):
         await pilot.pause()
         assert d.phase == "answering" and not d.paused and d.view().kind == "lab"
         assert d.remaining_ms(clock()) == 600_000 - 5_000
-        await pilot.press("escape")  # stop: the rest is unanswered
+        assert screen.query_one("#drill-answer", TextArea).has_focus
+        await pilot.press("escape")  # Esc in the text box only leaves the box
         await pilot.pause()
-        assert d.phase == "finished" and d.report.status == "stopped" and d.report.paused_ms == 180_000
+        assert d.phase == "answering" and not screen.query_one("#drill-answer", TextArea).has_focus
+        await pilot.press("escape")  # Esc again asks first; the clocks stop while it asks
+        await pilot.pause()
+        assert isinstance(app.screen, Confirm) and d.paused
+        clock.advance(seconds=30)
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen is screen and d.phase == "answering" and not d.paused
+        assert d.remaining_ms(clock()) == 600_000 - 5_000
+        await pilot.click("#drill-stop")  # Stop asks too; y stops: the rest is unanswered
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert d.phase == "finished" and d.report.status == "stopped" and d.report.paused_ms == 210_000
         assert [a.status for a in d.report.answers] == ["answered", "unanswered", "unanswered"]
 
 
@@ -279,3 +295,165 @@ async def _test_lab_failure_is_noted_and_standalone_exit(env):
         await pilot.click("#drill-close")
         await pilot.pause()
     assert app.return_value is None or app.return_value.status == "timed out"
+
+
+BRACKET_DECK = """\
+id: brk
+name: Brackets
+tags: [safety]
+cards:
+  - id: brk-cloze
+    type: cloze
+    front: "Claude 3 Opus complied {{c1::[12%]}} of the time [sic]"
+    source: Greenblatt 2024
+  - id: brk-choice
+    type: choice
+    front: "Which pattern [P][Q] ... [P]?"
+    options:
+      - {text: "predict [B]", correct: true, why: "copies [B]"}
+      - {text: "predict [A]", why: "not [A]"}
+    source: Olsson 2022
+  - id: brk-explain
+    type: explain
+    front: "Explain [A][B] ... [A] -> [B]"
+    back: "The head completes [A][B] ... [A] by predicting [B]."
+    key_points:
+      - {text: "Completes [A][B] ... [A] by predicting [B]", terms: [predicting]}
+      - {text: "Uses a [bold]previous-token[/bold] head", terms: [previous-token]}
+      - {text: "Copies via [OV]", terms: [copies]}
+    source: Olsson 2022
+"""
+
+
+async def _bracket_drill(tmp_path):
+    d = tmp_path / "decks"
+    d.mkdir()
+    (d / "b.yaml").write_text(BRACKET_DECK)
+    ds = load_decks(d)
+    assert not ds.errors
+    store = open_store(tmp_path / "data")
+    clock = Clock()
+
+    def bracket_lab(topics, seed):
+        from mi_prep.core.drill import LabSection
+        from mi_prep.lab.api import Text as TextBlock
+
+        return LabSection("brk-lab", [MultipleChoice("mc", "Which [head]?", "[L1H0] wins", ("[L0H0]", "[L1H0]"), 1)],
+                          ("safety",), blocks=[TextBlock(title="Result [x]", body="score [0.9] for [L1H0]")])
+
+    screen = DrillScreen(store, ds, clock=clock, seed=5, minutes=10, questions=3, lab_provider=bracket_lab,
+                         tick_seconds=60)
+    app = DrillApp(lambda: screen)
+    asked, graded = [], []
+    async with app.run_test(size=(120, 50)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.click("#drill-start")
+        await pilot.pause()
+        dr = screen.drill
+        while dr.phase == "answering":
+            asked.append(app.export_screenshot())
+            v = dr.view()
+            if v.kind == "lab":
+                assert not screen.query_one("#drill-lab").has_class("hidden")  # the run's results are shown
+            await type_answer(pilot, screen, "predicting it: previous-token head, copies" if v.kind != "choice" else "1")
+            graded.append(app.export_screenshot())
+            if dr.evaluation.mode == "self":
+                await pilot.press("p")  # partly: the report lists it under the points missed
+            else:
+                await pilot.press("enter")
+            await pilot.pause()
+        assert dr.phase == "finished"
+        report = app.export_screenshot()
+    return [_plain(x) for x in ("".join(asked), "".join(graded), report)]
+
+
+def _plain(svg: str) -> str:
+    import html
+
+    return html.unescape(svg).replace("\xa0", " ")
+
+
+def test_brackets_are_shown_literally_everywhere_in_a_drill(tmp_path):
+    asked, graded, report = asyncio.run(_bracket_drill(tmp_path))
+    for text in ("[sic]", "Which pattern [P][Q] ... [P]?", "predict [B]", "Explain [A][B] ... [A] -> [B]",
+                 "Which [head]?", "[L0H0]", "Result [x]", "score [0.9] for [L1H0]"):
+        assert text in asked, f"question: {text}"
+    for text in ("[[12%]] of the time [sic]", "copies [B]", "[bold]previous-token[/bold]", "Copies via [OV]",
+                 "completes [A][B] ... [A] by predicting [B]", "[L1H0] wins"):
+        assert text in graded, f"evaluation: {text}"
+    assert "of the time [sic]" in report
+
+
+def test_fast_typing_then_ctrl_s_grades_exactly_what_was_typed(env):
+    """Keys arrive faster than the app handles them (a lab training in the background makes this worse):
+    Ctrl+S must not overtake the letters typed before it."""
+    from textual import events
+
+    async def body():
+        store, ds = env
+        clock = Clock()
+        screen = DrillScreen(store, ds, clock=clock, seed=4, minutes=10, questions=3, lab_provider=None,
+                             tick_seconds=60)
+        app = DrillApp(lambda: screen)
+        typed = []
+        async with app.run_test(size=(110, 40)) as pilot:
+            await pilot.pause()
+            await pilot.click("#drill-start")
+            await pilot.pause()
+            d = screen.drill
+            while d.phase == "answering":
+                text = f"answer number {d.current_index} with several words"
+                for ch in text:  # queued at once, as a fast typist's keys are
+                    app.post_message(events.Key("space" if ch == " " else ch, ch))
+                app.post_message(events.Key("ctrl+s", None))
+                await pilot.pause(0.2)
+                typed.append(text)
+                assert d.phase == "grading", d.phase
+                if d.evaluation.mode == "self":
+                    await pilot.press("p")
+                else:
+                    await pilot.press("enter")
+                await pilot.pause()
+        rows = [r[0] for r in store.db.execute("SELECT answer FROM drill_answers ORDER BY idx")]
+        assert rows == typed
+
+    asyncio.run(body())
+
+
+def test_waiting_for_the_lab_shows_its_progress_not_paused(env):
+    async def body():
+        store, ds = env
+        clock = Clock()
+        release = threading.Event()
+
+        def progressing_lab(topics, seed, on_progress=None, cancel=None):
+            from mi_prep.lab.api import Progress
+
+            on_progress(Progress(40, 150, 1.25, "training"))
+            release.wait(10)
+            return lab(topics, seed)
+
+        screen = DrillScreen(store, ds, clock=clock, seed=1, minutes=10, topics=["circuits"], questions=1,
+                             lab_provider=progressing_lab, tick_seconds=60)
+        app = DrillApp(lambda: screen)
+        async with app.run_test(size=(110, 40)) as pilot:
+            await pilot.pause(0.2)
+            intro = str(screen.query_one("#drill-intro-text", Static).render())
+            assert "training step 40/150, loss 1.250" in intro
+            await pilot.click("#drill-start")
+            await pilot.pause()
+            d = screen.drill
+            await type_answer(pilot, screen, "reads")
+            await pilot.press("r" if d.evaluation.mode == "self" else "enter")
+            await pilot.pause()
+            assert d.phase == "waiting"
+            status = str(screen.query_one("#drill-status", Static).render())
+            assert "Waiting for the lab" in status and "step 40/150" in status and "PAUSED" not in status
+            release.set()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert d.phase == "answering" and d.view().kind == "lab"
+
+    asyncio.run(body())

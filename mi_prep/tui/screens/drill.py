@@ -11,9 +11,9 @@ Constructor::
         minutes=30.0,             # length of the whole drill
         topics=None,              # list of topic tags to draw from (default: all)
         questions=8,              # deck questions, besides the lab
-        lab_provider=DEFAULT_LAB, # (topics, seed) -> (lab name, questions[, topics]) | LabSection;
-                                  # DEFAULT_LAB runs a real lab (small settings, cached model);
-                                  # None: no lab part
+        lab_provider=DEFAULT_LAB, # (topics, seed[, on_progress, cancel]) -> LabSection | (name, questions[, topics]);
+                                  # DEFAULT_LAB runs a real lab (small settings, a cached model:
+                                  # mi_prep.lab.drill_provider); None: no lab part
         plan=None,                # a DrillPlan to use instead of drawing one (e.g. a replay)
         tick_seconds=0.5,         # how often the countdowns refresh
     )
@@ -22,16 +22,21 @@ Push it from any app (``app.push_screen(DrillScreen(...), callback)``); when clo
 with the :class:`~mi_prep.core.drill.DrillReport` (or None if never started). Used as an app's only
 screen it exits the app with the report instead.
 
-What it does: an intro (plan summary, lab status, Start); then per question a header with the
-question number, kind, topic and two countdowns (question and whole drill), the prompt, choice
-options and a text area. Ctrl+S (or Submit) submits; then the model answer is shown and, for
-explain / free-text questions, the key points as a checklist pre-ticked from the answer (change
-them, then Next); recall answers are self-graded Right / Partly / Wrong; choice and lab numeric
-questions are auto-graded. F2 pauses (the question is hidden and the clocks stop); Escape stops
-the drill (remaining questions unanswered). When a question's time runs out it is marked timed
-out and the next one appears. The lab runs in a worker thread while you answer; if its questions
-are not ready when the deck questions are done the clocks wait. At the end: the report (score per
-topic, time per question, points missed with sources, trend against earlier drills).
+What it does: an intro (plan summary, the lab's progress while it prepares, Start); then per
+question a header with the question number, kind, topic and two countdowns (question and whole
+drill), the prompt, the answer format, choice options (shuffled for this drill) and a text area.
+Ctrl+S (or Submit) submits exactly what is in the text area; then the model answer is shown and,
+for explain / free-text questions, the key points as a checklist pre-ticked by the key-point
+grader (Up/Down and ``x`` change the ticks, Enter goes on); recall answers are self-graded
+Right / Partly / Wrong (``r`` / ``p`` / ``w``); choice and lab numeric questions are auto-graded.
+Lab questions are shown under the lab run's results (tables, heatmaps, plots; PageUp/PageDown
+scroll them). F2 pauses (the question is hidden and the clocks stop). Escape in the text area only
+leaves it; Escape elsewhere (or Stop) asks before stopping the drill, with the clocks stopped while
+it asks. When a question's time runs out it is marked timed out and the next one appears. The lab
+runs in a worker thread while you answer; if its questions are not ready when the deck questions
+are done, the clocks wait (the status line says so and shows the lab's progress). At the end: the
+report (score per topic, time per question, points missed with sources, trend against earlier
+drills).
 
 All time comes from ``clock``; :meth:`DrillScreen.tick` (also run by a timer) applies timeouts,
 so tests drive it with a fake clock.
@@ -40,6 +45,7 @@ so tests drive it with a fake clock.
 from __future__ import annotations
 
 import random
+import threading
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
@@ -47,13 +53,15 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, SelectionList, Static, TextArea
-from textual.widgets.selection_list import Selection
+from textual.widgets import Button, Footer, Static, TextArea
 
 from mi_prep.core import drill as D
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.store import Store
+from mi_prep.tui.widgets.confirm import Confirm
+from mi_prep.tui.widgets.keypoints import KeyPointList
 
 DEFAULT_LAB = "default"
 
@@ -63,25 +71,43 @@ def _fmt(ms: int) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
+class LabProgressMessage(Message):
+    def __init__(self, progress: Any) -> None:
+        super().__init__()
+        self.progress = progress
+
+
 class DrillScreen(Screen[Any]):
     DEFAULT_CSS = """
     DrillScreen { padding: 0 1; }
     #drill-status { height: 1; background: $boost; text-style: bold; }
     #drill-status.paused { background: $warning 40%; }
     #drill-status.urgent { background: $error 40%; }
-    #drill-prompt { margin: 1 0; }
-    #drill-options { color: $text-muted; }
-    #drill-answer { height: 8; }
-    #drill-eval, #drill-report, #drill-intro { height: auto; }
+    #drill-lab { height: 1fr; min-height: 6; border-bottom: solid $accent; }
+    #drill-question { height: auto; max-height: 70%; }
+    #drill-prompt { margin: 1 0 0 0; height: auto; }
+    #drill-hint { color: $text-muted; height: auto; }
+    #drill-options { height: auto; margin-top: 1; }
+    #drill-answer { height: 8; margin-top: 1; }
+    #drill-answer.short { height: 3; }
+    #drill-eval { height: auto; max-height: 70%; }
+    #drill-report, #drill-intro { height: auto; }
     #drill-points { height: auto; max-height: 12; }
     #drill-buttons Button, #drill-grade Button { margin-right: 1; }
     #drill-buttons, #drill-grade { height: auto; }
     .hidden { display: none; }
     """
     BINDINGS = [
-        Binding("ctrl+s", "submit", "Submit", priority=True),
+        # not a priority binding: it must reach the screen after the keys typed before it
+        Binding("ctrl+s", "submit", "Submit"),
         Binding("f2", "toggle_pause", "Pause/resume", priority=True),
-        Binding("escape", "stop", "Stop drill"),
+        Binding("escape", "escape", "Leave box / stop"),
+        Binding("enter", "next", "Next", show=False),
+        Binding("r", "self_grade('right')", "Right", show=False),
+        Binding("p", "self_grade('partly')", "Partly", show=False),
+        Binding("w", "self_grade('wrong')", "Wrong", show=False),
+        Binding("pagedown", "scroll_lab('down')", "Scroll results", show=False, priority=True),
+        Binding("pageup", "scroll_lab('up')", "Scroll results", show=False, priority=True),
     ]
 
     def __init__(self, store: Store, deckset: DeckSet, *, clock: Callable[[], datetime] | None = None,
@@ -94,9 +120,9 @@ class DrillScreen(Screen[Any]):
         self.deckset = deckset
         self.clock = clock or (lambda: datetime.now().astimezone())
         if lab_provider == DEFAULT_LAB:
-            from mi_prep.commands.drill import make_lab_provider
+            from mi_prep.lab.drill_provider import make_lab_provider
 
-            lab_provider = make_lab_provider(store.path.parent if store.path else None)
+            lab_provider = make_lab_provider()
         self.lab_provider = lab_provider
         if plan is None:
             seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
@@ -106,32 +132,36 @@ class DrillScreen(Screen[Any]):
         self.drill = D.Drill(store, deckset, plan)
         self.tick_seconds = tick_seconds
         self.lab_status = "no lab part" if not plan.lab_budget_ms else "preparing the lab ..."
+        self.lab_cancel = threading.Event()
         self._rendered_idx: int | None = None
+        self._asking = False
 
     # ---- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Static("", id="drill-status")
+        yield Static("", id="drill-status", markup=False)
         with Vertical(id="drill-intro"):
-            yield Static("", id="drill-intro-text")
+            yield Static("", id="drill-intro-text", markup=False)
             yield Button("Start", id="drill-start", variant="primary")
-        with Vertical(id="drill-question", classes="hidden"):
-            yield Static("", id="drill-prompt")
-            yield Static("", id="drill-options")
-            yield TextArea(id="drill-answer")
+        yield Vertical(id="drill-lab", classes="hidden")
+        with VerticalScroll(id="drill-question", classes="hidden"):
+            yield Static("", id="drill-prompt", markup=False)
+            yield Static("", id="drill-hint", markup=False)
+            yield Static("", id="drill-options", markup=False)
+            yield TextArea(id="drill-answer", soft_wrap=True, tab_behavior="focus")
             with Horizontal(id="drill-buttons"):
                 yield Button("Submit (ctrl+s)", id="drill-submit", variant="primary")
                 yield Button("Pause (F2)", id="drill-pause")
                 yield Button("Stop", id="drill-stop", variant="error")
         with VerticalScroll(id="drill-eval", classes="hidden"):
-            yield Static("", id="drill-reference")
-            yield SelectionList[int](id="drill-points")
+            yield Static("", id="drill-reference", markup=False)
+            yield KeyPointList(id="drill-points")
             with Horizontal(id="drill-grade"):
-                yield Button("Right", id="grade-right", variant="success")
-                yield Button("Partly", id="grade-partly", variant="warning")
-                yield Button("Wrong", id="grade-wrong", variant="error")
-                yield Button("Next", id="grade-next", variant="primary")
+                yield Button("Right (r)", id="grade-right", variant="success")
+                yield Button("Partly (p)", id="grade-partly", variant="warning")
+                yield Button("Wrong (w)", id="grade-wrong", variant="error")
+                yield Button("Next (Enter)", id="grade-next", variant="primary")
         with VerticalScroll(id="drill-report", classes="hidden"):
-            yield Static("", id="drill-report-text")
+            yield Static("", id="drill-report-text", markup=False)
             yield Button("Close", id="drill-close", variant="primary")
         yield Footer()
 
@@ -142,20 +172,53 @@ class DrillScreen(Screen[Any]):
         self.set_interval(self.tick_seconds, self.tick)
         self.query_one("#drill-start", Button).focus()
 
+    def on_unmount(self) -> None:
+        self.lab_cancel.set()  # a drill closed while its lab trains stops the training
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        d = self.drill
+        ev = d.evaluation
+        if action == "submit":
+            return d.phase == "answering" and not d.paused
+        if action == "next":
+            return d.phase == "grading" and ev is not None and ev.mode != "self"
+        if action == "self_grade":
+            return d.phase == "grading" and ev is not None and ev.mode == "self"
+        if action == "scroll_lab":
+            return not self.query_one("#drill-lab").has_class("hidden")
+        return True
+
     # ---- lab worker ---------------------------------------------------------
     @work(thread=True, exclusive=True, group="drill-lab")
     def _run_lab(self) -> None:
         try:
-            section = D.as_lab_section(self.lab_provider(self.plan.lab_topics, self.plan.seed))
+            section = D.call_provider(self.lab_provider, self.plan.lab_topics, self.plan.seed,
+                                      on_progress=lambda p: self.post_message(LabProgressMessage(p)),
+                                      cancel=self.lab_cancel)
         except Exception as exc:  # noqa: BLE001 - a failing lab never stops the drill
             note = str(exc) if str(exc).startswith("lab skipped") else f"lab skipped: {type(exc).__name__}: {exc}"
-            self.app.call_from_thread(self._lab_failed, note)
+            if not self.lab_cancel.is_set():
+                self.app.call_from_thread(self._lab_failed, note)
             return
-        self.app.call_from_thread(self._lab_ready, section)
+        if not self.lab_cancel.is_set():
+            self.app.call_from_thread(self._lab_ready, section)
+
+    def on_lab_progress_message(self, message: LabProgressMessage) -> None:
+        p = message.progress
+        if self.drill.lab is not None or self.drill.phase == "finished":
+            return
+        loss = f", loss {p.loss:.3f}" if p.loss is not None else ""
+        self.lab_status = f"preparing the lab: {p.message or 'running'} step {p.step}/{p.total}{loss}"
+        self._refresh()
 
     def _lab_ready(self, section: D.LabSection) -> None:
         self.drill.add_lab(section, self.clock() if self.drill.phase != "ready" else None)
         self.lab_status = f"lab ready: {section.name} ({len(section.questions[:D.MAX_LAB_QUESTIONS])} questions)"
+        if section.blocks:
+            from mi_prep.lab.api import LabResult
+            from mi_prep.tui.widgets.lab_view import LabResultView
+
+            self.query_one("#drill-lab").mount(LabResultView(LabResult(list(section.blocks), {}, []), id="drill-lab-view"))
         self._refresh()
 
     def _lab_failed(self, note: str) -> None:
@@ -168,6 +231,10 @@ class DrillScreen(Screen[Any]):
     def _show(self, section: str) -> None:
         for sid in ("drill-intro", "drill-question", "drill-eval", "drill-report"):
             self.query_one(f"#{sid}").set_class(sid != section, "hidden")
+        v = self.drill.view()
+        lab_shown = v is not None and v.kind == "lab" and bool(self.query("#drill-lab-view"))
+        self.query_one("#drill-lab").set_class(not lab_shown or section not in ("drill-question", "drill-eval"), "hidden")
+        self.refresh_bindings()
 
     def _render_intro(self) -> None:
         p = self.plan
@@ -179,7 +246,8 @@ class DrillScreen(Screen[Any]):
         self.query_one("#drill-intro-text", Static).update(
             f"Mock interview: {len(deck_qs)} questions ({kinds or 'none'}){lab}, {p.minutes:g} minutes, seed {p.seed}.\n"
             f"Weakest topics (weight): {weak or '-'}\n{self.lab_status}\n\n"
-            "Ctrl+S submits an answer, F2 pauses, Escape stops. Press Start when ready."
+            "Ctrl+S submits an answer, F2 pauses, Escape leaves the answer box (again: stop the drill). "
+            "Press Start when ready."
         )
         self.query_one("#drill-status", Static).update(f"Drill · {_fmt(self.drill.total_ms)}")
 
@@ -192,7 +260,8 @@ class DrillScreen(Screen[Any]):
         elif d.phase == "waiting":
             self._show("drill-intro")
             self.query_one("#drill-start").display = False
-            self.query_one("#drill-intro-text", Static).update(f"Waiting for the lab (clocks paused) ...\n{self.lab_status}")
+            self.query_one("#drill-intro-text", Static).update(
+                f"Waiting for the lab (the clocks are stopped) ...\n{self.lab_status}")
             self._render_status()
         elif d.phase == "answering":
             if self._rendered_idx != d.current_index:
@@ -206,13 +275,16 @@ class DrillScreen(Screen[Any]):
         now = self.clock()
         status = self.query_one("#drill-status", Static)
         v = d.view()
-        head = f"Q {v.number}/{v.total} · {v.kind} · {v.topic}" if v else "Drill"
-        q = f"question {_fmt(d.question_remaining_ms(now))}" if d.phase == "answering" else "grading"
-        text = f"{head}   {q}   drill {_fmt(d.remaining_ms(now))}"
-        if d.paused:
-            text += "   PAUSED (F2 resumes)"
+        if d.phase == "waiting":
+            text = f"Waiting for the lab · clocks stopped · drill {_fmt(d.remaining_ms(now))} · {self.lab_status}"
+        else:
+            head = f"Q {v.number}/{v.total} · {v.kind} · {v.topic}" if v else "Drill"
+            q = f"question {_fmt(d.question_remaining_ms(now))}" if d.phase == "answering" else "grading"
+            text = f"{head}   {q}   drill {_fmt(d.remaining_ms(now))}"
+            if d.paused:
+                text += "   PAUSED (F2 resumes)"
         status.update(text)
-        status.set_class(d.paused, "paused")
+        status.set_class(d.paused and d.phase != "waiting", "paused")
         status.set_class(d.phase == "answering" and not d.paused and d.question_remaining_ms(now) < 15_000, "urgent")
         self.query_one("#drill-question").set_class(d.paused and d.phase == "answering", "hidden")
 
@@ -223,9 +295,11 @@ class DrillScreen(Screen[Any]):
         self._rendered_idx = d.current_index
         self._show("drill-question")
         self.query_one("#drill-prompt", Static).update(v.prompt)
-        opts = "\n".join(f"  {i}. {o}" for i, o in enumerate(v.options, 1))
-        self.query_one("#drill-options", Static).update(opts + ("\n(type the number)" if opts else ""))
+        self.query_one("#drill-hint", Static).update(f"({v.hint})" if v.hint else "")
+        self.query_one("#drill-options", Static).update("\n".join(f"  {i}. {o}" for i, o in enumerate(v.options, 1)))
+        self.query_one("#drill-options").display = bool(v.options)
         area = self.query_one("#drill-answer", TextArea)
+        area.set_class(not v.long_answer, "short")
         area.text = ""
         area.read_only = False
         area.focus()
@@ -242,19 +316,19 @@ class DrillScreen(Screen[Any]):
         if ev.source:
             parts.append(f"source: {ev.source}")
         if ev.mode == "points":
-            parts.append("Tick the key points you covered (pre-ticked from your answer), then Next:")
+            parts.append("Key points found in your answer are ticked; Up/Down and x change them, Enter goes on:")
         elif ev.mode == "self":
-            parts.append("Was your answer right?")
+            parts.append("Was your answer right? r right · p partly · w wrong")
         self.query_one("#drill-reference", Static).update("\n\n".join(parts))
-        points = self.query_one("#drill-points", SelectionList)
-        points.clear_options()
+        points = self.query_one("#drill-points", KeyPointList)
         points.display = ev.mode == "points"
         if ev.mode == "points":
-            points.add_options([Selection(t, i, hit) for i, (t, hit) in enumerate(zip(ev.points, ev.ticked))])
+            points.set_points(ev.points, ev.ticked)
         for gid in ("grade-right", "grade-partly", "grade-wrong"):
             self.query_one(f"#{gid}").display = ev.mode == "self"
         self.query_one("#grade-next").display = ev.mode != "self"
         (points if ev.mode == "points" else self.query_one("#grade-right" if ev.mode == "self" else "#grade-next")).focus()
+        self.query_one("#drill-eval", VerticalScroll).scroll_home(animate=False)
         self._render_status()
 
     def _render_report(self) -> None:
@@ -301,7 +375,7 @@ class DrillScreen(Screen[Any]):
 
     def action_toggle_pause(self) -> None:
         d = self.drill
-        if d.phase not in ("answering", "grading"):
+        if d.phase not in ("answering", "grading") or self._asking:
             return
         if d.paused:
             d.resume(self.clock())
@@ -311,30 +385,60 @@ class DrillScreen(Screen[Any]):
         if not d.paused and d.phase == "answering":
             self.query_one("#drill-answer", TextArea).focus()
 
+    def action_escape(self) -> None:
+        if isinstance(self.focused, TextArea):
+            self.query_one("#drill-submit", Button).focus()  # Esc only leaves the box
+            return
+        self.action_stop()
+
     def action_stop(self) -> None:
         d = self.drill
-        if d.phase == "finished":
+        if d.phase in ("ready", "finished"):
             self.close()
             return
-        if d.phase == "ready":
-            self.close()
+        if self._asking:
             return
-        d.abandon(self.clock())
-        self._refresh()
+        left = len(d.questions) - d.current_index
+        paused_here = not d.paused
+        if paused_here:
+            d.pause(self.clock())  # the clocks wait while the user decides
+            self._render_status()
+        self._asking = True
+
+        def decided(stop: bool | None) -> None:
+            self._asking = False
+            if stop:
+                d.abandon(self.clock())
+            elif paused_here:
+                d.resume(self.clock())
+            self._refresh()
+
+        self.app.push_screen(Confirm(f"Stop the drill now? The {left} question(s) not yet answered will be "
+                                     "recorded as unanswered; everything answered so far is kept.",
+                                     yes="Stop the drill", no="Go on"), decided)
+
+    def action_next(self) -> None:
+        self.grade(None)
+
+    def action_self_grade(self, grade: str) -> None:
+        self.grade(grade)
+
+    def action_scroll_lab(self, direction: str) -> None:
+        for view in self.query("#drill-lab-view"):
+            (view.scroll_page_down if direction == "down" else view.scroll_page_up)(animate=False)
 
     def grade(self, self_grade: str | None = None) -> None:
         d = self.drill
         if d.phase != "grading" or d.evaluation is None:
             return
         ev = d.evaluation
+        if ev.mode == "self" and self_grade is None:
+            return
         if d.paused:
             d.resume(self.clock())
         if ev.mode == "points":
-            chosen = set(self.query_one("#drill-points", SelectionList).selected)
-            d.grade(self.clock(), ticked=[i in chosen for i in range(len(ev.points))])
+            d.grade(self.clock(), ticked=self.query_one("#drill-points", KeyPointList).ticks())
         elif ev.mode == "self":
-            if self_grade is None:
-                return
             d.grade(self.clock(), self_grade=self_grade)
         else:
             d.grade(self.clock())
@@ -342,6 +446,7 @@ class DrillScreen(Screen[Any]):
 
     def close(self) -> None:
         report = self.drill.report
+        self.lab_cancel.set()
         if len(self.app.screen_stack) > 1 and self.app.screen is self:
             self.dismiss(report)
         else:
