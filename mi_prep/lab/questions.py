@@ -45,6 +45,10 @@ class Question:
         """The right answer, written out (for reports)."""
         raise NotImplementedError  # pragma: no cover
 
+    def answer_hint(self) -> str:
+        """How to answer, shown with the prompt before answering (never the answer itself)."""
+        return ""
+
 
 @dataclass(frozen=True)
 class MultipleChoice(Question):
@@ -77,6 +81,9 @@ class MultipleChoice(Question):
 
     def answer_text(self) -> str:
         return f"{self.correct + 1}. {self.options[self.correct]}"
+
+    def answer_hint(self) -> str:
+        return f"pick one of the {len(self.options)} options (its number)"
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,9 @@ class Numeric(Question):
     def answer_text(self) -> str:
         unit = f" {self.unit}" if self.unit else ""
         return f"{self.answer:.4g}{unit} (± {self.tolerance():.2g})"
+
+    def answer_hint(self) -> str:
+        return "a number" + (f" in {self.unit}" if self.unit else "") + " (from the results above)"
 
 
 @dataclass(frozen=True)
@@ -152,6 +162,9 @@ class PickComponent(Question):
     def answer_text(self) -> str:
         return (" or " if self.any_of else ", ").join(self.correct)
 
+    def answer_hint(self) -> str:
+        return f"name the component(s), comma-separated, from: {', '.join(self.components)}"
+
 
 @dataclass(frozen=True)
 class FreeText(Question):
@@ -187,6 +200,9 @@ class FreeText(Question):
 
     def answer_text(self) -> str:
         return self.model_answer
+
+    def answer_hint(self) -> str:
+        return "explain in a few sentences; the key points are shown after you answer"
 
 
 QUESTION_TYPES: dict[str, type[Question]] = {

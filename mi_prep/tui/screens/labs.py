@@ -1,5 +1,16 @@
 """Labs screen: list labs, run one in a thread worker (progress, live loss, Esc cancels), show the
-results, then ask the questions one by one and save the score (and schedule ``lab:NAME``)."""
+results, then ask the questions one by one and save the score (and schedule ``lab:NAME``).
+
+Keys: in the list Enter or ``r`` runs the highlighted lab, ``s`` toggles small settings, Escape goes
+Home. While the questions are open ``r`` does nothing; PageUp/PageDown scroll the results (the
+answer box keeps the focus); a choice question takes its option's number (or Up/Down and Enter);
+other questions take typed answers and Enter. After a free-text answer the key points are shown
+pre-ticked by the key-point grader: Up/Down and ``x`` change the ticks, Enter confirms. Escape with
+questions still open asks first: answers already given are saved either way.
+
+The lab list shows each lab's last score, mastery and when it is next due; ``LabsScreen(...,
+start=NAME)`` runs a lab at once (Home's "run the due lab" key).
+"""
 
 from __future__ import annotations
 
@@ -11,13 +22,20 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, ProgressBar, Static
+from textual.widgets import Button, DataTable, Footer, Header, Input, OptionList, ProgressBar, Static
+from textual.widgets.option_list import Option
 
+from mi_prep.core.schedule import format_interval
 from mi_prep.lab.api import Lab, LabUnavailable, Progress
-from mi_prep.lab.questions import FreeText, MultipleChoice, Numeric, PickComponent, Question
+from mi_prep.lab.questions import FreeText, Grade, MultipleChoice, Question
+from mi_prep.tui.widgets.confirm import Confirm
+from mi_prep.tui.widgets.keypoints import KeyPointList
+
+RATING_NAMES = ("Again", "Hard", "Good", "Easy")
 
 
 class LabProgress(Message):
@@ -33,25 +51,43 @@ class LabFinished(Message):
         self.error = error
 
 
+def lab_due_text(state: Any, now: datetime) -> str:
+    """``due`` / ``in 3d`` / ``-`` for a lab's SRS state (``lab:NAME``)."""
+    if state is None or state.due is None or state.suspended:
+        return "-"
+    return "due" if state.due <= now else f"in {format_interval(state.due - now)}"
+
+
 class LabsScreen(Screen):
     BINDINGS = [
-        Binding("escape", "back_or_cancel", "Cancel / back"),
+        Binding("escape", "back_or_cancel", "Back"),
         Binding("r", "run_selected", "Run"),
         Binding("s", "toggle_small", "Small settings"),
+        Binding("pagedown", "scroll_results('down')", "Scroll results", show=False, priority=True),
+        Binding("pageup", "scroll_results('up')", "Scroll results", show=False, priority=True),
+        Binding("enter", "confirm_points", "Confirm points", show=False),
     ]
     DEFAULT_CSS = """
     LabsScreen #lab-table { height: 1fr; }
     LabsScreen #lab-detail { height: auto; padding: 0 1; border-top: solid $accent; }
     LabsScreen #run-panel { height: auto; padding: 0 1; }
     LabsScreen #progress-line { height: 1; }
-    LabsScreen #results { height: 1fr; }
-    LabsScreen #question-panel { height: auto; max-height: 60%; padding: 0 1; border-top: solid $accent; }
-    LabsScreen #feedback { color: $text-muted; }
+    LabsScreen #results { height: 1fr; min-height: 6; }
+    LabsScreen #question-panel { height: auto; max-height: 50%; padding: 0 1; border-top: solid $accent;
+                                 overflow-y: auto; }
+    LabsScreen #question { height: auto; }
+    LabsScreen #hint { height: auto; color: $text-muted; }
+    LabsScreen #answer { margin: 0; }
+    LabsScreen #choices { height: auto; max-height: 9; }
+    LabsScreen #points { max-height: 8; }
+    LabsScreen #feedback { height: auto; color: $text-muted; }
+    LabsScreen #next { margin: 0; }
     LabsScreen .hidden { display: none; }
     """
 
     def __init__(self, store: Any, now_fn: Callable[[], datetime], *, labs: dict[str, Lab] | None = None,
-                 seed: int = 0, small: bool = False, cache_dir: Any = None, device: str | None = None) -> None:
+                 seed: int = 0, small: bool = False, cache_dir: Any = None, device: str | None = None,
+                 start: str | None = None) -> None:
         super().__init__()
         self.store = store
         self.now_fn = now_fn
@@ -60,6 +96,7 @@ class LabsScreen(Screen):
         self.small = small
         self.cache_dir = cache_dir
         self.device = device
+        self.start_with = start
         self.cancel_event: threading.Event | None = None
         self.running: str | None = None
         self.run_id: int | None = None
@@ -67,8 +104,12 @@ class LabsScreen(Screen):
         self.questions: list[Question] = []
         self.q_index = 0
         self.scores: list[float] = []
+        self.answered = False
+        """The current question has been answered (its feedback is showing)."""
         self.pending_free: tuple[FreeText, str] | None = None
-        self.state = "list"  # list | running | results | done
+        """A free-text answer waiting for the user to confirm its key points."""
+        self.final_score: float | None = None
+        self.state = "list"  # list | running | questions | done
 
     # ------------------------------------------------------------------ layout
 
@@ -77,17 +118,18 @@ class LabsScreen(Screen):
         yield DataTable(id="lab-table", cursor_type="row")
         yield Static("", id="lab-detail")
         with Vertical(id="run-panel", classes="hidden"):
-            yield Label("", id="run-title")
+            yield Static("", id="run-title", markup=False)
             yield ProgressBar(id="progress", total=100, show_eta=False)
-            yield Label("", id="progress-line")
+            yield Static("", id="progress-line", markup=False)
         yield Vertical(id="results", classes="hidden")
         with Vertical(id="question-panel", classes="hidden"):
-            yield Static("", id="question")
-            yield Input(placeholder="your answer, then Enter", id="answer")
-            with Horizontal(id="choices"):
-                pass
-            yield Static("", id="feedback")
-            yield Button("Next", id="next", classes="hidden")
+            yield Static("", id="question", markup=False)
+            yield Static("", id="hint", markup=False)
+            yield OptionList(id="choices", markup=False, classes="hidden")
+            yield Input(placeholder="your answer, then Enter", id="answer", compact=True)
+            yield KeyPointList(id="points", classes="hidden")
+            yield Static("", id="feedback", markup=False)
+            yield Button("Next", id="next", classes="hidden", compact=True)
         yield Footer()
 
     @property
@@ -101,23 +143,41 @@ class LabsScreen(Screen):
     def on_mount(self) -> None:
         self.refresh_table()
         self.query_one("#lab-table", DataTable).focus()
+        if self.start_with in self.labs:
+            self.start(self.start_with)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("run_selected", "toggle_small"):
+            return self.state == "list"  # a stray r while answering must not throw the run away
+        if action == "scroll_results":
+            return self.state in ("questions", "done")
+        if action == "confirm_points":
+            return self.pending_free is not None
+        return True
 
     def refresh_table(self) -> None:
         from mi_prep.lab import history
 
         table = self.query_one("#lab-table", DataTable)
         table.clear(columns=True)
-        table.add_columns("lab", "topics", "last", "mastery")
+        table.add_columns("lab", "topics", "last", "mastery", "next")
         try:
             summ = history.summaries(self.store, self.labs) if self.store is not None else {}
-        except Exception:
+        except Exception:  # noqa: BLE001 - a broken history table must not hide the labs
             summ = {}
+        now = self.now_fn()
         for name, lab in self.labs.items():
             s = summ.get(name)
             last = "-" if s is None or s.last_score is None else f"{s.last_score:.0%}"
             mastery = "-" if s is None or s.mastery is None else f"{s.mastery:.0%}"
-            table.add_row(name, ", ".join(lab.topics[:2]), last, mastery, key=name)
+            due = self._due_text(name, now)
+            table.add_row(Text(name), Text(", ".join(lab.topics[:2])), last, mastery,
+                          Text(due, style="bold #5fd75f" if due == "due" else "dim"), key=name)
         self._show_detail()
+
+    def _due_text(self, name: str, now: datetime) -> str:
+        state_fn = getattr(self.store, "state", None)
+        return lab_due_text(state_fn(f"lab:{name}") if state_fn else None, now)
 
     def _cursor_lab(self) -> str | None:
         """Name of the lab under the table's cursor."""
@@ -148,27 +208,29 @@ class LabsScreen(Screen):
 
     @on(DataTable.RowSelected, "#lab-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
-        self.start(str(event.row_key.value))
+        if self.state == "list":
+            self.start(str(event.row_key.value))
 
     def action_run_selected(self) -> None:
         name = self._cursor_lab()
-        if self.state != "running" and name is not None:
+        if self.state == "list" and name is not None:
             self.start(name)
 
     def start(self, name: str) -> None:
-        if self.state == "running":
+        if self.state != "list":
             return
         lab = self.labs[name]
         self.running = name
         self.state = "running"
         self.cancel_event = threading.Event()
-        for wid in ("#lab-table", "#lab-detail"):
+        for wid in ("#lab-table", "#lab-detail", "#results", "#question-panel"):
             self.query_one(wid).add_class("hidden")
         self.query_one("#run-panel").remove_class("hidden")
-        self.query_one("#results").add_class("hidden")
-        self.query_one("#question-panel").add_class("hidden")
-        self.query_one("#run-title", Label).update(f"Running {lab.title} (seed {self.seed}) - Esc cancels")
+        settings = "small settings, " if self.small else ""
+        self.query_one("#run-title", Static).update(f"Running {lab.title} ({settings}seed {self.seed}) - Esc cancels")
         self.query_one("#progress", ProgressBar).update(total=100, progress=0)
+        self.query_one("#progress-line", Static).update("starting ...")
+        self.refresh_bindings()
         self.run_worker_for(lab)
 
     @work(thread=True, exclusive=True, group="lab")
@@ -182,15 +244,16 @@ class LabsScreen(Screen):
             self.post_message(LabFinished(run))
         except LabUnavailable as exc:
             self.post_message(LabFinished(None, str(exc)))
-        except Exception as exc:  # pragma: no cover - shown to the user
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
             self.post_message(LabFinished(None, f"{type(exc).__name__}: {exc}"))
 
     def on_lab_progress(self, message: LabProgress) -> None:
+        if self.state != "running":
+            return
         p = message.progress
-        bar = self.query_one("#progress", ProgressBar)
-        bar.update(total=max(1, p.total), progress=p.step)
+        self.query_one("#progress", ProgressBar).update(total=max(1, p.total), progress=p.step)
         loss = f"  loss {p.loss:.3f}" if p.loss is not None else ""
-        self.query_one("#progress-line", Label).update(f"{p.message}  step {p.step}/{p.total}{loss}")
+        self.query_one("#progress-line", Static).update(f"{p.message}  step {p.step}/{p.total}{loss}")
 
     def on_lab_finished(self, message: LabFinished) -> None:
         from mi_prep.lab import history
@@ -204,7 +267,7 @@ class LabsScreen(Screen):
         self.current_run = run
         try:
             self.run_id = history.save_run(self.store, run) if self.store is not None else None
-        except Exception as exc:  # pragma: no cover
+        except Exception as exc:  # noqa: BLE001
             self.notify(f"could not save the run: {exc}", severity="warning")
             self.run_id = None
         if run.status == "cancelled":
@@ -215,29 +278,44 @@ class LabsScreen(Screen):
             self.notify(run.error.splitlines()[0] if run.error else "failed", title="Lab failed", severity="error")
             self.back_to_list()
             return
-        self.state = "results"
         self.show_results(run.result)
         self.questions = list(run.result.questions)
         self.q_index = 0
         self.scores = []
         if self.questions:
+            self.state = "questions"
             self.query_one("#question-panel").remove_class("hidden")
             self.show_question()
+        else:
+            self.finish()
+        self.refresh_bindings()
 
     def show_results(self, result: Any) -> None:
         from mi_prep.tui.widgets.lab_view import LabResultView
 
         box = self.query_one("#results")
         box.remove_children()
-        box.mount(LabResultView(result))
+        box.mount(LabResultView(result, id="result-view"))
         box.remove_class("hidden")
+
+    def action_scroll_results(self, direction: str) -> None:
+        for view in self.query("#result-view"):
+            (view.scroll_page_down if direction == "down" else view.scroll_page_up)(animate=False)
 
     def action_back_or_cancel(self) -> None:
         if self.state == "running" and self.cancel_event is not None:
             self.cancel_event.set()
-            self.query_one("#progress-line", Label).update("cancelling...")
+            self.query_one("#progress-line", Static).update("cancelling ...")
             return
-        if self.state in ("results", "done"):
+        if self.state == "questions":
+            left = len(self.questions) - len(self.scores)
+            saved = f"Your {len(self.scores)} answer(s) so far are saved. " if self.scores else ""
+            self.app.push_screen(
+                Confirm(f"Leave this lab with {left} question(s) unanswered? {saved}"
+                        "The run will not be scored.", yes="Leave", no="Keep answering"),
+                lambda leave: self.back_to_list() if leave else None)
+            return
+        if self.state == "done":
             self.back_to_list()
             return
         self.app.pop_screen()
@@ -245,97 +323,122 @@ class LabsScreen(Screen):
     def back_to_list(self) -> None:
         self.state = "list"
         self.running = None
-        self.query_one("#results").add_class("hidden")
-        self.query_one("#question-panel").add_class("hidden")
-        self.query_one("#run-panel").add_class("hidden")
+        self.pending_free = None
+        for wid in ("#results", "#question-panel", "#run-panel"):
+            self.query_one(wid).add_class("hidden")
         for wid in ("#lab-table", "#lab-detail"):
             self.query_one(wid).remove_class("hidden")
         self.refresh_table()
         self.query_one("#lab-table", DataTable).focus()
+        self.refresh_bindings()
 
     # ------------------------------------------------------------------ questions
 
     def show_question(self) -> None:
         q = self.questions[self.q_index]
-        text = f"Q{self.q_index + 1}/{len(self.questions)}. {q.prompt}"
-        if isinstance(q, PickComponent):
-            text += f"\ncomponents: {', '.join(q.components)}"
-        if isinstance(q, Numeric) and q.unit:
-            text += f"  ({q.unit})"
-        self.query_one("#question", Static).update(text)
+        self.answered = False
+        self.pending_free = None
+        self.query_one("#question", Static).update(f"Q{self.q_index + 1}/{len(self.questions)}. {q.prompt}")
+        self.query_one("#hint", Static).update(f"({q.answer_hint()})" if q.answer_hint() else "")
         self.query_one("#feedback", Static).update("")
         self.query_one("#next").add_class("hidden")
-        choices = self.query_one("#choices", Horizontal)
-        choices.remove_children()
+        self.query_one("#points").add_class("hidden")
+        choices = self.query_one("#choices", OptionList)
         inp = self.query_one("#answer", Input)
         inp.value = ""
-        self.pending_free = None
+        inp.disabled = False
         if isinstance(q, MultipleChoice):
             inp.add_class("hidden")
-            choices.mount(*[Button(f"{i + 1}. {opt}", id=f"choice-{i}") for i, opt in enumerate(q.options)])
-            self.call_after_refresh(lambda: choices.children and choices.children[0].focus())
+            choices.clear_options()
+            choices.add_options([Option(Content(f"{i}. {opt}")) for i, opt in enumerate(q.options, 1)])
+            choices.disabled = False
+            choices.highlighted = 0
+            choices.remove_class("hidden")
+            choices.focus()
         else:
+            choices.add_class("hidden")
             inp.remove_class("hidden")
-            inp.disabled = False
             inp.focus()
+        self.refresh_bindings()
 
-    @on(Button.Pressed)
-    def _button(self, event: Button.Pressed) -> None:
-        bid = event.button.id or ""
-        if bid.startswith("choice-"):
-            self.answer(str(int(bid.split("-")[1]) + 1))
-        elif bid == "next":
-            self.next_question()
-        elif bid.startswith("kp-"):
-            pass
+    def on_key(self, event) -> None:
+        """A choice question takes its option's number."""
+        if self.state != "questions" or self.answered or self.q_index >= len(self.questions):
+            return
+        q = self.questions[self.q_index]
+        if isinstance(q, MultipleChoice) and event.key.isdigit() and 1 <= int(event.key) <= min(9, len(q.options)):
+            event.prevent_default()
+            event.stop()
+            self.answer(event.key)
+
+    @on(OptionList.OptionSelected, "#choices")
+    def _choice(self, event: OptionList.OptionSelected) -> None:
+        if self.state == "questions" and not self.answered:
+            self.answer(str(event.option_index + 1))
+
+    @on(Button.Pressed, "#next")
+    def _next(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.next_question()
 
     @on(Input.Submitted, "#answer")
     def _submitted(self, event: Input.Submitted) -> None:
-        if self.pending_free is not None:  # second step of free text: the key points the user covered
-            q, answer = self.pending_free
-            sel = event.value.strip()
-            ticked = None
-            if sel:
-                ticked = [int(x) - 1 for x in sel.replace(",", " ").split() if x.isdigit() and 1 <= int(x) <= len(q.key_points)]
-            self.record(q, answer, q.grade(answer, ticked))
-            return
-        self.answer(event.value)
+        if self.state == "questions" and not self.answered and self.pending_free is None:
+            self.answer(event.value)
 
     def answer(self, text: str) -> None:
         q = self.questions[self.q_index]
         if isinstance(q, FreeText):
-            auto = q.grade(text)
-            lines = [f"[{'x' if i in auto.covered else ' '}] {i + 1}. {kp}" for i, kp in enumerate(q.key_points)]
-            self.query_one("#feedback", Static).update(
-                "Key points (x = found in your answer):\n" + "\n".join(lines)
-                + f"\nModel answer: {q.model_answer}\nType the numbers you covered (e.g. 1,3) or Enter to accept.")
-            self.pending_free = (q, text)
-            inp = self.query_one("#answer", Input)
-            inp.value = ""
+            self._ask_points(q, text)
             return
         self.record(q, text, q.grade(text))
 
-    def record(self, q: Question, answer: str, grade: Any) -> None:
+    def _ask_points(self, q: FreeText, text: str) -> None:
+        """Show the model answer and the key points pre-ticked from ``text``; Enter confirms."""
+        auto = set(q.covered(text))
+        self.pending_free = (q, text)
+        inp = self.query_one("#answer", Input)
+        inp.disabled = True
+        self.query_one("#feedback", Static).update(
+            f"Model answer: {q.model_answer}\nKey points found in your answer are ticked; "
+            "Up/Down and x change them, Enter confirms:")
+        points = self.query_one("#points", KeyPointList)
+        points.set_points(list(q.key_points), [i in auto for i in range(len(q.key_points))])
+        points.remove_class("hidden")
+        points.focus()
+        self.refresh_bindings()
+
+    def action_confirm_points(self) -> None:
+        if self.pending_free is None:
+            return
+        q, text = self.pending_free
+        ticks = self.query_one("#points", KeyPointList).ticks()
+        self.pending_free = None
+        self.record(q, text, q.grade(text, [i for i, t in enumerate(ticks) if t]))
+
+    def record(self, q: Question, answer: str, grade: Grade) -> None:
         from mi_prep.lab import history
 
-        self.pending_free = None
+        self.answered = True
         self.scores.append(grade.score)
         if self.store is not None and self.run_id is not None:
             try:
                 history.save_answer(self.store, self.run_id, q.id, answer, grade, self.now_fn())
-            except Exception:  # pragma: no cover
-                pass
+            except Exception as exc:  # noqa: BLE001
+                self.notify(f"could not save the answer: {exc}", severity="warning")
         mark = "✓" if grade.correct else "✗"
         self.query_one("#feedback", Static).update(f"{mark} {grade.feedback}")
         self.query_one("#answer", Input).disabled = True
-        for b in self.query("#choices Button"):
-            b.disabled = True
+        self.query_one("#choices", OptionList).disabled = True
         nxt = self.query_one("#next", Button)
-        nxt.label = "Next" if self.q_index + 1 < len(self.questions) else "Finish"
+        nxt.label = "Next (Enter)" if self.q_index + 1 < len(self.questions) else "Finish (Enter)"
         nxt.remove_class("hidden")
         nxt.focus()
+        self.refresh_bindings()
 
     def next_question(self) -> None:
+        if not self.answered:
+            return
         self.q_index += 1
         if self.q_index < len(self.questions):
             self.show_question()
@@ -351,14 +454,19 @@ class LabsScreen(Screen):
         if self.store is not None and self.run_id is not None and self.running:
             try:
                 rating = history.finish_run(self.store, self.run_id, self.running, score, self.now_fn())
-            except Exception as exc:  # pragma: no cover
+            except Exception as exc:  # noqa: BLE001
                 self.notify(f"could not save the score: {exc}", severity="warning")
         self.state = "done"
         self.final_score = score
-        self.query_one("#question", Static).update(
-            f"Score: {score:.0%}" + (f" - scheduled for review ({['Again', 'Hard', 'Good', 'Easy'][rating - 1]})" if rating else "")
-            + "\nEsc: back to the lab list")
-        self.query_one("#answer").add_class("hidden")
-        self.query_one("#choices", Horizontal).remove_children()
-        self.query_one("#next").add_class("hidden")
+        line = f"Score: {score:.0%} over {len(self.scores)} question(s)"
+        if rating:
+            due = self._due_text(self.running or "", self.now_fn())
+            line += f" - scheduled for review ({RATING_NAMES[rating - 1]}; next {due})"
+        self.query_one("#question", Static).update(line + "\nEsc: back to the lab list")
+        self.query_one("#hint", Static).update("")
+        for wid in ("#answer", "#choices", "#points", "#next"):
+            self.query_one(wid).add_class("hidden")
         self.query_one("#feedback", Static).update("")
+        self.query_one("#question-panel").remove_class("hidden")
+        self.set_focus(None)
+        self.refresh_bindings()
