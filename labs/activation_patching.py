@@ -347,7 +347,7 @@ def build_questions(m: dict[str, float], labels: list[str], L: int, H: int, top_
         ),
         Numeric(
             id="top-head-recovery", answer=round(m["top_head_recovery"], 3), abs_tol=0.1, rel_tol=0.0,
-            prompt=f"What fraction of the clean logit difference does patching {top} alone recover (0 to 1)?",
+            prompt="What fraction of the clean logit difference does patching that best head alone recover (0 to 1)?",
             explanation=(f"{m['top_head_recovery']:.2f} (normalised: corrupt logit diff {m['ld_corrupt']:.2f} -> 0, "
                          f"clean {m['ld_clean']:.2f} -> 1)."),
         ),
@@ -375,7 +375,8 @@ def build_questions(m: dict[str, float], labels: list[str], L: int, H: int, top_
                           "circuit has redundant parts (backup heads, OR) or needs several parts together (AND)."),
             key_points=("denoising: clean into corrupt finds sufficient components", "noising: corrupt into clean finds necessary components",
                         "they differ with redundancy/backup (OR) or conjunctions (AND)"),
-            terms=(("sufficien", "restor", "denois"), ("necessar", "break", "noising", "hurt"), ("redundan", "backup", " or ", " and ")),
+            terms=(("sufficien", "restor", "denois"), ("necessar", "break", "noising", "hurt"),
+                   ("redundan", "backup", "conjunction", "both needed", "several parts")),
             explanation=f"In this run patching {top} alone restores {m['top_head_recovery']:.2f} of the logit difference.",
         ),
     ]

@@ -252,7 +252,7 @@ def build_questions(m: dict[str, float], n_layers: int, n_heads: int) -> list:
     return [
         PickComponent(
             id="prev-token-head", components=heads, correct=(prev_name,),
-            prompt="Which head is the previous-token head? (type e.g. L0H1)",
+            prompt="Which head is the previous-token head?",
             explanation=f"Previous-token scores in layer 0: {prev_list}. {prev_name} attends most to the position before.",
         ),
         PickComponent(
@@ -275,7 +275,7 @@ def build_questions(m: dict[str, float], n_layers: int, n_heads: int) -> list:
         ),
         MultipleChoice(
             id="ablate-prev", options=options, correct=correct,
-            prompt=f"You zero-ablate the previous-token head {prev_name}. What happens to {ind_name}'s induction score?",
+            prompt="You zero-ablate the previous-token head. What happens to the induction head's induction score?",
             explanation=(f"Measured: {ind_best:.2f} -> {m['ind_score_after_prev_ablation']:.2f} ({100 * drop:.0f}% drop); "
                          f"ablating another layer-0 head drops it by at most {100 * m['max_drop_other_ablation']:.0f}%, "
                          f"all of layer 0: {m['ind_score_after_layer0_ablation']:.2f}. The induction head finds its target "
@@ -293,7 +293,7 @@ def build_questions(m: dict[str, float], n_layers: int, n_heads: int) -> list:
                         "layer-1 head's keys read it: K-composition",
                         "attends to the token after the earlier copy and copies it (OV)",
                         "needs two layers: composition across layers"),
-            terms=(("previous", "prev", "before", "predecessor"), ("key", "k-composition", "compos"),
+            terms=(("previous", "prev", "before", "predecessor"), ("key", "k-composition", "composition", "composes"),
                    ("copy", "copies", "ov", "after"), ("two layer", "2 layer", "one layer", "1-layer", "second layer", "layer 1")),
             explanation=(f"In this run {prev_name} (prev-token score {m['prev_score']:.2f}) feeds {ind_name} "
                          f"(induction score {ind_best:.2f}); ablating {prev_name} leaves {m['ind_score_after_prev_ablation']:.2f}."),

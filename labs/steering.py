@@ -135,8 +135,8 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
     if fa[b] is not None:
         qs.append(Numeric(
             id="steering-flip-alpha",
-            prompt=(f"At {names[b]}, what alpha (in units of the difference-of-means vector) first moves half of the "
-                    "sentiment probability to negative words?"),
+            prompt=("At the point that steers best, what alpha (in units of the difference-of-means vector) first "
+                    "moves half of the sentiment probability to negative words?"),
             answer=round(fa[b], 3),
             abs_tol=step,
             rel_tol=0.0,
@@ -150,8 +150,8 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
     m0, m_hi = mass[b][0], mass[b][-1]
     qs.append(MultipleChoice(
         id="steering-overshoot",
-        prompt=(f"At {names[b]}, compare alpha = 0 with the largest alpha ({alphas[-1]:g}). What happens to the total "
-                "probability the model puts on sentiment words at the steered position?"),
+        prompt=(f"At the point that steers best, compare alpha = 0 with the largest alpha ({alphas[-1]:g}). What "
+                "happens to the total probability the model puts on sentiment words at the steered position?"),
         options=("it stays about the same (within 0.1): steering only swaps positive for negative",
                  "it drops by more than 0.1: large alphas push activations off-distribution and break the model",
                  "it rises by more than 0.1"),

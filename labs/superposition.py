@@ -158,13 +158,13 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
                      + f" -> {counts[k_hi]} above {REPRESENTED} in {m} dimensions."),
     ))
 
-    def geometry_q(k: int, qid: str) -> MultipleChoice:
+    def geometry_q(k: int, qid: str, which: str) -> MultipleChoice:
         rep = {i: s["angles"][k][i] for i in range(n) if s["norms"][k][i] > REPRESENTED}
         gaps = angle_gaps(list(rep.values()))
         pairs = antipodal_pairs(rep)
         return MultipleChoice(
             id=qid,
-            prompt=(f"Plot the columns W_i of the S = {_fmt_s(sp[k])} model in its {m}-D hidden space. "
+            prompt=(f"Plot the columns W_i of {which} in its {m}-D hidden space. "
                     "Which geometry do the represented features form?"),
             options=GEOMETRIES[1:],
             correct=geoms[k] - 1 if geoms[k] > 0 else len(GEOMETRIES) - 2,
@@ -178,9 +178,10 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
         )
 
     if m == 2:
-        qs.append(geometry_q(k_hi, "superposition-geometry-max"))
+        qs.append(geometry_q(k_hi, "superposition-geometry-max", f"the S = {_fmt_s(sp[k_hi])} model"))
         if first is not None and first != k_hi and geoms[first] != geoms[k_hi]:
-            qs.append(geometry_q(first, "superposition-geometry-onset"))
+            qs.append(geometry_q(first, "superposition-geometry-onset",
+                                 f"the model at the onset sparsity (the lowest S storing more than {m} features)"))
 
     qs.append(FreeText(
         id="superposition-why-sparsity",

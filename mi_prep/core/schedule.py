@@ -124,9 +124,9 @@ def format_interval(delta: timedelta) -> str:
     secs = delta.total_seconds()
     if secs < 60:
         return "<1m"
-    if secs < 3600:
+    if round(secs / 60) < 60:
         return f"{round(secs / 60)}m"
-    if secs < 86400:
+    if round(secs / 3600) < 24:  # 23.99 hours is "1d", not "24h"
         return f"{round(secs / 3600)}h"
     days = secs / 86400
     if days < 30:

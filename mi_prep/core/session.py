@@ -267,6 +267,17 @@ def due_by_deck(store: Store, deckset: DeckSet, now: datetime) -> dict[str, Coun
     return out
 
 
+LAB_PREFIX = "lab:"
+
+
+def due_labs(store: Store, now: datetime) -> list[str]:
+    """Labs (items ``lab:NAME``, scheduled from lab scores) due by the end of today, most overdue first."""
+    day_end = next_day_start(now)
+    due = [(s.due, item_id.removeprefix(LAB_PREFIX)) for item_id, s in store.states().items()
+           if item_id.startswith(LAB_PREFIX) and s.available(now) and s.due is not None and s.due < day_end]
+    return [name for _, name in sorted(due)]
+
+
 def streak(store: Store, now: datetime) -> int:
     """Consecutive study days with at least one review, ending today (or yesterday if none yet today)."""
     days = {study_day(datetime.fromisoformat(r[0]), now.tzinfo) for r in store.db.execute(

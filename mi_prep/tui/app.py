@@ -84,6 +84,11 @@ class MiPrepApp(App[int]):
     def now(self) -> datetime:
         return self.clock()
 
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Notifications quote deck, lab and user text: always shown literally, never read as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     # ---- lifecycle ---------------------------------------------------------------
     def get_default_screen(self):
         from mi_prep.tui.screens.home import HomeScreen
@@ -193,14 +198,15 @@ class MiPrepApp(App[int]):
             self.notify(f"{what} could not start: {name} is missing ({exc}). "
                         "Install the extras with: pip install 'mi-prep[labs]'", title=what, severity="error", timeout=10)
 
-    def action_labs(self) -> None:
+    def action_labs(self, start: str | None = None) -> None:
+        """Open the Labs screen; ``start``: run that lab at once (Home's due-lab key)."""
         try:
             from mi_prep.tui.screens.labs import LabsScreen
         except ImportError as exc:
             self._missing("Labs", "mi_prep.tui.screens.labs", exc)
             return
         self._to_home()
-        self.push_screen(LabsScreen(self.store, self.now))
+        self.push_screen(LabsScreen(self.store, self.now, start=start))
 
     def action_drill(self) -> None:
         try:

@@ -68,3 +68,26 @@ def seed_history(store, deckset, clock: FakeClock, days: int = 40) -> None:
 @pytest.fixture
 def seeder():
     return seed_history
+
+
+def plain_screenshot(app) -> str:
+    """The screen as text (the SVG screenshot with its markup and entities removed), for literal checks."""
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    lines: dict[str, list[str]] = {}
+    for line_id, text in re.findall(r'clip-path="url\(#[\w-]+-line-(\d+)\)"[^>]*>([^<]*)<', svg):
+        lines.setdefault(line_id, []).append(html.unescape(text).replace("\xa0", " "))
+    return "\n".join("".join(parts) for _, parts in sorted(lines.items(), key=lambda kv: int(kv[0])))
+
+
+@pytest.fixture
+def screen_text():
+    return plain_screenshot
+
+
+@pytest.fixture(scope="session")
+def lab_cache(tmp_path_factory):
+    """One model cache for every lab test in the session (labs train once, then load)."""
+    return tmp_path_factory.mktemp("models")

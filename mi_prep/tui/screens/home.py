@@ -1,7 +1,8 @@
 """Home: decks with new / learning / due counts, today's progress, streak, heatmap, interview countdown.
 
-Enter on a deck reviews that deck; ``r`` reviews all decks. Deck file errors are listed here
-(``file:line: message``); the decks that loaded still work.
+Enter on a deck reviews that deck; ``r`` reviews all decks. Labs whose review is due (a lab's score
+schedules it like a card) are listed under the summary; ``L`` runs the first of them. Deck file
+errors are listed here (``file:line: message``); the decks that loaded still work.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from textual.widgets import Button, DataTable, Footer, Header, Static
 
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.schedule import study_day
-from mi_prep.core.session import ReviewSession, due_by_deck, streak
-from mi_prep.core.stats import compute
+from mi_prep.core.session import ReviewSession, due_by_deck, due_labs, streak
+from mi_prep.core.stats import MATURE_DAYS, compute
 from mi_prep.tui.widgets.heatmap import Heatmap
 
 ACTIONS = [
@@ -45,6 +46,7 @@ class HomeScreen(Screen[None]):
         Binding("b", "app.browse", "Browse"),
         Binding("s", "app.stats", "Stats"),
         Binding("x", "app.export", "Export"),
+        Binding("L", "run_due_lab", "Run due lab"),
         Binding("q", "app.quit", "Quit"),
     ]
 
@@ -53,15 +55,17 @@ class HomeScreen(Screen[None]):
         with VerticalScroll(id="home-body"):
             yield Static("", id="summary")
             yield Static("", id="interview", classes="hidden")
+            yield Static("", id="labs-due", classes="hidden")
             with Horizontal(id="home-actions"):
                 for label, action, key, variant in ACTIONS:
                     yield Button(f"{label} ({key})", id=f"btn-{label.lower()}", variant=variant, compact=True,
                                  action=action)
             yield DataTable(id="decks", cursor_type="row", zebra_stripes=True)
-            yield Static("", id="deck-empty", classes="hidden")
+            yield Static("", id="deck-empty", classes="hidden", markup=False)
             yield Static("", id="deck-errors", classes="hidden")
             with Vertical(id="topics-box", classes="hidden"):
-                yield Static("Topic coverage (mastery: share seen × retention)", classes="section-title")
+                yield Static(f"Topic mastery (long-term retention: a card counts fully at a {MATURE_DAYS}-day interval)",
+                             classes="section-title")
                 yield Static("", id="topics")
             with Vertical(id="heatmap-box"):
                 yield Static("Reviews", classes="section-title")
@@ -110,6 +114,13 @@ class HomeScreen(Screen[None]):
         summary.append(" ")
         summary.append(f"{today_left.review} due", style="bold #5fd75f")
         self.query_one("#summary", Static).update(summary)
+        self.due_labs = due_labs(store, now)
+        labs_line = self.query_one("#labs-due", Static)
+        if self.due_labs:
+            labs_line.update(Text.assemble(("Labs due: ", "bold"), (", ".join(self.due_labs), "bold #5fd75f"),
+                                           ("  ·  L runs ", "dim"), (self.due_labs[0], "dim")))
+        labs_line.set_class(not self.due_labs, "hidden")
+        self.refresh_bindings()
 
         table = self.query_one("#decks", DataTable)
         cursor = table.cursor_row
@@ -118,7 +129,7 @@ class HomeScreen(Screen[None]):
             c = per_deck.get(loaded.id)
             n_cards = sum(len(card.item_ids()) for card in loaded.deck.cards)
             table.add_row(
-                loaded.deck.name,
+                Text(loaded.deck.name),
                 Text(str(n_cards), style="dim", justify="right"),
                 Text(str(c.new if c else 0), style="#5fafff" if c and c.new else "dim", justify="right"),
                 Text(str(c.learning if c else 0), style="#ff5f5f" if c and c.learning else "dim", justify="right"),
@@ -160,7 +171,7 @@ class HomeScreen(Screen[None]):
         try:
             day = date.fromisoformat(raw)
         except ValueError:
-            box.update(f"interview-date {raw!r} is not a date (YYYY-MM-DD)")
+            box.update(Text(f"interview-date {raw!r} is not a date (YYYY-MM-DD)"))
             box.remove_class("hidden")
             return
         left = (day - today).days
@@ -186,8 +197,17 @@ class HomeScreen(Screen[None]):
         topics_box.remove_class("hidden")
 
     # ---- actions -----------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "run_due_lab":
+            return bool(getattr(self, "due_labs", None))
+        return True
+
     def action_review_all(self) -> None:
         self.app.action_review()
+
+    def action_run_due_lab(self) -> None:
+        if getattr(self, "due_labs", None):
+            self.app.action_labs(self.due_labs[0])
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -73,7 +73,7 @@ class LabsScreen(Screen):
     LabsScreen #run-panel { height: auto; padding: 0 1; }
     LabsScreen #progress-line { height: 1; }
     LabsScreen #results { height: 1fr; min-height: 6; }
-    LabsScreen #question-panel { height: auto; max-height: 50%; padding: 0 1; border-top: solid $accent;
+    LabsScreen #question-panel { height: auto; max-height: 60%; padding: 0 1; border-top: solid $accent;
                                  overflow-y: auto; }
     LabsScreen #question { height: auto; }
     LabsScreen #hint { height: auto; color: $text-muted; }
@@ -127,8 +127,8 @@ class LabsScreen(Screen):
             yield Static("", id="hint", markup=False)
             yield OptionList(id="choices", markup=False, classes="hidden")
             yield Input(placeholder="your answer, then Enter", id="answer", compact=True)
-            yield KeyPointList(id="points", classes="hidden")
             yield Static("", id="feedback", markup=False)
+            yield KeyPointList(id="points", classes="hidden")
             yield Button("Next", id="next", classes="hidden", compact=True)
         yield Footer()
 
@@ -427,9 +427,14 @@ class LabsScreen(Screen):
             except Exception as exc:  # noqa: BLE001
                 self.notify(f"could not save the answer: {exc}", severity="warning")
         mark = "✓" if grade.correct else "✗"
-        self.query_one("#feedback", Static).update(f"{mark} {grade.feedback}")
+        chose = ""
+        if isinstance(q, MultipleChoice) and (picked := q.parse(answer)) is not None:
+            chose = f"You chose {picked + 1}. {q.options[picked]}\n"
+        self.query_one("#feedback", Static).update(f"{chose}{mark} {grade.feedback}")
         self.query_one("#answer", Input).disabled = True
-        self.query_one("#choices", OptionList).disabled = True
+        # the options and the ticks are in the feedback now: give its lines the room
+        self.query_one("#choices", OptionList).add_class("hidden")
+        self.query_one("#points").add_class("hidden")
         nxt = self.query_one("#next", Button)
         nxt.label = "Next (Enter)" if self.q_index + 1 < len(self.questions) else "Finish (Enter)"
         nxt.remove_class("hidden")

@@ -283,6 +283,7 @@ class ReviewScreen(Screen[None]):
             star = "★ " if rating == self.suggested else ""
             button.label = f"{star}{int(rating)} {rating.label}  {format_interval(preview[rating])}"
             button.set_class(rating == self.suggested, "suggested")
+            button.refresh(layout=True)  # the label's width changes with the star and the interval
 
     async def show_done(self) -> None:
         assert self.session is not None
