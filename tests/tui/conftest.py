@@ -85,9 +85,3 @@ def plain_screenshot(app) -> str:
 @pytest.fixture
 def screen_text():
     return plain_screenshot
-
-
-@pytest.fixture(scope="session")
-def lab_cache(tmp_path_factory):
-    """One model cache for every lab test in the session (labs train once, then load)."""
-    return tmp_path_factory.mktemp("models")

@@ -1,0 +1,83 @@
+"""Every lab in the registry, run as a drill runs it (small settings, the drill's model seeds): its
+questions can be answered from what is shown, no question's text names another question's answer,
+and its free-text model answers cover their own key points under the one grader."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mi_prep.core.grading import coverage
+from mi_prep.lab import registry
+from mi_prep.lab.drill_provider import MODEL_SEEDS
+from mi_prep.lab.questions import FreeText, MultipleChoice, Numeric, PickComponent
+
+LABS = sorted(registry.discover())
+SEEDS = MODEL_SEEDS[:2]
+
+
+@pytest.fixture(scope="module")
+def runs(lab_cache):
+    pytest.importorskip("torch")
+    from mi_prep.lab.runner import merge_params, run_lab
+
+    out = {}
+    for name in LABS:
+        lab = registry.discover()[name]
+        for seed in SEEDS:
+            run = run_lab(lab, seed=seed, params=merge_params(lab, small=True), cache_dir=lab_cache)
+            assert run.ok, f"{name} seed {seed}: {run.error}"
+            out[name, seed] = run.result
+    return out
+
+
+def key_marks(q) -> list[str]:
+    """How ``q``'s answer would look if another question's text gave it away."""
+    if isinstance(q, PickComponent):
+        return list(q.correct)
+    if isinstance(q, MultipleChoice) and re.search(r"\d", q.options[q.correct]):
+        return [q.options[q.correct]]  # a measured value ("S = 0.7", "position 7")
+    if isinstance(q, Numeric) and f"{q.answer:.3g}".count(".") and abs(q.answer) >= 1e-3:
+        return [f"{q.answer:.3g}"]
+    return []
+
+
+def mentions(text: str, mark: str) -> bool:
+    return re.search(r"(?<![\w.])" + re.escape(mark) + r"(?![\w])", text, re.I) is not None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", LABS)
+def test_no_question_gives_away_another(runs, name):
+    for seed in SEEDS:
+        qs = runs[name, seed].questions
+        for i, q in enumerate(qs):
+            for j, other in enumerate(qs):
+                if i == j:
+                    continue
+                shown = other.prompt  # (option and component lists are shared by design: not a giveaway)
+                for mark in key_marks(q):
+                    assert not mentions(shown, mark), (
+                        f"{name} seed {seed}: question {other.id!r} shows {mark!r}, the answer to {q.id!r}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", LABS)
+def test_answers_have_a_format_and_free_text_keys_grade_their_model_answer(runs, name):
+    for seed in SEEDS:
+        for q in runs[name, seed].questions:
+            assert q.answer_hint(), f"{name}: {q.id} has no answer format"
+            if isinstance(q, FreeText):
+                points = q.points()
+                share = sum(coverage(points, q.model_answer)) / len(points)
+                assert share >= 0.75, f"{name}: {q.id}'s model answer covers {share:.0%} of its key points"
+                stuffed = " ".join(" ".join(t) for p in points for t in p.term_words())
+                assert not any(coverage(points, stuffed)), f"{name}: {q.id} pays for a keyword list"
+
+
+def test_the_check_catches_a_giveaway():
+    pc = PickComponent(id="a", prompt="Which head?", explanation="", components=("L0H1", "L1H0"), correct=("L1H0",))
+    later = Numeric(id="b", prompt="How much does patching L1H0 recover?", explanation="", answer=0.4)
+    assert any(mentions(later.prompt, m) for m in key_marks(pc))
+    assert not any(mentions("How much does patching the best head recover?", m) for m in key_marks(pc))
