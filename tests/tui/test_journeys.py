@@ -21,8 +21,7 @@ from mi_prep.lab import registry
 from mi_prep.lab.questions import FreeText, MultipleChoice, Numeric, PickComponent, question_from_dict
 
 LAB_NAMES = sorted(registry.discover())
-SENTENCE = ("I think the previous token head writes into the keys, so the later head attends to the token "
-            "after the earlier copy and copies it; with sparse features interference is rare.")
+SENTENCE = "The previous token head feeds the keys; sparse features rarely interfere."
 
 
 async def wait_for(pilot, cond, timeout: float, what: str = "") -> None:
