@@ -943,14 +943,16 @@ def _pct(x: float | None) -> str:
 def format_report(r: DrillReport) -> str:
     lines = [f"Drill #{r.drill_id} ({r.status}): score {_pct(r.score)}",
              f"time {_fmt_ms(r.active_ms)} of {_fmt_ms(int(r.minutes * 60_000))}, paused {_fmt_ms(r.paused_ms)}, seed {r.seed}"]
+    width = max([len(t) for t in r.topics] + [len(a.topic) for a in r.answers] + [5])
     lines.append("\nScore per topic:")
     for t, s in r.topics.items():
         d = r.trend.topic_delta.get(t)
-        lines.append(f"  {t:<28} {_pct(s):>5}" + (f"  ({d:+.0%} vs last)" if d is not None else ""))
+        lines.append(f"  {t:<{width}} {_pct(s):>5}" + (f"  ({d:+.0%} vs last)" if d is not None else ""))
     lines.append("\nTime per question:")
     for a in r.answers:
         mark = {"answered": _pct(a.score), "timed_out": "timeout", "unanswered": "skipped"}[a.status]
-        lines.append(f"  {a.idx + 1:>2}. {a.kind:<7} {a.topic:<22} {_fmt_ms(a.elapsed_ms):>5} / {_fmt_ms(a.budget_ms):<5} {mark}")
+        lines.append(f"  {a.idx + 1:>2}. {a.kind:<7} {a.topic:<{width}} {_fmt_ms(a.elapsed_ms):>5} / "
+                     f"{_fmt_ms(a.budget_ms):<5} {mark}")
     if r.missed:
         lines.append("\nPoints missed (read):")
         for m in r.missed:

@@ -286,7 +286,8 @@ class DrillScreen(Screen[Any]):
         status.update(text)
         status.set_class(d.paused and d.phase != "waiting", "paused")
         status.set_class(d.phase == "answering" and not d.paused and d.question_remaining_ms(now) < 15_000, "urgent")
-        self.query_one("#drill-question").set_class(d.paused and d.phase == "answering", "hidden")
+        # the question hides while paused; while grading, the eval below shows the typed answer instead
+        self.query_one("#drill-question").set_class(d.phase != "answering" or d.paused, "hidden")
 
     def _render_question(self) -> None:
         d = self.drill
@@ -306,7 +307,9 @@ class DrillScreen(Screen[Any]):
 
     def _render_eval(self, ev: D.Evaluation) -> None:
         self._show("drill-eval")
-        parts = []
+        typed = self.query_one("#drill-answer", TextArea).text.strip()
+        v = self.drill.view()
+        parts = [f"{v.prompt}" if v else "", f"Your answer: {typed or '(nothing)'}"]
         if ev.mode == "auto":
             parts.append(ev.feedback)
         else:
