@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from textual.widgets import DataTable, Input, Select, Static
+from textual.widgets import DataTable, Input, Select
 
 from mi_prep.tui.screens.browse import BrowseScreen
 from mi_prep.tui.screens.home import HomeScreen

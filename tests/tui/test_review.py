@@ -271,7 +271,7 @@ def test_edit_without_editor_notifies(make_app, monkeypatch):
     async def body():
         app = make_app()
         async with app.run_test(size=(100, 34)) as pilot:
-            s = await start_review(app, pilot)
+            await start_review(app, pilot)
             await pilot.press("e")
             await pilot.pause()
             notes = [n.message for n in app._notifications]
