@@ -270,11 +270,16 @@ def due_by_deck(store: Store, deckset: DeckSet, now: datetime) -> dict[str, Coun
 LAB_PREFIX = "lab:"
 
 
+def lab_item_id(lab_name: str) -> str:
+    """The review item a lab is scheduled as (its score rates it like a card)."""
+    return LAB_PREFIX + lab_name
+
+
 def due_labs(store: Store, now: datetime) -> list[str]:
     """Labs (items ``lab:NAME``, scheduled from lab scores) due by the end of today, most overdue first."""
     day_end = next_day_start(now)
-    due = [(s.due, item_id.removeprefix(LAB_PREFIX)) for item_id, s in store.states().items()
-           if item_id.startswith(LAB_PREFIX) and s.available(now) and s.due is not None and s.due < day_end]
+    due = [(s.due, item_id.removeprefix(LAB_PREFIX)) for item_id, s in store.states(LAB_PREFIX).items()
+           if s.available(now) and s.due is not None and s.due < day_end]
     return [name for _, name in sorted(due)]
 
 

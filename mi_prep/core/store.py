@@ -19,7 +19,7 @@ import os
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -203,8 +203,12 @@ class Store:
         rows = list(self.db.query("SELECT * FROM card_state WHERE item_id = ?", [item_id]))
         return CardState.from_row(rows[0]) if rows else None
 
-    def states(self) -> dict[str, CardState]:
-        return {r["item_id"]: CardState.from_row(r) for r in self.db.query("SELECT * FROM card_state")}
+    def states(self, prefix: str = "") -> dict[str, CardState]:
+        """Every item's state, or only those whose id starts with ``prefix`` (e.g. ``lab:``)."""
+        if not prefix:
+            return {r["item_id"]: CardState.from_row(r) for r in self.db.query("SELECT * FROM card_state")}
+        rows = self.db.query("SELECT * FROM card_state WHERE substr(item_id, 1, ?) = ?", [len(prefix), prefix])
+        return {r["item_id"]: CardState.from_row(r) for r in rows}
 
     def _write_state(self, conn: sqlite3.Connection, card_id: str, state: CardState) -> None:
         row = state.to_row()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from mi_prep.core.session import lab_item_id
 from mi_prep.lab.api import LabResult
 from mi_prep.lab.questions import Grade
 from mi_prep.lab.runner import LabRun, rating_for
@@ -55,7 +56,7 @@ def finish_run(store: Any, run_id: int, lab: str, score: float, now: datetime) -
     db["lab_runs"].update(run_id, {"score": float(score)})
     rating = rating_for(score)
     if hasattr(store, "apply_rating"):
-        store.apply_rating(item_id=f"lab:{lab}", rating=rating, now=now)
+        store.apply_rating(item_id=lab_item_id(lab), rating=rating, now=now)
         return rating
     return None
 

@@ -30,6 +30,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, OptionList
 from textual.widgets.option_list import Option
 
 from mi_prep.core.schedule import format_interval
+from mi_prep.core.session import lab_item_id
 from mi_prep.lab.api import Lab, LabUnavailable, Progress
 from mi_prep.lab.questions import FreeText, Grade, MultipleChoice, Question
 from mi_prep.tui.widgets.confirm import Confirm
@@ -177,7 +178,7 @@ class LabsScreen(Screen):
 
     def _due_text(self, name: str, now: datetime) -> str:
         state_fn = getattr(self.store, "state", None)
-        return lab_due_text(state_fn(f"lab:{name}") if state_fn else None, now)
+        return lab_due_text(state_fn(lab_item_id(name)) if state_fn else None, now)
 
     def _cursor_lab(self) -> str | None:
         """Name of the lab under the table's cursor."""
