@@ -236,7 +236,7 @@ def cmd_drill(args: argparse.Namespace, app: "AppContext") -> int:
             drill.add_lab(call_provider(provider, plan.lab_topics, plan.seed, on_progress=progress))
             app.print(f"lab ready: {drill.lab.name}")
         except Exception as exc:  # noqa: BLE001 - any lab failure must not stop the drill
-            note = str(exc) if str(exc).startswith("lab skipped") else f"lab skipped: {type(exc).__name__}: {exc}"
+            note = D.lab_skip_note(exc)
             drill.drop_lab(note)
             app.print(note)
     return run_plain_drill(app, drill)

@@ -323,6 +323,11 @@ def as_lab_section(value: Any) -> LabSection:
     return LabSection(str(name), list(questions), tuple(rest[0]) if rest else ())
 
 
+def lab_skip_note(exc: BaseException) -> str:
+    """The note a drill records when its lab could not run (providers say ``lab skipped: ...`` themselves)."""
+    return str(exc) if str(exc).startswith("lab skipped") else f"lab skipped: {type(exc).__name__}: {exc}"
+
+
 def call_provider(provider: LabProvider, topics: Sequence[str], seed: int, **extra: Any) -> LabSection:
     """Run ``provider``, passing the keyword arguments of ``extra`` it declares (progress, cancel)."""
     params = inspect.signature(provider).parameters

@@ -196,7 +196,7 @@ class DrillScreen(Screen[Any]):
                                       on_progress=lambda p: self.post_message(LabProgressMessage(p)),
                                       cancel=self.lab_cancel)
         except Exception as exc:  # noqa: BLE001 - a failing lab never stops the drill
-            note = str(exc) if str(exc).startswith("lab skipped") else f"lab skipped: {type(exc).__name__}: {exc}"
+            note = D.lab_skip_note(exc)
             if not self.lab_cancel.is_set():
                 self.app.call_from_thread(self._lab_failed, note)
             return
