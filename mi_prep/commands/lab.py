@@ -48,9 +48,12 @@ def _out(app: Any) -> TextIO:
     return app.stdout
 
 
-def _say(app: Any, text: str = "") -> None:
+def _say(app: Any, text: str = "", colored: bool = False) -> None:
+    """Write a line; ``colored`` keeps the ANSI colours of a ``--color`` rendering (the CLI's stream
+    neutralises every other control character)."""
     out = _out(app)
-    out.write(text + "\n")
+    write = getattr(out, "write_colored", out.write) if colored else out.write
+    write(text + "\n")
     out.flush()
 
 
@@ -149,7 +152,7 @@ def cmd_lab_run(args: argparse.Namespace, app: Any) -> int:
     if run.status != "done" or run.result is None:
         _say(app, f"Lab failed: {run.error}")
         return 1
-    _say(app, render_result(run.result, width=args.width, color=args.color))
+    _say(app, render_result(run.result, width=args.width, color=args.color), colored=args.color)
     t = run.result.timings
     _say(app, f"({run.seconds:.1f} s on {run.device}" + (f"; train {t['train']:.1f} s" if "train" in t else "") + ")")
     if args.no_questions or not run.result.questions:
@@ -247,7 +250,7 @@ def cmd_lab_show(args: argparse.Namespace, app: Any) -> int:
         return 2
     _say(app, f"Run #{r.id}: {r.lab}, seed {r.seed}, {r.status}, started {r.started}")
     if r.result is not None:
-        _say(app, render_result(r.result, color=args.color))
+        _say(app, render_result(r.result, color=args.color), colored=args.color)
     for a in history.answers(app.store, r.id):
         _say(app, f"  {a['question_id']}: {a['answer']!r} -> {a['score']:.2f}")
     if r.score is not None:

@@ -32,16 +32,22 @@ could load plus a list of :class:`DeckIssue` naming file, line, card id and fix.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Iterable, Iterator, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator,
+)
 
 from mi_prep.core.grading import Point
+from mi_prep.core.safe_text import control_name, find_control, safe_text
 
 try:  # the C parser is ~10x faster; fall back to pure Python where libyaml is missing
     from yaml import CSafeLoader as _SafeLoader
@@ -51,16 +57,75 @@ except ImportError:  # pragma: no cover - depends on the PyYAML build
 
 
 class _DeckLoader(_SafeLoader):  # type: ignore[misc, valid-type]
-    """Safe loader with YAML 1.2 booleans: only true/false are booleans, so ``back: yes`` stays text."""
+    """Safe loader that keeps every plain scalar as the exact text written.
+
+    YAML 1.1 turns ``4:1`` into 241, ``010`` into 8, ``2.10`` into 2.1 and ``2024-02-30`` into a
+    crash; in a flashcard every one of those is text. Only ``~``/``null``/an empty value is read as
+    null; pydantic turns ``"2"`` into the int a field like ``difficulty`` wants and ``"true"`` into a
+    bool. Explicit tags (``!!int 3``) are checked against their type and kept as text too;
+    ``!!timestamp``, ``!!binary``, ``!!set`` and the like are refused.
+    """
 
 
-_DeckLoader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for ch, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
-}
+_DeckLoader.yaml_implicit_resolvers = {}
 _DeckLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
 )
+
+_TAG_VALUE_RE = {
+    "int": re.compile(r"[-+]?(?:0|[1-9][0-9_]{0,30}|0o?[0-7_]{1,30}|0x[0-9a-fA-F_]{1,30}|0b[01_]{1,100})"),
+    "float": re.compile(r"[-+]?(?:[0-9][0-9_]{0,30}(?:\.[0-9_]{0,30})?(?:[eE][-+]?[0-9]{1,3})?|\.[0-9_]{1,30}|\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))"),
+    "bool": re.compile(r"true|True|TRUE|false|False|FALSE"),
+}
+
+
+@dataclass(frozen=True)
+class _BadValue:
+    """A scalar whose explicit tag does not fit its value; reported with its line, never constructed."""
+
+    line: int
+    message: str
+
+
+def _construct_text(loader: yaml.constructor.SafeConstructor, node: yaml.Node) -> Any:
+    return loader.construct_scalar(node)
+
+
+def _construct_tagged(kind: str):
+    def construct(loader: yaml.constructor.SafeConstructor, node: yaml.Node) -> Any:
+        value = loader.construct_scalar(node)
+        if not _TAG_VALUE_RE[kind].fullmatch(value.strip()):
+            shown = value if len(value) <= 40 else value[:37] + "..."
+            return _BadValue(_node_line(node), f"{shown!r} is not a valid !!{kind}; fix the value or drop the '!!{kind}' tag")
+        return value.strip()
+
+    return construct
+
+
+def _construct_null(loader: yaml.constructor.SafeConstructor, node: yaml.Node) -> Any:
+    value = loader.construct_scalar(node)
+    if value.strip() not in ("", "~", "null", "Null", "NULL"):
+        return _BadValue(_node_line(node), f"{value!r} is not a valid !!null; write '~' or drop the '!!null' tag")
+    return None
+
+
+_DeckLoader.add_constructor("tag:yaml.org,2002:str", _construct_text)
+for _kind in ("int", "float", "bool"):
+    _DeckLoader.add_constructor(f"tag:yaml.org,2002:{_kind}", _construct_tagged(_kind))
+_DeckLoader.add_constructor("tag:yaml.org,2002:null", _construct_null)
+
+
+def _refuse_tag(loader: yaml.constructor.SafeConstructor, node: yaml.Node) -> Any:
+    """Any other tag (``!!timestamp``, ``!!binary``, ``!!python/...``, ``!custom``): never constructed,
+    reported on its line; only the card holding it is skipped."""
+    tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+    return _BadValue(_node_line(node), f"YAML tag '{tag}' is not allowed in deck files; remove it "
+                                       "(deck values are plain text, lists and mappings)")
+
+
+for _kind in ("timestamp", "binary", "set", "omap", "pairs", "value", "merge", "yaml"):
+    _DeckLoader.add_constructor(f"tag:yaml.org,2002:{_kind}", _refuse_tag)
+_DeckLoader.add_constructor(None, _refuse_tag)
 
 MAX_DECK_BYTES = 4 * 1024 * 1024
 """Deck files larger than this are refused (a deck of 10,000 cards is ~3 MB)."""
@@ -68,8 +133,22 @@ MAX_DECK_BYTES = 4 * 1024 * 1024
 SLUG = r"^[a-z0-9][a-z0-9._-]*$"
 CardType = Literal["basic", "reverse", "cloze", "choice", "explain"]
 
-_CLOZE_RE = re.compile(r"\{\{c(\d+)::(.*?)\}\}(?!\})", re.S)
 _CLOZE_OPEN_RE = re.compile(r"\{\{c(\d+)::")
+
+
+def _no_control(value: str) -> str:
+    found = find_control(value)
+    if found:
+        index, ch = found
+        raise ValueError(
+            f"holds the control character {control_name(ch)} at character {index + 1}; remove it "
+            "(terminal control codes are not allowed in deck text)"
+        )
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_control)]
+"""Deck text: any characters but terminal control codes (tab and newline are fine)."""
 
 
 class _Model(BaseModel):
@@ -77,16 +156,16 @@ class _Model(BaseModel):
 
 
 class ChoiceOption(_Model):
-    text: str = Field(min_length=1)
+    text: Text = Field(min_length=1)
     correct: bool = False
-    why: str = ""
+    why: Text = ""
 
 
 class KeyPoint(_Model):
     """One rubric point of an ``explain`` card."""
 
-    text: str = Field(min_length=1)
-    terms: tuple[str, ...] = ()
+    text: Text = Field(min_length=1)
+    terms: tuple[Text, ...] = ()
     """Words or phrases whose presence in a typed answer suggests the point was covered.
     Derived from ``text`` when not given."""
 
@@ -108,10 +187,10 @@ class KeyPoint(_Model):
 class Card(_Model):
     id: Annotated[str, Field(pattern=SLUG, max_length=120)]
     type: CardType = "basic"
-    front: str = Field(min_length=1)
-    back: str = ""
+    front: Text = Field(min_length=1)
+    back: Text = ""
     tags: tuple[str, ...] = ()
-    source: str = ""
+    source: Text = ""
     difficulty: Annotated[int, Field(ge=1, le=3)] = 2
     options: tuple[ChoiceOption, ...] = ()
     key_points: tuple[KeyPoint, ...] = ()
@@ -131,14 +210,20 @@ class Card(_Model):
                 raise ValueError(f"tag {tag!r} may only use letters, digits and _ : . - / (no spaces)")
         return value
 
+    @field_validator("front")
+    @classmethod
+    def _cloze_rules(cls, value: str, info: ValidationInfo) -> str:
+        """On ``front`` (not the whole card), so a cloze error names the line of ``front:``."""
+        if info.data.get("type") == "cloze":
+            parse_cloze(value)  # raises ValueError with a precise message
+        elif _CLOZE_OPEN_RE.search(value):
+            raise ValueError("'{{c1::...}}' deletions only work on type: cloze")
+        return value
+
     @model_validator(mode="after")
     def _type_rules(self) -> "Card":
         if self.type in ("basic", "reverse", "explain") and not self.back:
             raise ValueError(f"a {self.type} card needs a non-empty 'back'")
-        if self.type == "cloze":
-            parse_cloze(self.front)  # raises ValueError with a precise message
-        elif _CLOZE_OPEN_RE.search(self.front):
-            raise ValueError("'{{c1::...}}' deletions only work on type: cloze")
         if self.type == "choice":
             if len(self.options) < 2:
                 raise ValueError("a choice card needs 'options' with at least two entries")
@@ -177,8 +262,8 @@ class Card(_Model):
 
 class Deck(_Model):
     id: Annotated[str, Field(pattern=SLUG, max_length=80)]
-    name: str = Field(min_length=1)
-    description: str = ""
+    name: Text = Field(min_length=1)
+    description: Text = ""
     tags: tuple[str, ...] = ()
     cards: tuple[Card, ...] = ()
 
@@ -216,6 +301,15 @@ def iter_cloze(text: str) -> Iterator[tuple[int, int, int, str, str]]:
             )
         if "{{" in body:
             raise ValueError(f"cloze c{match.group(1)} contains another '{{{{' before it closes")
+        if _open_braces(body) > 0:
+            # e.g. {{c1::$\frac{e^{x_i}}{...}$}}: the '}}' after x_i closes a LaTeX group, but Anki (and
+            # any cloze parser) ends the deletion there and shows the rest of the answer on the front
+            shown = text[max(start, end - 20) : end + 2]
+            raise ValueError(
+                f"cloze c{match.group(1)}: the '}}}}' in '...{shown}' closes braces opened inside the "
+                "deletion (LaTeX?), so Anki would end the deletion there and show the rest of the answer "
+                "on the front; put a space between the two braces ('} }') inside the deletion"
+            )
         answer, _, hint = body.partition("::")
         if not answer.strip():
             raise ValueError(f"cloze c{match.group(1)} has an empty answer")
@@ -223,6 +317,18 @@ def iter_cloze(text: str) -> Iterator[tuple[int, int, int, str, str]]:
         if number < 1:
             raise ValueError("cloze numbers start at c1")
         yield match.start(), end + 2, number, answer, hint
+
+
+def _open_braces(body: str) -> int:
+    """How many ``{`` in ``body`` are still open at its end (``\\{`` and ``\\}`` are literal braces)."""
+    depth = 0
+    for m in re.finditer(r"\\[{}]|[{}]", body):
+        tok = m.group()
+        if tok == "{":
+            depth += 1
+        elif tok == "}" and depth > 0:
+            depth -= 1
+    return depth
 
 
 def parse_cloze(text: str) -> list[tuple[int, str, str]]:
@@ -238,18 +344,22 @@ def cloze_numbers(text: str) -> list[int]:
 
 
 def render_cloze(text: str, number: int, reveal: bool, mark: tuple[str, str] = ("[", "]")) -> str:
-    """Render cloze ``number``: hidden as ``[...]`` / ``[hint]`` or revealed; other deletions shown."""
+    """Render cloze ``number``: hidden as ``[...]`` / ``[hint]`` or revealed; other deletions shown.
 
-    def sub(m: re.Match[str]) -> str:
-        n = int(m.group(1))
-        answer, _, hint = m.group(2).partition("::")
+    Uses the validator's own scan (:func:`iter_cloze`), so what renders is exactly what ``check`` passed."""
+    out: list[str] = []
+    pos = 0
+    for start, end, n, answer, hint in iter_cloze(text):
+        out.append(text[pos:start])
         if n != number:
-            return answer
-        if reveal:
-            return f"{mark[0]}{answer}{mark[1]}"
-        return f"{mark[0]}{hint or '...'}{mark[1]}"
-
-    return _CLOZE_RE.sub(sub, text)
+            out.append(answer)
+        elif reveal:
+            out.append(f"{mark[0]}{answer}{mark[1]}")
+        else:
+            out.append(f"{mark[0]}{hint or '...'}{mark[1]}")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 # ---------------------------------------------------------------------------
@@ -268,7 +378,7 @@ class DeckIssue:
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
         card = f" card '{self.card_id}':" if self.card_id else ""
-        return f"{where}: {self.severity}:{card} {self.message}"
+        return safe_text(f"{where}: {self.severity}:{card} {self.message}")
 
 
 @dataclass
@@ -343,14 +453,75 @@ def _check_tree(node: yaml.Node, seen: set[int]) -> None:
             _check_tree(item, seen)
 
 
-def _read_yaml(path: Path) -> tuple[Any, yaml.Node]:
-    size = path.stat().st_size
-    if size > MAX_DECK_BYTES:
-        raise _DeckFileError(None, f"file is {size:,} bytes, over the {MAX_DECK_BYTES:,}-byte limit; split it into several decks")
+_KIND_NAMES = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+               stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a directory"}
+
+
+def read_deck_bytes(path: Path, limit: int = MAX_DECK_BYTES) -> bytes:
+    """The bytes of a regular file, at most ``limit`` of them, or a :class:`_DeckFileError` saying why not.
+
+    Opened without blocking and checked with ``fstat`` before reading, so a FIFO or a device named
+    ``*.yaml`` (or a symlink to ``/dev/zero``) is refused instead of hanging or reading forever; the
+    size cap is enforced while reading, not trusted from ``stat``.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise _DeckFileError(None, _os_problem(exc)) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = _KIND_NAMES.get(stat.S_IFMT(st.st_mode), "not a regular file")
+            raise _DeckFileError(None, f"is {kind}, not a regular file; deck files must be ordinary .yaml files")
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise _DeckFileError(
+                    None, f"file is over the {limit:,}-byte limit; split it into several decks"
+                )
+        return b"".join(chunks)
+    except OSError as exc:
+        raise _DeckFileError(None, _os_problem(exc)) from None
+    finally:
+        os.close(fd)
+
+
+def _os_problem(exc: OSError) -> str:
+    """One line for a file the loader could not read, saying what to do."""
+    if exc.errno == errno.EACCES or exc.errno == errno.EPERM:
+        return "cannot read: permission denied; make it readable (chmod u+r) or move it out of the deck folder"
+    if exc.errno == errno.ELOOP:
+        return "is a symlink loop; point the link at a real deck file or delete it"
+    if exc.errno == errno.ENOENT:
+        return "does not exist (a broken symlink?); fix the link or delete it"
+    if exc.errno == errno.EISDIR:
+        return "is a directory, not a deck file; rename it so it does not end in .yaml"
+    return f"cannot read: {exc.strerror or exc}"
+
+
+def _line_text(text: str, line: int) -> str:
+    lines = text.split("\n", line)
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def _read_yaml(path: Path) -> tuple[Any, yaml.Node]:
+    raw = read_deck_bytes(path)
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _DeckFileError(None, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8") from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise _DeckFileError(
+            line, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8"
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
     if not text.strip():
         raise _DeckFileError(None, "file is empty; add 'id', 'name' and 'cards', or delete the file")
     loader = _DeckLoader(text)
@@ -363,9 +534,12 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node]:
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        tag = ""
-        if exc.problem and "tag" in exc.problem:
-            tag = exc.problem.split("tag", 1)[1].strip().strip(":").strip()
+        problem = exc.problem or ""
+        if "unhashable key" in problem:
+            raise _DeckFileError(line, "a mapping key must be plain text, not a list or mapping") from None
+        if "tag" not in problem:
+            raise _DeckFileError(line, f"YAML error: {problem or exc}") from None
+        tag = problem.split("tag", 1)[1].strip().strip(":").strip()
         raise _DeckFileError(
             line, f"unsafe or unknown YAML tag {tag} refused; deck files may only hold plain text, lists and mappings"
         ) from None
@@ -374,22 +548,63 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node]:
         line = mark.line + 1 if mark else None
         problem = exc.problem or str(exc)
         hint = ""
-        if "mapping values are not allowed" in problem:
+        if "unknown escape character" in problem:
+            hint = (" (inside double quotes a backslash starts an escape; for LaTeX use single quotes "
+                    "or a block scalar '|')")
+        elif "mapping values are not allowed" in problem:
             hint = " (a ': ' inside a value? quote the value)"
-        elif "found character '\\t'" in problem:
+        elif "found character '\\t'" in problem or (line and "\t" in _line_text(text, line)):
             hint = " (tabs are not allowed for indentation; use spaces)"
         raise _DeckFileError(line, f"YAML syntax error: {problem}{hint}") from None
+    except yaml.reader.ReaderError as exc:
+        # the reader counts characters, not lines: give the line and column the user can jump to
+        pos = min(exc.position, len(text))
+        line = text.count("\n", 0, pos) + 1
+        column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        what = control_name(chr(exc.character)) if isinstance(exc.character, int) else repr(exc.character)
+        raise _DeckFileError(
+            line, f"character {what} at column {column} is not allowed in YAML; delete it"
+        ) from None
     except yaml.YAMLError as exc:
         raise _DeckFileError(None, f"YAML error: {exc}") from None
+    except RecursionError:
+        raise _DeckFileError(None, "lists or mappings nested too deeply; a deck is at most a few levels deep") from None
     finally:
         loader.dispose()
     return data, node
+
+
+def _loc_line(node: yaml.Node, loc: tuple[Any, ...]) -> int | None:
+    """The line of the value a pydantic error location (``("options", 1, "text")``) points at."""
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            node = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        if node is None:
+            break
+        line = _node_line(node)
+    return line
 
 
 def _field_lines(node: yaml.Node) -> dict[str, int]:
     if not isinstance(node, yaml.MappingNode):
         return {}
     return {k.value: _node_line(v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, str):
+        shown = value if len(value) <= 30 else value[:27] + "..."
+        return f"the text {shown!r}"
+    return "an empty value" if value is None else type(value).__name__
 
 
 def _describe(err: dict[str, Any]) -> str:
@@ -403,20 +618,58 @@ def _describe(err: dict[str, Any]) -> str:
         return f"missing required field '{loc}'"
     if err["type"] == "string_pattern_mismatch":
         return f"'{loc}' must be a lowercase slug (a-z, 0-9, '.', '_', '-'), e.g. 'induction-head-definition'"
+    found = _kind_of(err.get("input"))
+    if err["type"] == "string_type":
+        return f"'{loc}' must be text, not {found}; quote it if the brackets are meant literally"
+    if err["type"] in ("tuple_type", "list_type"):
+        return f"'{loc}' must be a list (e.g. [a, b]), not {found}"
+    if err["type"] in ("int_parsing", "int_type", "int_parsing_size", "int_from_float"):
+        return f"'{loc}' must be a whole number (e.g. 2)"
+    if err["type"] in ("bool_parsing", "bool_type"):
+        return f"'{loc}' must be true or false"
+    if err["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        return f"'{loc}' must be a mapping (key: value lines), not {found}"
     if err["type"] == "literal_error":
         return f"'{loc}': {msg}"
     return f"'{loc}': {msg}" if loc else msg
 
 
+def _bad_values(value: Any) -> Iterator[_BadValue]:
+    """Every tagged scalar in ``value`` whose tag did not fit (see :class:`_DeckLoader`)."""
+    if isinstance(value, _BadValue):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _bad_values(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _bad_values(v)
+
+
+def _fields(raw: dict[Any, Any]) -> dict[str, Any]:
+    """A mapping as pydantic should see it: text keys, and a field left empty (``back:``) treated
+    as not given, so the message says what is missing rather than 'not a valid string'."""
+    return {("" if k is None else str(k)): v for k, v in raw.items() if v is not None}
+
+
 def load_deck_file(path: Path) -> tuple[LoadedDeck | None, list[DeckIssue]]:
-    """Load one deck file. Bad cards are reported and skipped; the rest of the deck loads."""
+    """Load one deck file. Bad cards are reported and skipped; the rest of the deck loads.
+
+    Never raises: anything unexpected becomes an error naming the file, so one file can never
+    stop the other decks from loading."""
+    try:
+        return _load_deck_file(path)
+    except Exception as exc:  # a safety net: the checks above should already have named the problem
+        return None, [DeckIssue(str(path), None, f"could not be loaded ({type(exc).__name__}: {exc}); "
+                                                 "fix or move the file, and please report this case")]
+
+
+def _load_deck_file(path: Path) -> tuple[LoadedDeck | None, list[DeckIssue]]:
     spath = str(path)
     try:
         data, root = _read_yaml(path)
     except _DeckFileError as exc:
         return None, [DeckIssue(spath, exc.line, exc.message)]
-    except OSError as exc:
-        return None, [DeckIssue(spath, None, f"cannot read file: {exc.strerror}")]
     if not isinstance(data, dict):
         return None, [DeckIssue(spath, 1, f"top level must be a mapping with 'id', 'name', 'cards' (found {type(data).__name__})")]
 
@@ -429,10 +682,15 @@ def load_deck_file(path: Path) -> tuple[LoadedDeck | None, list[DeckIssue]]:
         card_nodes = list(cnode.value) if isinstance(cnode, yaml.SequenceNode) else []
     if cards_data is None:
         cards_data = []
+    if isinstance(cards_data, _BadValue):
+        return None, [DeckIssue(spath, cards_data.line, cards_data.message)]
     if not isinstance(cards_data, list):
         return None, [DeckIssue(spath, top_lines.get("cards"), "'cards' must be a list of cards (each starting with '- id: ...')")]
 
-    header = {k: v for k, v in data.items() if k != "cards"}
+    header = {k: v for k, v in _fields(data).items() if k != "cards"}
+    bad = list(_bad_values(header))
+    if bad:
+        return None, [DeckIssue(spath, b.line, b.message) for b in bad]
     try:
         deck = Deck.model_validate({**header, "cards": []})
     except ValidationError as exc:
@@ -450,15 +708,24 @@ def load_deck_file(path: Path) -> tuple[LoadedDeck | None, list[DeckIssue]]:
         flines = _field_lines(node) if node is not None else {}
         cid = raw.get("id") if isinstance(raw, dict) else None
         cid = cid if isinstance(cid, str) else None
+        if isinstance(raw, _BadValue):
+            issues.append(DeckIssue(spath, raw.line, raw.message, card_id=f"#{i + 1}"))
+            continue
         if not isinstance(raw, dict):
             issues.append(DeckIssue(spath, line, f"card #{i + 1} must be a mapping with 'id', 'type', 'front', ... (found {type(raw).__name__})"))
+            continue
+        raw = _fields(raw)
+        bad = list(_bad_values(raw))
+        if bad:
+            issues.extend(DeckIssue(spath, b.line, b.message, card_id=cid or f"#{i + 1}") for b in bad)
             continue
         try:
             card = Card.model_validate(raw)
         except ValidationError as exc:
             for err in exc.errors():
                 key = str(err["loc"][0]) if err["loc"] else ""
-                issues.append(DeckIssue(spath, flines.get(key, line), _describe(err), card_id=cid or f"#{i + 1}"))
+                where = _loc_line(node, err["loc"]) if node is not None else None
+                issues.append(DeckIssue(spath, where or flines.get(key, line), _describe(err), card_id=cid or f"#{i + 1}"))
             continue
         if card.id in seen:
             issues.append(
@@ -475,14 +742,59 @@ def load_deck_file(path: Path) -> tuple[LoadedDeck | None, list[DeckIssue]]:
     return LoadedDeck(deck.model_copy(update={"cards": tuple(cards)}), path, lines), issues
 
 
-def deck_files(paths: Iterable[Path | str]) -> list[Path]:
+DECK_SUFFIXES = (".yaml", ".yml")
+
+
+def scan_deck_paths(paths: Iterable[Path | str]) -> tuple[list[Path], list[DeckIssue]]:
+    """The deck files under ``paths`` (directories are read one level deep, ``*.yaml``/``*.yml``),
+    plus an issue for every path that cannot be used: missing, unreadable, a broken symlink or a loop.
+    Nothing is skipped silently."""
     files: list[Path] = []
+    issues: list[DeckIssue] = []
     for p in map(Path, paths):
-        if p.is_dir():
-            files.extend(sorted([*p.glob("*.yaml"), *p.glob("*.yml")]))
-        else:
-            files.append(p)
-    return files
+        try:
+            is_dir = p.is_dir()
+        except OSError as exc:
+            issues.append(DeckIssue(str(p), None, _os_problem(exc)))
+            continue
+        if not is_dir:
+            if p.is_symlink() and not p.exists():
+                issues.append(DeckIssue(str(p), None, _broken_link(p)))
+            elif not p.exists():
+                issues.append(DeckIssue(str(p), None, "no such file or directory; check the --decks path or $MI_PREP_DECKS"))
+            else:
+                files.append(p)
+            continue
+        try:
+            names = sorted(e.name for e in os.scandir(p) if e.name.lower().endswith(DECK_SUFFIXES))
+        except OSError as exc:
+            issues.append(DeckIssue(str(p), None, f"cannot list this deck directory ({exc.strerror or exc}); "
+                                                  "make it readable (chmod u+rx) or pass another --decks path"))
+            continue
+        for name in names:
+            f = p / name
+            if name.startswith("."):
+                continue  # editor swap and backup files (.card.yaml.swp, .#deck.yaml)
+            if f.is_symlink():
+                try:
+                    os.stat(f)
+                except OSError as exc:
+                    issues.append(DeckIssue(str(f), None, _broken_link(f) if exc.errno == errno.ENOENT else _os_problem(exc)))
+                    continue
+            files.append(f)
+    return files, issues
+
+
+def _broken_link(p: Path) -> str:
+    try:
+        target = os.readlink(p)
+    except OSError:
+        target = "?"
+    return f"broken symlink (points to {target}, which does not exist); fix the link or delete it"
+
+
+def deck_files(paths: Iterable[Path | str]) -> list[Path]:
+    return scan_deck_paths(paths)[0]
 
 
 def load_decks(*paths: Path | str) -> DeckSet:
@@ -492,16 +804,10 @@ def load_decks(*paths: Path | str) -> DeckSet:
     a duplicate is reported naming both places and the second copy is skipped.
     """
     decks: list[LoadedDeck] = []
-    issues: list[DeckIssue] = []
-    files = deck_files(paths)
-    for p in paths:
-        if not Path(p).exists():
-            issues.append(DeckIssue(str(p), None, "no such file or directory"))
+    files, issues = scan_deck_paths(paths)
     card_home: dict[str, tuple[str, int]] = {}
     deck_home: dict[str, str] = {}
     for path in files:
-        if not path.exists():
-            continue
         loaded, file_issues = load_deck_file(path)
         issues.extend(file_issues)
         if loaded is None:

@@ -134,7 +134,13 @@ class MiPrepApp(App[int]):
 
     @work(thread=True, exclusive=True, group="deck-reload", exit_on_error=False)
     def reload_decks(self) -> None:
-        deckset = load_decks(*self.ctx.deck_paths)
+        try:
+            deckset = load_decks(*self.ctx.deck_paths)
+        except Exception as exc:  # load_decks reports bad files itself; this is the never-silent net
+            self.call_from_thread(self.notify, f"Decks could not be reloaded ({type(exc).__name__}: {exc}); "
+                                  "the decks loaded before are still in use. Run `mi-prep check`.",
+                                  severity="error", timeout=10)
+            return
         self.call_from_thread(self.apply_decks, deckset)
 
     def apply_decks(self, deckset: DeckSet) -> None:
