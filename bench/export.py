@@ -8,9 +8,14 @@ Measured side by side in one process, ``--repeat`` times (median shown, after on
 
 The collection mixes the five card types (basic, reverse, cloze, choice, explain) with inline and
 display math, code spans and fenced code, tables and an image, so every rendering path is timed.
-The last line prints export time as a ratio to load time.
+It prints export time as a ratio to load time.
 
-    python bench/export.py [--cards 10000] [--repeat 3]
+Then the deck-count scaling, also side by side in this run: ``export_apkg`` of N and of 2N deck
+files (two cards each, N = ``--decks``, default 1,000), interleaved, median of ``--repeat``. Linear
+export gives a ratio near 2 (genanki's own ``Package.write_to_db`` rewrote the whole decks JSON per
+deck: 1,000 decks 3-4 s, 2,000 decks 10-20 s, a ratio of 4-5).
+
+    python bench/export.py [--cards 10000] [--decks 1000] [--repeat 3] [--only cards|decks]
 """
 
 from __future__ import annotations
@@ -97,14 +102,64 @@ def make_collection(root: Path, n_cards: int) -> Path:
     return decks
 
 
+def make_many_decks(root: Path, n_decks: int, cards_per_deck: int = 2) -> Path:
+    """``n_decks`` small deck files: the export's cost per deck, not per card, dominates."""
+    decks = root / f"decks-{n_decks}"
+    decks.mkdir(parents=True)
+    (decks / "fig.png").write_bytes(PNG)
+    for d in range(n_decks):
+        topic = TOPICS[d % len(TOPICS)]
+        lines = [f"id: many-{d:05d}", f"name: Many {topic} {d}", f"tags: [{topic}]", "cards:"]
+        for i in range(cards_per_deck):
+            lines += card_lines(f"m{d:05d}-{i}", TYPES[(d + i) % len(TYPES)], d * cards_per_deck + i, topic)
+        (decks / f"many-{d:05d}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return decks
+
+
+def bench_decks(root: Path, n_small: int, repeat: int) -> None:
+    """Export N and 2N deck files side by side (interleaved, after one warm-up); print the ratio."""
+    now = datetime(2026, 7, 1, tzinfo=timezone.utc)
+    sizes = (n_small, 2 * n_small)
+    sets = {}
+    for n in sizes:
+        ds = load_decks(make_many_decks(root, n))
+        if ds.errors:
+            raise SystemExit("generated decks do not validate:\n" + "\n".join(map(str, ds.errors[:5])))
+        sets[n] = ds
+    times: dict[int, list[float]] = {n: [] for n in sizes}
+    reports = {}
+    for r in range(repeat + 1):
+        for n in (sizes if r % 2 == 0 else sizes[::-1]):  # alternate the order against drift
+            start = time.perf_counter()
+            reports[n] = export_apkg(sets[n], root / f"many-{n}.apkg", now=now)
+            if r:
+                times[n].append(time.perf_counter() - start)
+    small, large = (statistics.median(times[n]) for n in sizes)
+    print(f"deck-count scaling: {n_small:,} vs {2 * n_small:,} deck files ({reports[sizes[0]].notes:,} vs "
+          f"{reports[sizes[1]].notes:,} notes), median of {repeat} runs (after 1 warm-up)")
+    print(f"{'decks':>8}{'median':>10}{'min':>10}{'max':>10}{'decks/s':>12}")
+    for n in sizes:
+        med = statistics.median(times[n])
+        print(f"{n:>8,}{med:>9.2f}s{min(times[n]):>9.2f}s{max(times[n]):>9.2f}s{n / med:>12,.0f}")
+    print(f"export {2 * n_small:,} decks / {n_small:,} decks = {large / small:.2f} x "
+          f"({large:.2f} s / {small:.2f} s; linear = 2.0 x, quadratic = 4.0 x)")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cards", type=int, default=10_000)
+    p.add_argument("--decks", type=int, default=1_000, help="deck files in the smaller of the two scaling runs")
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--only", choices=["cards", "decks"], default=None)
     args = p.parse_args(argv)
 
     root = Path(tempfile.mkdtemp(prefix="mi-prep-bench-export-"))
     try:
+        if args.only != "cards":
+            bench_decks(root, args.decks, args.repeat)
+            if args.only == "decks":
+                return 0
+            print()
         decks = make_collection(root, args.cards)
         now = datetime(2026, 7, 1, tzinfo=timezone.utc)
         loads: list[float] = []
