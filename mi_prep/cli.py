@@ -12,13 +12,14 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from mi_prep import __version__
 
-PLUGIN_COMMANDS = ("mi_prep.commands.export", "mi_prep.commands.lab", "mi_prep.commands.drill")
+PLUGIN_COMMANDS = ("mi_prep.commands.export", "mi_prep.commands.lab", "mi_prep.commands.drill",
+                   "mi_prep.commands.backup")
 
 
 def bundled_decks_dir() -> Path:
@@ -99,10 +100,13 @@ class AppContext:
 
     @property
     def store(self):
+        """The opened store (raises :class:`~mi_prep.core.store.StorageError` with a one-line message)."""
         if self._store is None:
             from mi_prep.core.store import open_store
 
-            self._store = open_store(self.data_dir)
+            self._store = open_store(self.data_dir, now=self.now())
+            for warning in self._store.warnings:
+                self.print(f"warning: {warning}")
         return self._store
 
     @property
@@ -376,6 +380,23 @@ def main(argv: list[str] | None = None, *, app: AppContext | None = None) -> int
         return 130
     except OSError as exc:
         app.print(f"error: {exc}")
+        return 1
+    except Exception as exc:  # storage problems: one line, never a traceback
+        from mi_prep.core.store import StorageError
+
+        if isinstance(exc, StorageError):
+            app.print(f"error: {exc.message}")
+            return 1
+        import sqlite3
+
+        if not isinstance(exc, sqlite3.Error):
+            raise
+        from mi_prep.core.store.errors import storage_error
+
+        path = getattr(app._store, "path", None)
+        err = storage_error(exc, path)
+        where = f"{path}: " if path is not None else ""
+        app.print(f"error: {err.message if err is not None else f'{where}database error: {exc}'}")
         return 1
 
 

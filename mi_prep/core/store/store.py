@@ -1,129 +1,34 @@
-"""SQLite store (sqlite-utils): card state, an append-only event log, config, labs, drills.
+"""The Store: card state, the append-only review log, config (every SQL statement lives in this package).
 
-* One file, ``<data dir>/mi-prep.db``; the data dir is ``--data-dir``, else ``$MI_PREP_HOME``,
-  else platformdirs' user data dir.
-* WAL journal, a busy timeout, and every answer written in one ``BEGIN IMMEDIATE``
-  transaction, so two running copies never corrupt each other.
-* ``review_log`` is append-only. Undo appends an ``undo`` event pointing at the event it
-  cancels (and restores that event's ``state_before``); :meth:`Store.replay_item` rebuilds
-  any item's state from the log alone, skipping undone events, and must equal the
-  incrementally kept ``card_state`` row (tested).
-* History is keyed by item id (card id, ``id#rev``, ``id#cN``, ``lab:NAME``), so editing or
-  deleting a card in YAML never loses its history.
+* WAL journal, a busy timeout, autocommit connections and every write in one explicit
+  ``BEGIN IMMEDIATE`` transaction, so two running copies never corrupt each other and a killed
+  process never leaves half a change (answer = state + log row; scheduler switch = config + every
+  state, in one transaction).
+* ``review_log`` is append-only. Undo appends an ``undo`` event pointing at the event it cancels
+  (and restores that event's ``state_before``); :meth:`Store.replay_item` rebuilds any item's state
+  from the log alone, skipping undone events, and must equal the ``card_state`` row (tested).
+* History is keyed by item id (card id, ``id#rev``, ``id#cN``, ``lab:NAME``), so editing or deleting a
+  card in YAML never loses its history.
+* Storage problems (damaged, read-only, full, locked, newer schema, hand-edited rows) surface as
+  :class:`StorageError` with a one-line message, raised by :func:`open_store` and every public method.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import sqlite_utils
 
 from mi_prep.core.schedule import CardState, Rating, Scheduler, _aware, day_start, get_scheduler
-
-DB_NAME = "mi-prep.db"
-BUSY_TIMEOUT_MS = 10_000
-
-
-def default_data_dir() -> Path:
-    env = os.environ.get("MI_PREP_HOME")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("mi-prep", appauthor=False))
-
-
-# --------------------------------------------------------------------------- migrations
-# Small numbered functions (after simonw/llm). Never edit a released one; append a new one.
-
-
-def m001_initial(db: sqlite_utils.Database) -> None:
-    db["card_state"].create(
-        {
-            "item_id": str, "card_id": str, "scheduler": str, "phase": str, "due": str, "interval": float,
-            "ease": float, "reps": int, "lapses": int, "last_review": str, "step": int,
-            "stability": float, "difficulty": float, "suspended": int, "buried_until": str,
-        },
-        pk="item_id",
-        not_null={"scheduler", "phase"},
-    )
-    db["card_state"].create_index(["due"])
-    db["card_state"].create_index(["card_id"])
-    db["review_log"].create(
-        {
-            "id": int, "item_id": str, "card_id": str, "kind": str, "ts": str, "ts_local": str,
-            "rating": int, "elapsed_ms": int, "interval_before": float, "interval_after": float,
-            "ease": float, "scheduler": str, "phase_before": str, "phase_after": str, "due_after": str,
-            "max_interval": float, "ref_id": int, "source": str, "state_before": str, "data": str,
-        },
-        pk="id",
-        not_null={"item_id", "kind", "ts"},
-    )
-    db["review_log"].create_index(["item_id", "id"])
-    db["review_log"].create_index(["ts"])
-    db["config"].create({"key": str, "value": str}, pk="key")
-
-
-def m002_labs_and_drills(db: sqlite_utils.Database) -> None:
-    db["lab_runs"].create(
-        {
-            "id": int, "lab": str, "seed": int, "device": str, "params": str, "started": str, "finished": str,
-            "status": str, "result": str, "score": float, "error": str,
-        },
-        pk="id",
-    )
-    db["lab_runs"].create_index(["lab", "started"])
-    db["lab_answers"].create(
-        {"id": int, "run_id": int, "question_id": str, "answer": str, "score": float, "correct": int, "ts": str},
-        pk="id",
-        foreign_keys=[("run_id", "lab_runs", "id")],
-    )
-    db["drills"].create(
-        {
-            "id": int, "seed": int, "started": str, "finished": str, "minutes": float, "topics": str,
-            "plan": str, "report": str, "paused_ms": int, "score": float, "status": str,
-        },
-        pk="id",
-    )
-    db["drill_answers"].create(
-        {
-            "id": int, "drill_id": int, "idx": int, "item_id": str, "kind": str, "topic": str, "prompt": str,
-            "answer": str, "points": str, "score": float, "elapsed_ms": int, "timed_out": int, "ts": str,
-        },
-        pk="id",
-        foreign_keys=[("drill_id", "drills", "id")],
-    )
-
-
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [m001_initial, m002_labs_and_drills]
-
-
-def migrate(db: sqlite_utils.Database) -> list[str]:
-    """Apply pending migrations, each in its own transaction. Returns the names applied."""
-    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
-    done = {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
-    applied = []
-    for fn in MIGRATIONS:
-        if fn.__name__ in done:
-            continue
-        with db.conn:
-            fn(db)
-            db.execute(
-                "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
-                [fn.__name__, datetime.now(timezone.utc).isoformat()],  # audit only, never read by logic
-            )
-        applied.append(fn.__name__)
-    return applied
-
-
-# --------------------------------------------------------------------------- store
+from mi_prep.core.store import checks
+from mi_prep.core.store.errors import DamagedRow, damaged_row_error
+from mi_prep.core.store.guard import GuardedTransaction, guard_public_methods
+from mi_prep.core.store.schema import has_data
 
 
 @dataclass(frozen=True)
@@ -138,8 +43,8 @@ class LogEntry:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "LogEntry":
-        return cls(row["id"], row["item_id"], row["kind"], datetime.fromisoformat(row["ts_local"] or row["ts"]),
-                   row["rating"], row["elapsed_ms"], row["source"])
+        ts = checks.aware(row["ts_local"] or row["ts"], "ts", "review_log", row["id"])
+        return cls(row["id"], row["item_id"], row["kind"], ts, row["rating"], row["elapsed_ms"], row["source"])
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -147,53 +52,69 @@ def _iso(dt: datetime | None) -> str | None:
 
 
 class Store:
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path) if path != ":memory:" else None
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-        self.db = sqlite_utils.Database(conn)
-        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if self.path is not None:
-            self.db.execute("PRAGMA journal_mode = WAL")
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.execute("PRAGMA foreign_keys = ON")
-        migrate(self.db)
+    def __init__(self, path: Path | str, *, now: datetime | None = None, check_rows: bool = True) -> None:
+        """Open (creating and migrating) the database at ``path`` (or ``":memory:"``).
+
+        Before a migration of a database that holds data, a backup is written to ``backups/``
+        (named after ``now``, default: the current time). With ``check_rows``, unreadable
+        ``card_state`` rows are rebuilt from the log (noted in :attr:`warnings`) and an unreadable
+        ``review_log`` row raises StorageError (see :mod:`mi_prep.core.store.opening`).
+        """
+        from mi_prep.core.store.opening import open_database
+
+        self.path = Path(path) if str(path) != ":memory:" else None
+        self.warnings: list[str] = []
+        """Problems found and fixed while opening (one line each), for the UI to show."""
+        self.db: sqlite_utils.Database
+        open_database(self, now, check_rows)  # sets self.db
 
     def close(self) -> None:
         self.db.conn.close()
 
     # ---- transactions -------------------------------------------------------
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``: takes the write lock up front (waits up to the busy timeout)."""
-        conn = self.db.conn
-        if conn.in_transaction:
-            conn.commit()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    def transaction(self) -> GuardedTransaction:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``: takes the write lock up front (waits up to the busy timeout).
+
+        Storage failures inside the block (and at commit) are raised as :class:`StorageError`."""
+        return GuardedTransaction(self)
 
     # ---- config -------------------------------------------------------------
     def get_config(self, key: str, default: Any = None) -> Any:
         row = self.db.execute("SELECT value FROM config WHERE key = ?", [key]).fetchone()
-        return json.loads(row[0]) if row else default
+        if not row:
+            return default
+        try:
+            return json.loads(row[0])
+        except (TypeError, ValueError):
+            raise DamagedRow("config", key, f"value={row[0]!r} is not JSON") from None
 
     def set_config(self, key: str, value: Any) -> None:
         with self.transaction() as conn:
-            if value is None:
-                conn.execute("DELETE FROM config WHERE key = ?", [key])
-            else:
-                conn.execute("INSERT OR REPLACE INTO config (key, value) VALUES (?, ?)", [key, json.dumps(value)])
+            self._set_config(conn, key, value)
+
+    @staticmethod
+    def _set_config(conn: sqlite3.Connection, key: str, value: Any) -> None:
+        if value is None:
+            conn.execute("DELETE FROM config WHERE key = ?", [key])
+        else:
+            conn.execute("INSERT OR REPLACE INTO config (key, value) VALUES (?, ?)", [key, json.dumps(value)])
 
     def all_config(self) -> dict[str, Any]:
-        return {k: json.loads(v) for k, v in self.db.execute("SELECT key, value FROM config").fetchall()}
+        out = {}
+        for k, v in self.db.execute("SELECT key, value FROM config").fetchall():
+            try:
+                out[k] = json.loads(v)
+            except (TypeError, ValueError):
+                raise DamagedRow("config", k, f"value={v!r} is not JSON") from None
+        return out
 
     @property
     def scheduler_name(self) -> str:
-        return self.get_config("scheduler", "sm2")
+        name = self.get_config("scheduler", "sm2")
+        if name not in checks.SCHEDULERS:
+            problem = f"value={name!r} is not one of {checks.SCHEDULERS}"
+            raise damaged_row_error(DamagedRow("config", "scheduler", problem), self.path)
+        return name
 
     def scheduler(self) -> Scheduler:
         return get_scheduler(self.scheduler_name)
@@ -201,14 +122,14 @@ class Store:
     # ---- state --------------------------------------------------------------
     def state(self, item_id: str) -> CardState | None:
         rows = list(self.db.query("SELECT * FROM card_state WHERE item_id = ?", [item_id]))
-        return CardState.from_row(rows[0]) if rows else None
+        return checks.parse_state(rows[0]) if rows else None
 
     def states(self, prefix: str = "") -> dict[str, CardState]:
         """Every item's state, or only those whose id starts with ``prefix`` (e.g. ``lab:``)."""
         if not prefix:
-            return {r["item_id"]: CardState.from_row(r) for r in self.db.query("SELECT * FROM card_state")}
+            return {r["item_id"]: checks.parse_state(r) for r in self.db.query("SELECT * FROM card_state")}
         rows = self.db.query("SELECT * FROM card_state WHERE substr(item_id, 1, ?) = ?", [len(prefix), prefix])
-        return {r["item_id"]: CardState.from_row(r) for r in rows}
+        return {r["item_id"]: checks.parse_state(r) for r in rows}
 
     def _write_state(self, conn: sqlite3.Connection, card_id: str, state: CardState) -> None:
         row = state.to_row()
@@ -303,7 +224,7 @@ class Store:
             if row is None:
                 return None
             log_id, item_id, card_id, state_before = row
-            restored = CardState.from_row(json.loads(state_before))
+            restored = checks.state_from_json(state_before, "review_log", log_id)
             current = self._current(item_id)
             self._write_state(conn, card_id, restored)
             self._append(conn, item_id=item_id, card_id=card_id, kind="undo", now=now, before=current,
@@ -331,16 +252,19 @@ class Store:
     @staticmethod
     def replay(item_id: str, rows: list[dict[str, Any]], scheduler: str | None = None,
                default_scheduler: str = "sm2") -> CardState:
-        """Rebuild an item's state from its log rows alone (undone events skipped)."""
+        """Rebuild an item's state from its log rows alone (undone events skipped).
+
+        A row replay cannot use raises :class:`DamagedRow` (a ValueError) naming it."""
         undone = {r["ref_id"] for r in rows if r["kind"] == "undo"}
         state = CardState(item_id=item_id, scheduler=scheduler or default_scheduler)
         for r in rows:
+            checks.check_log_row(r)
             if r["kind"] == "undo" or r["id"] in undone:
                 continue
             now = datetime.fromisoformat(r["ts_local"] or r["ts"])
             data = json.loads(r["data"]) if r["data"] else {}
             if r["kind"] == "review":
-                name = scheduler or (state.scheduler if state.phase != "new" else r["scheduler"])
+                name = scheduler or (state.scheduler if state.phase != "new" else r["scheduler"] or default_scheduler)
                 state = get_scheduler(name).review(state, Rating(r["rating"]), now, max_interval=r["max_interval"])
             elif r["kind"] == "suspend":
                 state = state.evolve(suspended=True)
@@ -352,31 +276,39 @@ class Store:
                 due = datetime.fromisoformat(data["due"])
                 if state.phase != "new" and state.due is not None and state.due > due:
                     state = state.evolve(due=due)
-            else:
-                raise ValueError(f"unknown event kind {r['kind']!r} in review_log row {r['id']}")
         return state
 
     def replay_item(self, item_id: str, scheduler: str | None = None) -> CardState:
-        """Replay under ``scheduler`` (default: the collection's, which :meth:`set_scheduler` applied to all history)."""
+        """Replay under ``scheduler`` (default: the collection's, which :meth:`set_scheduler` applied to all
+        history)."""
         return self.replay(item_id, self.log_rows(item_id), scheduler or self.scheduler_name)
 
-    def rebuild(self, scheduler: str | None = None) -> int:
-        """Recompute every ``card_state`` row from the log (optionally under another scheduler)."""
+    def _rebuild_all(self, conn: sqlite3.Connection, scheduler: str) -> int:
+        """Inside a transaction: recompute every ``card_state`` row from the log, read under the same lock."""
         by_item: dict[str, list[dict[str, Any]]] = {}
         cards: dict[str, str] = {}
-        for r in self.log_rows():
+        for r in self.db.query("SELECT * FROM review_log ORDER BY id"):
             by_item.setdefault(r["item_id"], []).append(r)
             cards[r["item_id"]] = r["card_id"]
-        with self.transaction() as conn:
-            for item_id, rows in by_item.items():
-                self._write_state(conn, cards[item_id], self.replay(item_id, rows, scheduler or self.scheduler_name))
+        for item_id, rows in by_item.items():
+            self._write_state(conn, cards[item_id] or item_id.split("#")[0], self.replay(item_id, rows, scheduler))
         return len(by_item)
 
+    def rebuild(self, scheduler: str | None = None) -> int:
+        """Recompute every ``card_state`` row from the log (optionally under another scheduler), in one transaction."""
+        with self.transaction() as conn:
+            return self._rebuild_all(conn, scheduler or self.scheduler_name)
+
+
     def set_scheduler(self, name: str) -> int:
-        """Switch the collection's scheduler; existing histories are replayed under it."""
+        """Switch the collection's scheduler; existing histories are replayed under it.
+
+        The setting and every rebuilt state are written in ONE transaction: a crash leaves either
+        the old scheduler with the old states or the new one with the new states."""
         get_scheduler(name)  # validates
-        self.set_config("scheduler", name)
-        return self.rebuild(name)
+        with self.transaction() as conn:
+            self._set_config(conn, "scheduler", name)
+            return self._rebuild_all(conn, name)
 
     # ---- counts -------------------------------------------------------------
     def today_counts(self, now: datetime) -> dict[str, int]:
@@ -403,21 +335,22 @@ class Store:
             [_iso(since)],
         ))
 
+    # ---- maintenance --------------------------------------------------------
+    def quick_check(self) -> str:
+        """``PRAGMA quick_check``: ``"ok"`` or SQLite's first complaint."""
+        rows = self.db.execute("PRAGMA quick_check").fetchall()
+        return "ok" if rows == [("ok",)] else "; ".join(str(r[0]) for r in rows[:3])
 
-def open_store(data_dir: Path | str | None = None) -> Store:
-    """Open (creating and migrating) the store in ``data_dir`` (default: :func:`default_data_dir`)."""
-    if data_dir == ":memory:":
-        return Store(":memory:")
-    path = Path(data_dir) if data_dir is not None else default_data_dir()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OSError(f"cannot create data directory {path}: {exc.strerror}; pass --data-dir or set MI_PREP_HOME") from exc
-    return Store(path / DB_NAME)
+    def integrity_check(self) -> str:
+        rows = self.db.execute("PRAGMA integrity_check").fetchall()
+        return "ok" if rows == [("ok",)] else "; ".join(str(r[0]) for r in rows[:3])
+
+    def has_data(self) -> bool:
+        return has_data(self.db.conn)
 
 
 def utc(dt: datetime) -> datetime:
     return dt.astimezone(timezone.utc)
 
 
-__all__ = ["Store", "open_store", "default_data_dir", "migrate", "MIGRATIONS", "LogEntry"]
+guard_public_methods(Store)

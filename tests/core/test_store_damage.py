@@ -1,0 +1,443 @@
+"""Damaged or unusable storage: one clear line (file, problem, what to do), never a traceback; backups.
+
+Every case goes through the real CLI (``mi_prep.cli.main``). Read-only cases need a user that
+file permissions bind: as root they run in a forked child that drops to ``nobody``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from mi_prep.cli import AppContext, main
+from mi_prep.core.store import SCHEMA_VERSION, StorageError, Store, open_store
+from mi_prep.core.store.backup import KEEP, list_backups
+
+T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def cli(data: Path, *argv: str, now: datetime = T0, store: Store | None = None) -> tuple[int, str]:
+    out = io.StringIO()
+    app = AppContext(data, [data.parent / "no-decks"], stdin=io.StringIO(""), stdout=out, clock=lambda: now)
+    if store is not None:
+        app._store = store
+    code = main(list(argv), app=app)
+    return code, out.getvalue()
+
+
+def one_error_line(code: int, out: str, must: str) -> str:
+    assert code == 1, out
+    assert "Traceback" not in out
+    lines = [ln for ln in out.splitlines() if ln.startswith("error: ")]
+    assert len(lines) == 1, out
+    assert must in lines[0], lines[0]
+    return lines[0]
+
+
+def make_history(data: Path, n: int = 6, now: datetime = T0) -> Path:
+    s = open_store(data, now=now)
+    for i in range(n):
+        s.answer(f"card-{i % 3}", 3, now + timedelta(minutes=i))
+    s.close()
+    return data / "mi-prep.db"
+
+
+# --------------------------------------------------------------------------- damaged files
+
+
+def test_truncated_database(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data, 40)
+    open_store(data, now=T0 + timedelta(days=1)).close()  # checkpoint; a daily backup exists
+    raw = db.read_bytes()
+    db.write_bytes(raw[: len(raw) // 2])
+    for argv in (["config", "list"], ["stats", "--json"]):
+        line = one_error_line(*cli(data, *argv), must=str(db))
+        assert "is damaged" in line and "backup restore latest" in line
+
+
+def test_truncated_to_zero_bytes_with_backups_is_not_silently_a_new_start(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data)
+    open_store(data, now=T0 + timedelta(days=1)).close()
+    for side in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        side.unlink(missing_ok=True)
+    db.write_bytes(b"")
+    line = one_error_line(*cli(data, "config", "list"), must=str(db))
+    assert "empty (0 bytes)" in line and "backup restore latest" in line
+
+
+@pytest.mark.parametrize("content", [os.urandom(8192), b"card-a,3,2026-07-01\nthis is not a database\n"],
+                         ids=["random-bytes", "text-file"])
+def test_not_a_database(tmp_path, content):
+    data = tmp_path / "data"
+    data.mkdir()
+    db = data / "mi-prep.db"
+    db.write_bytes(content)
+    line = one_error_line(*cli(data, "config", "list"), must=str(db))
+    assert "is not an SQLite database" in line and "move it away" in line
+    assert db.read_bytes() == content  # untouched
+
+
+def test_db_path_is_a_directory(tmp_path):
+    data = tmp_path / "data"
+    (data / "mi-prep.db").mkdir(parents=True)
+    line = one_error_line(*cli(data, "config", "list"), must=str(data / "mi-prep.db"))
+    assert "is a directory" in line
+
+
+def test_data_dir_is_a_file(tmp_path):
+    data = tmp_path / "data"
+    data.write_text("oops")
+    line = one_error_line(*cli(data, "config", "list"), must=str(data))
+    assert "cannot create the data directory" in line
+
+
+def test_newer_schema_is_refused_and_left_alone(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data)
+    conn = sqlite3.connect(db)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 3}")
+    conn.commit()
+    conn.close()
+    line = one_error_line(*cli(data, "config", "list"), must=str(db))
+    assert f"newer mi-prep (schema {SCHEMA_VERSION + 3}, this version knows {SCHEMA_VERSION})" in line
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 3
+
+
+def test_disk_full_while_answering(tmp_path):
+    data = tmp_path / "data"
+    make_history(data)
+    s = open_store(data, now=T0)
+    pages = s.db.execute("PRAGMA page_count").fetchone()[0]
+    s.db.execute(f"PRAGMA max_page_count = {pages}")  # the file may not grow: SQLITE_FULL
+    before = s.db.execute("SELECT COUNT(*) FROM review_log").fetchone()[0]
+    with pytest.raises(StorageError) as info:
+        for i in range(400):
+            s.answer(f"big-{i}", 3, T0 + timedelta(hours=1), card_id="x" * 2000)
+    assert info.value.reason == "full" and str(data / "mi-prep.db") in info.value.message
+    assert "the disk is full" in info.value.message
+    # the failed answer left nothing half-done
+    assert s.db.execute("SELECT COUNT(*) FROM review_log").fetchone()[0] == before + i
+    assert s.db.execute("SELECT COUNT(*) FROM card_state").fetchone()[0] == 3 + i
+    s.close()
+
+
+def test_disk_full_through_the_cli(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    make_history(data)
+
+    def full(conn, key, value):
+        exc = sqlite3.OperationalError("database or disk is full")
+        exc.sqlite_errorcode = 13  # SQLITE_FULL, as raised by sqlite3
+        raise exc
+
+    monkeypatch.setattr(Store, "_set_config", staticmethod(full))
+    code, out = cli(data, "config", "set", "scheduler", "fsrs")
+    line = one_error_line(code, out, must=str(data / "mi-prep.db"))
+    assert "the disk is full" in line and "free some space" in line
+    monkeypatch.undo()
+    s = open_store(data, now=T0)
+    assert s.scheduler_name == "sm2" and all(st.scheduler == "sm2" for st in s.states().values())
+
+
+def test_sqlite_error_from_a_direct_query_is_one_line(tmp_path):
+    """Modules outside the store that query ``store.db`` get the last-resort handler in main()."""
+    data = tmp_path / "data"
+    make_history(data)
+    s = open_store(data, now=T0)
+    s.db.execute("DROP TABLE review_log")
+    code, out = cli(data, "stats", "--json", store=s)
+    line = one_error_line(code, out, must=str(data / "mi-prep.db"))
+    assert "no such table: review_log" in line
+
+
+def test_locked_database(tmp_path):
+    data = tmp_path / "data"
+    make_history(data)
+    s = Store(data / "mi-prep.db")
+    s.db.execute("PRAGMA busy_timeout = 50")
+    other = sqlite3.connect(data / "mi-prep.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StorageError) as info:
+            s.answer("card-0", 3, T0)
+        assert info.value.reason == "busy" and "close other mi-prep windows" in info.value.message
+    finally:
+        other.execute("ROLLBACK")
+    s.answer("card-0", 3, T0)
+
+
+# --------------------------------------------------------------------------- hand-edited rows
+
+
+def _edit(db: Path, sql: str, *params) -> None:
+    conn = sqlite3.connect(db)
+    conn.execute(sql, params)
+    conn.commit()
+    conn.close()
+
+
+def test_bad_card_state_row_is_rebuilt_with_a_warning(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data)
+    good = open_store(data, now=T0).state("card-1")
+    _edit(db, "UPDATE card_state SET due = 'garbage', reps = 'many' WHERE item_id = 'card-1'")
+    code, out = cli(data, "config", "list")
+    assert code == 0 and "Traceback" not in out
+    assert f"warning: {db}: card_state row 'card-1' could not be read (due='garbage'" in out
+    assert open_store(data, now=T0).state("card-1") == good
+
+
+def test_card_state_edited_while_running_names_the_row(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data)
+    s = open_store(data, now=T0)
+    _edit(db, "UPDATE card_state SET phase = 'forgotten' WHERE item_id = 'card-2'")
+    with pytest.raises(StorageError) as info:
+        s.states()
+    assert "card_state row 'card-2'" in info.value.message and "backup repair" in info.value.message
+
+
+@pytest.mark.parametrize("sql, problem", [
+    ("UPDATE review_log SET rating = 9 WHERE id = 2", "rating=9 is not 1-4"),
+    ("UPDATE review_log SET ts = 'yesterday' WHERE id = 2", "ts='yesterday' is not a timestamp"),
+    ("UPDATE review_log SET state_before = '{oops' WHERE id = 2", "state_before is not valid JSON"),
+    ("UPDATE review_log SET kind = 'dance' WHERE id = 2", "kind='dance'"),
+], ids=["rating-9", "bad-ts", "bad-json", "bad-kind"])
+def test_bad_review_log_row_then_repair(tmp_path, sql, problem):
+    data = tmp_path / "data"
+    db = make_history(data)
+    _edit(db, sql)
+    line = one_error_line(*cli(data, "config", "list"), must=str(db))
+    assert f"review_log row 2 cannot be read ({problem}" in line and "backup repair" in line
+    code, out = cli(data, "backup", "repair")
+    assert code == 0 and "set aside review_log row 2" in out and "backup written first" in out
+    code, out = cli(data, "config", "list")
+    assert code == 0 and "error" not in out
+    s = open_store(data, now=T0)
+    assert [r["id"] for r in s.log_rows()] == [1, 3, 4, 5, 6]
+    for item, state in s.states().items():
+        assert s.replay_item(item) == state
+    assert s.integrity_check() == "ok"
+
+
+def test_bad_config_value(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data)
+    _edit(db, "INSERT OR REPLACE INTO config (key, value) VALUES ('new-per-day', 'lots')")
+    line = one_error_line(*cli(data, "config", "list"), must=str(db))
+    assert "config row 'new-per-day'" in line and "reset it to its default" in line
+    code, out = cli(data, "backup", "repair")
+    assert code == 0 and "config 'new-per-day' held 'lots'" in out
+    assert cli(data, "config", "list")[0] == 0
+
+
+def test_undo_of_an_edited_state_before(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data)
+    before = json.dumps({"item_id": "card-2", "scheduler": "sm2", "phase": "limbo"})
+    _edit(db, "UPDATE review_log SET state_before = ? WHERE id = 6", before)
+    s = Store(db, check_rows=False)
+    with pytest.raises(StorageError) as info:
+        s.undo_last(T0 + timedelta(hours=1))
+    assert "review_log row 6" in info.value.message and "phase='limbo'" in info.value.message
+    assert len(s.log_rows()) == 6  # nothing written
+
+
+# --------------------------------------------------------------------------- read-only (file permissions)
+
+
+def _as_nobody(fn) -> tuple[int, str]:
+    """Run ``fn() -> (code, out)`` with file permissions binding: as root, in a child dropped to nobody."""
+    if os.geteuid() != 0:
+        return fn()
+    if not hasattr(os, "fork"):  # pragma: no cover
+        pytest.skip("needs fork to drop root privileges")
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            os.close(read_fd)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            code, out = fn()
+            os.write(write_fd, json.dumps([code, out]).encode())
+        except BaseException as exc:  # noqa: BLE001 - report anything to the parent
+            os.write(write_fd, json.dumps([99, f"child failed: {exc!r}"]).encode())
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    chunks = []
+    while chunk := os.read(read_fd, 65536):
+        chunks.append(chunk)
+    os.close(read_fd)
+    os.waitpid(pid, 0)
+    code, out = json.loads(b"".join(chunks))
+    return code, out
+
+
+@pytest.fixture
+def shared_dir():
+    """A folder ``nobody`` can reach (pytest's tmp_path is private to root)."""
+    d = Path(tempfile.mkdtemp(prefix="mi-prep-ro-"))
+    d.chmod(0o777)
+    yield d
+    for root, dirs, files in os.walk(d):
+        os.chmod(root, 0o777)
+    import shutil
+
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def _give_to_nobody(path: Path) -> None:
+    if os.geteuid() == 0:
+        for root, dirs, files in os.walk(path):
+            os.chown(root, 65534, 65534)
+            for f in files:
+                os.chown(os.path.join(root, f), 65534, 65534)
+
+
+def _prepare(shared_dir: Path) -> Path:
+    data = shared_dir / "data"
+    make_history(data)
+    open_store(data, now=T0 + timedelta(days=1)).close()
+    for side in ("-wal", "-shm"):
+        (data / f"mi-prep.db{side}").unlink(missing_ok=True)
+    _give_to_nobody(data)
+    return data
+
+
+def test_read_only_data_dir(shared_dir):
+    data = _prepare(shared_dir)
+    data.chmod(0o555)
+    line = one_error_line(*_as_nobody(lambda: cli(data, "config", "list")), must=str(data / "mi-prep.db"))
+    assert "read-only" in line and "chmod u+w" in line
+
+
+def test_read_only_db_file(shared_dir):
+    data = _prepare(shared_dir)
+    (data / "mi-prep.db").chmod(0o444)
+    line = one_error_line(*_as_nobody(lambda: cli(data, "config", "set", "new-per-day", "5")),
+                          must=str(data / "mi-prep.db"))
+    assert "read-only" in line and "chmod u+rw" in line
+
+
+def test_cannot_create_data_dir(shared_dir):
+    parent = shared_dir / "locked"
+    parent.mkdir()
+    _give_to_nobody(parent)
+    parent.chmod(0o555)
+    line = one_error_line(*_as_nobody(lambda: cli(parent / "data", "config", "list")), must=str(parent / "data"))
+    assert "cannot create the data directory" in line
+
+
+# --------------------------------------------------------------------------- backups
+
+
+def test_backups_daily_before_migration_and_pruned(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data)  # fresh database: nothing to back up yet
+    assert list_backups(db) == []
+    open_store(data, now=T0 + timedelta(hours=1)).close()
+    open_store(data, now=T0 + timedelta(hours=5)).close()  # same day: no second backup
+    assert [b.name for b in list_backups(db)] == ["mi-prep-20260701-100000.db"]
+    for day in range(1, KEEP + 4):
+        open_store(data, now=T0 + timedelta(days=day)).close()
+    names = [b.name for b in list_backups(db)]
+    assert len(names) == KEEP and names[0] == f"mi-prep-202607{1 + KEEP + 3:02d}-090000.db"
+    # a backup is a complete, self-contained copy
+    conn = sqlite3.connect(list_backups(db)[0].path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert conn.execute("SELECT COUNT(*) FROM review_log").fetchone()[0] == 6
+
+
+def test_backup_list_now_restore_journey(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data, 6)
+    code, out = cli(data, "backup", "list")
+    assert code == 0 and "no backups yet" in out
+    code, out = cli(data, "backup", "now", now=T0 + timedelta(hours=2))
+    assert code == 0 and "mi-prep-20260701-110000.db" in out
+    s = open_store(data, now=T0 + timedelta(hours=3))
+    s.answer("card-9", 1, T0 + timedelta(hours=3))  # after the backup: lost by the restore
+    s.close()
+    code, out = cli(data, "backup", "list", now=T0 + timedelta(hours=3))
+    assert code == 0 and "mi-prep-20260701-110000.db  2026-07-01 11:00 UTC" in out and "6 reviews" in out
+    # the database gets damaged
+    raw = bytearray(db.read_bytes())
+    raw[100:4096 * 3] = os.urandom(4096 * 3 - 100)
+    db.write_bytes(bytes(raw))
+    for side in ("-wal", "-shm"):
+        (data / f"mi-prep.db{side}").unlink(missing_ok=True)
+    code, out = cli(data, "config", "list")
+    assert code == 1 and "backup restore latest" in out
+    code, out = cli(data, "backup", "restore", "latest", now=T0 + timedelta(hours=4))
+    assert code == 0, out
+    assert "restored mi-prep-20260701-110000.db" in out and "6 reviews" in out
+    assert "damaged database it replaced was kept as" in out
+    assert (data / "mi-prep.db.damaged-20260701-130000").exists()
+    s = open_store(data, now=T0 + timedelta(hours=4))
+    assert s.integrity_check() == "ok" and len(s.log_rows()) == 6
+    assert s.state("card-9") is None
+    for item, state in s.states().items():
+        assert s.replay_item(item) == state
+
+
+def test_restore_keeps_a_readable_current_database_as_a_backup(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data, 3)
+    code, out = cli(data, "backup", "now")
+    first = list_backups(db)[0].name
+    s = open_store(data, now=T0 + timedelta(minutes=30))
+    s.answer("card-7", 4, T0 + timedelta(minutes=30))
+    s.close()
+    code, out = cli(data, "backup", "restore", first, now=T0 + timedelta(hours=1))
+    assert code == 0 and "was saved as backup mi-prep-20260701-100000.db" in out, out
+    s = open_store(data, now=T0, daily_backup=False)
+    assert len(s.log_rows()) == 3
+    s.close()  # restore refuses while another copy has the database open
+    # and back again
+    code, out = cli(data, "backup", "restore", "mi-prep-20260701-100000", now=T0 + timedelta(hours=2))
+    assert code == 0, out
+    s = open_store(data, now=T0, daily_backup=False)
+    assert len(s.log_rows()) == 4
+    s.close()
+
+
+def test_restore_refuses_while_another_copy_is_open_and_bad_names(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data, 3)
+    cli(data, "backup", "now")
+    running = open_store(data, now=T0)
+    running.states()
+    code, out = cli(data, "backup", "restore", "latest")
+    one_error_line(code, out, must="is open in another mi-prep")
+    running.close()
+    code, out = cli(data, "backup", "restore", "nope")
+    one_error_line(code, out, must="no backup named 'nope'")
+    code, out = cli(data, "backup", "restore")
+    assert code == 2
+    # a damaged backup is refused, the database stays as it is
+    b = list_backups(db)[0].path
+    b.write_bytes(b.read_bytes()[:5000])
+    code, out = cli(data, "backup", "restore", "latest")
+    one_error_line(code, out, must="cannot be restored")
+    assert len(open_store(data, now=T0, daily_backup=False).log_rows()) == 3
+
+
+def test_error_messages_point_to_backups_only_when_there_are_some(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "mi-prep.db").write_bytes(b"x" * 5000)
+    code, out = cli(data, "config", "list")
+    assert "there are no backups" in out and "backup list" not in out
