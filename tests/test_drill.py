@@ -668,3 +668,35 @@ def test_real_lab_provider_runs_a_lab_with_small_settings(tmp_path):
     used = {provider(["induction"], s).questions[0].explanation.rsplit("seed ", 1)[1] for s in range(20)}
     assert used == {str(s) for s in MODEL_SEEDS}
     assert [p.step for p in seen] == [1]
+
+
+def test_a_failed_write_keeps_the_question_so_no_answer_is_lost(tmp_path, monkeypatch):
+    """Disk full while a graded answer is saved: the drill stays on that question (nothing in memory
+    that is not in the database), and the same grade saves it once the write works again."""
+    import sqlite3
+
+    from mi_prep.core.store import StorageError
+
+    ds = tiny_env(tmp_path)
+    store = open_store(tmp_path / "data")
+    clock = Clock()
+    dr = D.Drill(store, ds, tiny_plan(store, ds, with_lab=False))
+    dr.start(clock())
+    v = dr.view()
+    clock.advance(seconds=5)
+    text = choice_key(ds, v.item_id, dr.plan.seed) if v.kind == "choice" else "every layer reads it"
+    dr.submit(text, clock())
+    real = store.transaction
+
+    def full(*a, **k):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store, "transaction", full)
+    with pytest.raises((sqlite3.OperationalError, StorageError)):
+        dr.grade(clock(), self_grade="right") if dr.evaluation.mode == "self" else dr.grade(clock())
+    assert dr.phase == "grading" and dr.records == [] and dr.view().item_id == v.item_id
+    monkeypatch.setattr(store, "transaction", real)
+    rec = dr.grade(clock(), self_grade="right") if dr.evaluation.mode == "self" else dr.grade(clock())
+    assert rec.item_id == v.item_id and len(dr.records) == 1
+    saved = store.db.execute("SELECT item_id, answer FROM drill_answers").fetchall()
+    assert saved == [(v.item_id, text)]

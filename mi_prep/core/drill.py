@@ -807,7 +807,7 @@ class Drill:
             points = [{"text": t, "covered": False} for t in pts]
         rec = AnswerRecord(q.idx, q.kind, q.item_id, q.topic, prompt, answer, score, max(0, int(elapsed)),
                            q.budget_ms, status, points or [], ref, source)  # type: ignore[arg-type]
-        self.records.append(rec)
+        # saved first, kept in memory second: if the write fails the drill stays on this question
         if self.drill_id is not None:
             with self.store.transaction() as conn:
                 conn.execute(
@@ -816,6 +816,7 @@ class Drill:
                     [self.drill_id, q.idx, q.item_id, q.kind, q.topic, prompt, answer, json.dumps(points or []),
                      score, rec.elapsed_ms, int(status == "timed_out"), now.isoformat()],
                 )
+        self.records.append(rec)
         return rec
 
     def _point_texts(self, q: PlannedQuestion) -> list[str]:

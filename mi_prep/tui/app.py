@@ -23,6 +23,9 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from mi_prep.core.deck import DeckSet, deck_files, load_decks
+from mi_prep.tui.storage import guarded, storage_problem
+
+
 
 if TYPE_CHECKING:  # pragma: no cover
     from mi_prep.cli import AppContext
@@ -89,6 +92,16 @@ class MiPrepApp(App[int]):
         """Notifications quote deck, lab and user text: always shown literally, never read as markup."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
+    def _handle_exception(self, error: Exception) -> None:
+        """A storage failure nobody guarded (a read while a screen builds) ends the app with the one-line
+        message instead of a traceback; everything saved before it is in the database."""
+        message = storage_problem(error, getattr(self.store, "path", None))
+        if message is None:
+            super()._handle_exception(error)
+            return
+        self._return_code = 1
+        self.exit(return_code=1, message=f"error: {message}")
+
     # ---- lifecycle ---------------------------------------------------------------
     def get_default_screen(self):
         from mi_prep.tui.screens.home import HomeScreen
@@ -102,6 +115,8 @@ class MiPrepApp(App[int]):
         else:
             self.theme = DARK_THEME
         self.watch(self, "theme", self._save_theme, init=False)
+        for warning in getattr(self.store, "warnings", ()):  # e.g. a hand-edited row rebuilt from the log
+            self.notify(warning, title="Database", severity="warning", timeout=15)
         if self.poll_seconds:
             self.set_interval(self.poll_seconds, self.check_decks, name="deck-poll")
         if self.initial:
@@ -109,7 +124,7 @@ class MiPrepApp(App[int]):
 
     def _save_theme(self, theme: str) -> None:
         if self.store.get_config("theme") != theme:
-            self.store.set_config("theme", theme)
+            guarded(self, self.store.set_config, "theme", theme)
 
     # ---- deck reload -------------------------------------------------------------
     def deck_signature(self) -> tuple[Any, ...]:

@@ -33,6 +33,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.schedule import CardState, format_interval
 from mi_prep.core.session import ReviewItem, items_for
+from mi_prep.tui.storage import guarded
 from mi_prep.tui.editor import open_in_editor
 
 STATES = ("new", "learning", "review", "suspended", "buried")
@@ -454,11 +455,15 @@ class BrowseScreen(Screen[None]):
         store = self.app.store
         state = self.states.get(item_id)
         if state is not None and state.suspended:
-            self.states[item_id] = store.unsuspend(item_id, now)
-            self.notify(f"Unsuspended {item_id}", timeout=3, markup=False)
+            saved, new_state = guarded(self.app, store.unsuspend, item_id, now)
+            done = "Unsuspended"
         else:
-            self.states[item_id] = store.suspend(item_id, now)
-            self.notify(f"Suspended {item_id}", timeout=3, markup=False)
+            saved, new_state = guarded(self.app, store.suspend, item_id, now)
+            done = "Suspended"
+        if not saved:
+            return
+        self.states[item_id] = new_state
+        self.notify(f"{done} {item_id}", timeout=3, markup=False)
         table = self.query_one("#browse-table", DataTable)
         cells = self._cells(self.by_id[item_id], now)
         for c in self.columns:

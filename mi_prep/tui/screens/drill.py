@@ -60,6 +60,7 @@ from textual.widgets import Button, Footer, Static, TextArea
 from mi_prep.core import drill as D
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.store import Store
+from mi_prep.tui.storage import guarded
 from mi_prep.tui.widgets.confirm import Confirm
 from mi_prep.tui.widgets.keypoints import KeyPointList
 
@@ -361,8 +362,8 @@ class DrillScreen(Screen[Any]):
     def start(self) -> None:
         if self.drill.phase != "ready":
             return
-        self.drill.start(self.clock())
-        self._refresh()
+        if guarded(self.app, self.drill.start, self.clock())[0]:
+            self._refresh()
 
     def action_submit(self) -> None:
         d = self.drill
@@ -411,7 +412,7 @@ class DrillScreen(Screen[Any]):
         def decided(stop: bool | None) -> None:
             self._asking = False
             if stop:
-                d.abandon(self.clock())
+                guarded(self.app, d.abandon, self.clock())
             elif paused_here:
                 d.resume(self.clock())
             self._refresh()
@@ -440,11 +441,13 @@ class DrillScreen(Screen[Any]):
         if d.paused:
             d.resume(self.clock())
         if ev.mode == "points":
-            d.grade(self.clock(), ticked=self.query_one("#drill-points", KeyPointList).ticks())
+            kwargs: dict[str, Any] = {"ticked": self.query_one("#drill-points", KeyPointList).ticks()}
         elif ev.mode == "self":
-            d.grade(self.clock(), self_grade=self_grade)
+            kwargs = {"self_grade": self_grade}
         else:
-            d.grade(self.clock())
+            kwargs = {}
+        if not guarded(self.app, d.grade, self.clock(), **kwargs)[0]:
+            return  # not saved: the evaluation stays on screen and the same key tries again
         self._refresh()
 
     def close(self) -> None:

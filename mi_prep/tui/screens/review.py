@@ -29,6 +29,7 @@ from mi_prep.core.deck import DeckSet
 from mi_prep.core.grading import coverage, suggest_rating
 from mi_prep.core.schedule import Rating, format_interval, next_day_start
 from mi_prep.core.session import ReviewItem, ReviewSession, classify
+from mi_prep.tui.storage import guarded
 from mi_prep.tui.editor import open_in_editor
 from mi_prep.tui.widgets.keypoints import KeyPointList
 from mi_prep.tui.widgets.mathmd import math_markdown
@@ -384,7 +385,9 @@ class ReviewScreen(Screen[None]):
         now = self.app.now()
         elapsed = (now - self.shown_at).total_seconds() * 1000 if self.shown_at else 0
         r = Rating(rating)
-        state = self.session.answer(self.item, r, now, elapsed_ms=int(max(0, elapsed)))
+        saved, state = guarded(self.app, self.session.answer, self.item, r, now, elapsed_ms=int(max(0, elapsed)))
+        if not saved:  # the card and its answer stay on screen; the same key tries again
+            return
         due = format_interval(state.due - now) if state.due else "-"
         self.last = f"{r.label} · next in {due}"
         await self.advance()
@@ -392,7 +395,9 @@ class ReviewScreen(Screen[None]):
     async def action_undo(self) -> None:
         if self.session is None:
             return
-        back = self.session.undo(self.app.now())
+        saved, back = guarded(self.app, self.session.undo, self.app.now())
+        if not saved:
+            return
         if back is None:
             self.notify("Nothing to undo in this session.", timeout=3)
             await self.advance()
@@ -403,14 +408,16 @@ class ReviewScreen(Screen[None]):
     async def action_suspend(self) -> None:
         if self.item is None or self.session is None:
             return
-        self.session.suspend(self.item, self.app.now())
+        if not guarded(self.app, self.session.suspend, self.item, self.app.now())[0]:
+            return
         self.last = f"suspended {self.item.card.id} (u undoes)"
         await self.advance()
 
     async def action_bury(self) -> None:
         if self.item is None or self.session is None:
             return
-        self.session.bury(self.item, self.app.now())
+        if not guarded(self.app, self.session.bury, self.item, self.app.now())[0]:
+            return
         self.last = f"buried {self.item.card.id} until tomorrow"
         await self.advance()
 
