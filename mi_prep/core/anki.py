@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree
 

@@ -14,7 +14,6 @@ import random
 import re
 import shutil
 from collections import Counter
-from pathlib import Path
 
 import pytest
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
 import threading
 from datetime import datetime, timezone
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import sqlite_utils

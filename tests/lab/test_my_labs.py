@@ -6,7 +6,6 @@ import io
 import os
 import threading
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
