@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import errno
 import io
-import json
 import sqlite3
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,47 +18,9 @@ import mi_prep.core.anki as anki
 from mi_prep.core.anki import ExportError, export_apkg, render_markdown, svg_problem
 from mi_prep.core.deck import load_decks
 
+from tests.core.test_anki import make_decks, read_apkg  # one reader of .apkg files for both
+
 T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
-
-
-@dataclass
-class Apkg:
-    notes: list[dict]
-    cards: list[dict]
-    decks: dict
-    media: dict[str, str]
-    files: dict[str, bytes]
-    raw_db: bytes
-
-    def note(self, card_id: str) -> dict:
-        return next(n for n in self.notes if n["fields"][-1] == card_id)
-
-
-def read_apkg(path: Path) -> Apkg:
-    with zipfile.ZipFile(path) as z:
-        db_bytes = z.read("collection.anki2")
-        media = json.loads(z.read("media"))
-        files = {name: z.read(name) for name in z.namelist() if name not in ("collection.anki2", "media")}
-    con = sqlite3.connect(":memory:")
-    try:
-        con.deserialize(db_bytes)
-        con.row_factory = sqlite3.Row
-        notes = [dict(r) for r in con.execute("SELECT * FROM notes ORDER BY id")]
-        for n in notes:
-            n["fields"] = n["flds"].split("\x1f")
-        cards = [dict(r) for r in con.execute("SELECT * FROM cards ORDER BY id")]
-        decks = json.loads(con.execute("SELECT decks FROM col").fetchone()[0])
-    finally:
-        con.close()
-    return Apkg(notes, cards, decks, media, files, db_bytes)
-
-
-def make_decks(root: Path, **files: str) -> Path:
-    d = root / "decks"
-    d.mkdir(exist_ok=True)
-    for name, text in files.items():
-        (d / f"{name}.yaml").write_text(text, encoding="utf-8")
-    return d
 
 
 def load_ok(path: Path):
