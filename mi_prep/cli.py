@@ -175,8 +175,8 @@ def cmd_due(args: argparse.Namespace, app: AppContext) -> int:
 def cmd_stats(args: argparse.Namespace, app: AppContext) -> int:
     from mi_prep.core.stats import MASTERY_HELP, RETENTION_HELP, compute
 
-    if args.days < 1:
-        app.print("--days must be at least 1")
+    if not 1 <= args.days <= 36_500:
+        app.print("--days must be between 1 and 36500")
         return 2
     now = app.now()
     st = compute(app.store, app.decks, now, days=args.days)
@@ -258,9 +258,12 @@ def _scheduler_name(v: str) -> str:
 
 
 def _positive_int(v: str) -> int:
-    n = int(v)
-    if n < 0:
-        raise ValueError("must be >= 0")
+    try:
+        n = int(v)
+    except ValueError:
+        raise ValueError(f"{v!r} is not a whole number (e.g. 20)") from None
+    if not 0 <= n <= 100_000:
+        raise ValueError("must be between 0 and 100000")
     return n
 
 
@@ -295,7 +298,15 @@ def cmd_tui(args: argparse.Namespace, app: AppContext) -> int:
 # --------------------------------------------------------------------------- parser
 
 
+def _deck_path(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; give a deck file or folder")
+    return Path(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from mi_prep.commands.argtypes import bounded_int
+
     p = argparse.ArgumentParser(
         prog="mi-prep",
         description="Flashcards, labs and mock-interview drills for mechanistic interpretability. "
@@ -304,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"mi-prep {__version__}")
     p.add_argument("--data-dir", type=Path, default=None,
                    help="where the review database lives (default: $MI_PREP_HOME or the user data dir)")
-    p.add_argument("--decks", type=Path, action="append", default=None, metavar="PATH",
+    p.add_argument("--decks", type=_deck_path, action="append", default=None, metavar="PATH",
                    help="deck directory or file (repeatable; default: $MI_PREP_DECKS or the bundled decks/)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -314,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("review", help="review due cards in the plain terminal (scriptable: answers on stdin)")
     s.add_argument("--deck", action="append", help="only this deck id (repeatable)")
     s.add_argument("--tag", action="append", help="only cards with this tag (repeatable)")
-    s.add_argument("--limit", type=int, default=None, help="stop after this many answers")
+    s.add_argument("--limit", type=bounded_int(1, 1_000_000), default=None, help="stop after this many answers")
     s.set_defaults(func=cmd_review)
 
     s = sub.add_parser("check", help="validate deck files; lists every problem, exits non-zero on errors")

@@ -41,6 +41,16 @@ def run_plain_review(app: "AppContext", deck_ids: Iterable[str] | None = None,
                      tags: Iterable[str] | None = None, limit: int | None = None) -> int:
     for issue in app.decks.errors:
         app.print(f"! {issue}")
+    known = {d.id for d in app.decks.decks}
+    unknown = [d for d in deck_ids or () if d not in known]
+    if unknown:
+        app.print(f"unknown deck id(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return 2
+    all_tags = {t for d, c in app.decks.cards() for t in app.decks.effective_tags(d, c)}
+    missing = [t for t in tags or () if t not in all_tags]
+    if missing:
+        app.print(f"no card has the tag(s) {', '.join(missing)}; tags in use: {', '.join(sorted(all_tags)[:30])}")
+        return 2
     now = app.now()
     session = ReviewSession(app.store, app.decks, now, deck_ids=deck_ids, tags=tags)
     answered = 0

@@ -36,17 +36,19 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from mi_prep.commands.argtypes import bounded_float, bounded_int, seed
+
     p = sub.add_parser("drill", help="timed mock interview (recall, explain, one lab) with a report; 'drill history'")
     p.add_argument("action", nargs="?", choices=["run", "history", "show"], default="run",
                    help="run a drill (default), list past drills, or show one drill's report")
-    p.add_argument("drill_id", nargs="?", type=int, help="for 'show': the drill id")
-    p.add_argument("--minutes", type=float, default=30.0, help="length of the whole drill (default 30)")
+    p.add_argument("drill_id", nargs="?", type=bounded_int(1, 2**63 - 1), help="for 'show': the drill id")
+    p.add_argument("--minutes", type=bounded_float(1, 600), default=30.0, help="length of the whole drill (default 30)")
     p.add_argument("--topics", default=None, help="comma-separated topic tags to draw from (default: all)")
-    p.add_argument("--seed", type=int, default=None, help="replayable draw (default: random; printed)")
-    p.add_argument("--questions", type=int, default=8, help="deck questions, besides the lab (default 8)")
+    p.add_argument("--seed", type=seed, default=None, help="replayable draw (default: random; printed)")
+    p.add_argument("--questions", type=bounded_int(1, 100), default=8, help="deck questions, besides the lab (default 8)")
     p.add_argument("--no-lab", action="store_true", help="skip the lab part")
-    p.add_argument("--replay", type=int, default=None, metavar="ID", help="ask the same cards as drill ID again")
-    p.add_argument("--limit", type=int, default=20, help="for 'history': how many drills")
+    p.add_argument("--replay", type=bounded_int(1, 2**63 - 1), default=None, metavar="ID", help="ask the same cards as drill ID again")
+    p.add_argument("--limit", type=bounded_int(1, 100_000), default=20, help="for 'history': how many drills")
     p.set_defaults(func=cmd_drill)
 
 

@@ -18,27 +18,29 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def register(subparsers: Any) -> None:
+    from mi_prep.commands.argtypes import bounded_int, seed
+
     p = subparsers.add_parser("lab", help="run hands-on interpretability labs (needs the [labs] extra)")
     sub = p.add_subparsers(dest="lab_command")
     ls = sub.add_parser("list", help="list labs with your last score")
     ls.set_defaults(func=cmd_lab_list)
     run = sub.add_parser("run", help="run a lab, show results, answer its questions")
     run.add_argument("name")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seed", type=seed, default=0)
     run.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: cuda if available, else cpu)")
     run.add_argument("--small", action="store_true", help="fast settings (seconds on a CPU)")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a lab parameter (repeatable; values parsed as JSON when possible)")
     run.add_argument("--no-questions", action="store_true", help="only run and show results")
     run.add_argument("--color", action="store_true", help="coloured heatmaps (ANSI)")
-    run.add_argument("--width", type=int, default=100)
+    run.add_argument("--width", type=bounded_int(40, 1000), default=100)
     run.set_defaults(func=cmd_lab_run)
     hist = sub.add_parser("history", help="past runs (most recent first)")
     hist.add_argument("name", nargs="?")
-    hist.add_argument("--limit", type=int, default=20)
+    hist.add_argument("--limit", type=bounded_int(1, 100_000), default=20)
     hist.set_defaults(func=cmd_lab_history)
     show = sub.add_parser("show", help="re-render a stored run")
-    show.add_argument("run_id", type=int)
+    show.add_argument("run_id", type=bounded_int(1, 2**63 - 1))
     show.add_argument("--color", action="store_true")
     show.set_defaults(func=cmd_lab_show)
     p.set_defaults(func=cmd_lab_list)

@@ -949,6 +949,14 @@ def _check_output(out: Path) -> Path:
     try:
         if out.is_dir():
             raise ExportError(f"{out} is a directory; give a file name, e.g. {out / 'mi-prep.apkg'}")
+        if out.suffix.lower() != ".apkg":
+            # a typo such as `-o decks/sae.yaml` or `-o mi-prep.db` must never replace that file
+            raise ExportError(f"{out}: the output file must end in .apkg (Anki imports .apkg files), e.g. "
+                              f"{out.with_suffix('.apkg')}; nothing was written")
+        if out.exists() or out.is_symlink():
+            if not out.is_file():
+                raise ExportError(f"{out} exists and is not a regular file (a device, FIFO or broken link); "
+                                  "choose another output file; nothing was written")
         parent = out.parent if str(out.parent) else Path(".")
         if not parent.exists():
             raise ExportError(f"cannot write {out}: directory {parent} does not exist; create it first or choose another path")

@@ -88,11 +88,15 @@ class _BadValue:
 
 
 def _construct_text(loader: yaml.constructor.SafeConstructor, node: yaml.Node) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        return _BadValue(_node_line(node), "the '!!str' tag is on a list or mapping; remove the tag")
     return loader.construct_scalar(node)
 
 
 def _construct_tagged(kind: str):
     def construct(loader: yaml.constructor.SafeConstructor, node: yaml.Node) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            return _BadValue(_node_line(node), f"the '!!{kind}' tag is on a list or mapping; remove the tag")
         value = loader.construct_scalar(node)
         if not _TAG_VALUE_RE[kind].fullmatch(value.strip()):
             shown = value if len(value) <= 40 else value[:37] + "..."
@@ -103,6 +107,8 @@ def _construct_tagged(kind: str):
 
 
 def _construct_null(loader: yaml.constructor.SafeConstructor, node: yaml.Node) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        return _BadValue(_node_line(node), "the '!!null' tag is on a list or mapping; remove the tag")
     value = loader.construct_scalar(node)
     if value.strip() not in ("", "~", "null", "Null", "NULL"):
         return _BadValue(_node_line(node), f"{value!r} is not a valid !!null; write '~' or drop the '!!null' tag")
@@ -133,17 +139,22 @@ MAX_DECK_BYTES = 4 * 1024 * 1024
 SLUG = r"^[a-z0-9][a-z0-9._-]*$"
 CardType = Literal["basic", "reverse", "cloze", "choice", "explain"]
 
-_CLOZE_OPEN_RE = re.compile(r"\{\{c(\d+)::")
+_CLOZE_OPEN_RE = re.compile(r"\{\{c([0-9]+)::")  # ASCII digits only: c١ is not c1
+MAX_CLOZE = 999
+"""Cloze numbers go from c1 to c999 (each becomes a review item and an Anki card ordinal)."""
 
 
 def _no_control(value: str) -> str:
     found = find_control(value)
     if found:
         index, ch = found
-        raise ValueError(
-            f"holds the control character {control_name(ch)} at character {index + 1}; remove it "
-            "(terminal control codes are not allowed in deck text)"
-        )
+        escapes = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\v": "\\v", "\x1b": "\\e"}
+        if ch in escapes:  # most often a LaTeX command such as \frac inside double quotes
+            why = (f"inside double quotes '{escapes[ch]}' is an escape for it: write LaTeX in single quotes "
+                   "or a '|' block, or remove it")
+        else:
+            why = "remove it (terminal control codes are not allowed in deck text)"
+        raise ValueError(f"holds the control character {control_name(ch)} at character {index + 1}; {why}")
     return value
 
 
@@ -223,7 +234,8 @@ class Card(_Model):
     @model_validator(mode="after")
     def _type_rules(self) -> "Card":
         if self.type in ("basic", "reverse", "explain") and not self.back:
-            raise ValueError(f"a {self.type} card needs a non-empty 'back'")
+            article = "an" if self.type[0] in "aeiou" else "a"
+            raise ValueError(f"{article} {self.type} card needs a non-empty 'back'")
         if self.type == "choice":
             if len(self.options) < 2:
                 raise ValueError("a choice card needs 'options' with at least two entries")
@@ -313,9 +325,11 @@ def iter_cloze(text: str) -> Iterator[tuple[int, int, int, str, str]]:
         answer, _, hint = body.partition("::")
         if not answer.strip():
             raise ValueError(f"cloze c{match.group(1)} has an empty answer")
-        number = int(match.group(1))
+        number = int(match.group(1)[:6])
         if number < 1:
             raise ValueError("cloze numbers start at c1")
+        if number > MAX_CLOZE or len(match.group(1)) > 6:
+            raise ValueError(f"cloze c{match.group(1)[:12]} is out of range; number deletions c1 to c{MAX_CLOZE}")
         yield match.start(), end + 2, number, answer, hint
 
 
@@ -535,6 +549,8 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or ""
+        if "expected a scalar node" in problem:
+            raise _DeckFileError(line, "a tag for text (e.g. '!!str') is on a list or mapping; remove the tag") from None
         if "unhashable key" in problem:
             raise _DeckFileError(line, "a mapping key must be plain text, not a list or mapping") from None
         if "tag" not in problem:
@@ -544,17 +560,28 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node]:
             line, f"unsafe or unknown YAML tag {tag} refused; deck files may only hold plain text, lists and mappings"
         ) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
         problem = exc.problem or str(exc)
+        mark = exc.problem_mark or exc.context_mark
+        if "end of stream" in problem and exc.context_mark is not None:
+            mark = exc.context_mark  # where the unclosed quote or bracket opened, not past the last line
+        line = min(mark.line + 1, text.count("\n") + 1) if mark else None
         hint = ""
-        if "unknown escape character" in problem:
+        if "found character '\\t'" in problem or (line and "\t" in _line_text(text, line)):
+            hint = " (tabs are not allowed for indentation; use spaces)"
+        elif "end of stream" in problem:
+            hint = " (a quote or bracket opened here is never closed)"
+        elif "another document" in problem:
+            hint = " (a deck file holds one YAML document; remove the '---' line)"
+        elif "did not find expected key" in problem or "expected <block end>" in problem:
+            hint = (" (a value that starts with a quote, '[' or '{' must be quoted as a whole, e.g. "
+                    "front: \"[A][B] pattern\"; a ' inside single quotes is written '')")
+        elif "cannot start any token" in problem:
+            hint = " (a value may not start with @ or `; quote the value)"
+        elif "unknown escape character" in problem:
             hint = (" (inside double quotes a backslash starts an escape; for LaTeX use single quotes "
                     "or a block scalar '|')")
         elif "mapping values are not allowed" in problem:
             hint = " (a ': ' inside a value? quote the value)"
-        elif "found character '\\t'" in problem or (line and "\t" in _line_text(text, line)):
-            hint = " (tabs are not allowed for indentation; use spaces)"
         raise _DeckFileError(line, f"YAML syntax error: {problem}{hint}") from None
     except yaml.reader.ReaderError as exc:
         # the reader counts characters, not lines: give the line and column the user can jump to
@@ -562,8 +589,12 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node]:
         line = text.count("\n", 0, pos) + 1
         column = pos - (text.rfind("\n", 0, pos) + 1) + 1
         what = control_name(chr(exc.character)) if isinstance(exc.character, int) else repr(exc.character)
+        fix = "delete it"
+        if pos > 0 and text[pos - 1] == "\\":  # "\frac" in double quotes: the escape \f made a form feed
+            fix = ("inside double quotes a backslash starts an escape: write LaTeX in single quotes "
+                   "or a '|' block")
         raise _DeckFileError(
-            line, f"character {what} at column {column} is not allowed in YAML; delete it"
+            line, f"character {what} at column {column} is not allowed in YAML; {fix}"
         ) from None
     except yaml.YAMLError as exc:
         raise _DeckFileError(None, f"YAML error: {exc}") from None
@@ -629,6 +660,13 @@ def _describe(err: dict[str, Any]) -> str:
         return f"'{loc}' must be true or false"
     if err["type"] in ("model_type", "model_attributes_type", "dict_type"):
         return f"'{loc}' must be a mapping (key: value lines), not {found}"
+    ctx = err.get("ctx") or {}
+    if err["type"] in ("less_than_equal", "greater_than_equal") and loc == "difficulty":
+        return "'difficulty' must be 1, 2 or 3 (1 recall .. 3 interview depth)"
+    if err["type"] == "less_than_equal":
+        return f"'{loc}' must be at most {ctx.get('le')}"
+    if err["type"] == "greater_than_equal":
+        return f"'{loc}' must be at least {ctx.get('ge')}"
     if err["type"] == "literal_error":
         return f"'{loc}': {msg}"
     return f"'{loc}': {msg}" if loc else msg
@@ -751,7 +789,23 @@ def scan_deck_paths(paths: Iterable[Path | str]) -> tuple[list[Path], list[DeckI
     Nothing is skipped silently."""
     files: list[Path] = []
     issues: list[DeckIssue] = []
-    for p in map(Path, paths):
+    seen: set[Path] = set()
+
+    def add(f: Path) -> None:
+        try:
+            key = f.resolve()
+        except (OSError, RuntimeError):
+            key = f
+        if key not in seen:  # the same file given twice (or a file and its folder) is read once
+            seen.add(key)
+            files.append(f)
+
+    for raw in paths:
+        if str(raw).strip() == "":
+            issues.append(DeckIssue("''", None, "an empty deck path was given (--decks '' or an empty "
+                                                "entry in $MI_PREP_DECKS); give a file or folder"))
+            continue
+        p = Path(raw)
         try:
             is_dir = p.is_dir()
         except OSError as exc:
@@ -763,7 +817,7 @@ def scan_deck_paths(paths: Iterable[Path | str]) -> tuple[list[Path], list[DeckI
             elif not p.exists():
                 issues.append(DeckIssue(str(p), None, "no such file or directory; check the --decks path or $MI_PREP_DECKS"))
             else:
-                files.append(p)
+                add(p)
             continue
         try:
             names = sorted(e.name for e in os.scandir(p) if e.name.lower().endswith(DECK_SUFFIXES))
@@ -771,17 +825,19 @@ def scan_deck_paths(paths: Iterable[Path | str]) -> tuple[list[Path], list[DeckI
             issues.append(DeckIssue(str(p), None, f"cannot list this deck directory ({exc.strerror or exc}); "
                                                   "make it readable (chmod u+rx) or pass another --decks path"))
             continue
+        names = [n for n in names if not n.startswith(".")]  # editor files (.#deck.yaml)
+        if not names:
+            issues.append(DeckIssue(str(p), None, "no deck files (*.yaml, *.yml) in this folder; check the "
+                                                  "--decks path", severity="warning"))
         for name in names:
             f = p / name
-            if name.startswith("."):
-                continue  # editor swap and backup files (.card.yaml.swp, .#deck.yaml)
             if f.is_symlink():
                 try:
                     os.stat(f)
                 except OSError as exc:
                     issues.append(DeckIssue(str(f), None, _broken_link(f) if exc.errno == errno.ENOENT else _os_problem(exc)))
                     continue
-            files.append(f)
+            add(f)
     return files, issues
 
 

@@ -385,3 +385,25 @@ def test_many_decks_import_with_every_deck(tmp_path):
         assert col.note_count() == n and col.card_count() == n
     finally:
         col.close()
+
+
+@pytest.mark.parametrize("name", ["mi-prep.db", "sae.yaml", "notes.txt", "out"])
+def test_export_never_replaces_a_file_that_is_not_an_apkg(tmp_path, name):
+    """A typo like `-o mi-prep.db` or `-o decks/sae.yaml` must not replace the database or a deck."""
+    decks = make_decks(tmp_path, d="id: d\nname: D\ncards:\n  - id: a\n    front: q\n    back: b\n    source: s\n")
+    target = tmp_path / name
+    target.write_bytes(b"precious")
+    with pytest.raises(ExportError, match=r"must end in \.apkg.*nothing was written"):
+        export_apkg(load_decks(decks), target, now=T0)
+    assert target.read_bytes() == b"precious"
+
+
+def test_export_refuses_a_target_that_is_not_a_regular_file(tmp_path):
+    import os
+
+    decks = make_decks(tmp_path, d="id: d\nname: D\ncards:\n  - id: a\n    front: q\n    back: b\n    source: s\n")
+    fifo = tmp_path / "pipe.apkg"
+    os.mkfifo(fifo)
+    with pytest.raises(ExportError, match="not a regular file"):
+        export_apkg(load_decks(decks), fifo, now=T0)
+    assert fifo.is_fifo()

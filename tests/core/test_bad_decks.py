@@ -81,6 +81,12 @@ CARD_CASES = [
     ("cloze-unclosed", "    type: cloze\n    front: '{{c1::open'\n", 10, "is not closed"),
     ("cloze-on-basic", "    front: 'x {{c1::y}}'\n    back: a\n", 9, "only work on type: cloze"),
     ("unknown-field", "    front: q\n    back: a\n    colour: red\n", 11, "unknown field 'colour'"),
+    ("latex-in-double-quotes", '    front: "a \\frac{1}{2}"\n    back: a\n', 9, "'\\f' is an escape for it: write LaTeX in single quotes"),
+    ("str-tag-on-mapping", "    front: !!str {a: 1}\n    back: a\n", 9, "'!!str' tag is on a list or mapping"),
+    ("difficulty-underscore", "    front: q\n    back: a\n    difficulty: 1_0\n", 11, "'difficulty' must be 1, 2 or 3"),
+    ("cloze-number-huge", "    type: cloze\n    front: '{{c99999999999999999999::a}}'\n", 10, "out of range; number deletions c1 to c999"),
+    ("cloze-number-1000", "    type: cloze\n    front: '{{c1000::a}}'\n", 10, "out of range"),
+    ("cloze-non-ascii-digit", "    type: cloze\n    front: '{{c\u0661::a}}'\n", 10, "at least one deletion"),
 ]
 
 
@@ -113,6 +119,11 @@ FILE_CASES = [
     ("complex-key", b"id: x\nname: X\n? [a]\n: b\n", 3, "mapping key must be plain text"),
     ("deep-nesting", b"id: x\nname: X\ncards: " + b"[" * 5000 + b"]" * 5000 + b"\n", 3, "nesting"),
     ("cards-not-list", b"id: x\nname: X\ncards: 5\n", 3, "'cards' must be a list"),
+    ("unclosed-quote", b'id: x\nname: X\ncards:\n  - id: a\n    front: "never closed\n    back: b\n', 5, "never closed"),
+    ("apostrophe-in-single-quotes", b"id: x\nname: X\ncards:\n  - id: a\n    front: 'don't'\n    back: b\n", 5, "quoted as a whole"),
+    ("brackets-unquoted", b"id: x\nname: X\ncards:\n  - id: a\n    front: [A][B] pattern\n    back: b\n", 5, "quoted as a whole"),
+    ("at-sign-first", b"id: x\nname: X\ncards:\n  - id: a\n    front: @x\n", 5, "may not start with @"),
+    ("second-document", b"id: x\nname: X\n---\nid: y\n", 3, "remove the '---' line"),
     ("cards-tagged", b"id: x\nname: X\ncards: !!python/name:os.system\n", 3, "is not allowed"),
     ("deck-id-tagged", b"id: !!int x\nname: X\n", 1, "not a valid !!int"),
     ("deck-id-not-slug", b"id: Bad Deck\nname: X\n", 1, "lowercase slug"),
@@ -330,3 +341,15 @@ def test_error_lines_always_name_file_and_line_for_card_errors(tmp_path):
     assert cards_with_errors == {f"bad-{i}" for i in range(len(CARD_CASES))}
     for e in ds.errors:
         assert re.match(rf"{re.escape(str(bad))}:\d+: error: card 'bad-\d+':", str(e)), str(e)
+
+
+def test_the_same_deck_given_twice_is_read_once(tmp_path):
+    deck_dir, _ = _deck_dir(tmp_path, "broken.yaml", HEAD + "    front: q\n    back: a\n")
+    ds = load_decks(deck_dir, deck_dir / "other.yaml", deck_dir)
+    assert not ds.errors and sorted(c.id for _, c in ds.cards()) == ["bad-card", "good-card", "other-a"]
+
+
+def test_a_folder_without_decks_is_a_warning(tmp_path):
+    (tmp_path / "empty").mkdir()
+    code, out = _run(tmp_path / "data", [tmp_path / "empty"], ["check"])
+    assert "no deck files (*.yaml, *.yml) in this folder" in out and "1 warnings" in out
