@@ -5,8 +5,10 @@ Usage::
     mi-prep backup [list]              every backup: when, size, reviews (newest first)
     mi-prep backup now                 make one now
     mi-prep backup restore NAME|latest replace the database by a backup (the current one is kept)
-    mi-prep backup repair              set aside hand-edited review_log rows mi-prep cannot read and
-                                       rebuild every card's state from the log (a backup is made first)
+    mi-prep backup repair              set aside hand-edited review_log rows mi-prep cannot read, reset
+                                       unusable settings, recreate dropped tables and rebuild every card's
+                                       state from the log (a backup is made first; a damaged database is
+                                       refused, never backed up: restore one instead)
 
 Backups are made automatically (``<data dir>/backups/``): before a schema upgrade and once a day,
 the newest 10 kept (see :mod:`mi_prep.core.store.backup`). ``restore`` never opens the damaged
@@ -54,8 +56,11 @@ def cmd_backup(args: argparse.Namespace, app: "AppContext") -> int:
 
 
 def _list(app: "AppContext", db_path) -> int:
-    from mi_prep.core.store.backup import KEEP, backup_dir, inspect, list_backups
+    from mi_prep.core.store.backup import KEEP, backup_dir, backup_dir_problem, inspect, list_backups
 
+    problem = backup_dir_problem(db_path)
+    if problem is not None:
+        raise problem
     backups = list_backups(db_path)
     if not backups:
         app.print(f"no backups yet in {backup_dir(db_path)} (one is made each day mi-prep is used with some "
@@ -78,12 +83,15 @@ def _now(app: "AppContext") -> int:
     from mi_prep.core.store import open_store
     from mi_prep.core.store.backup import make_backup
 
-    store = open_store(app.data_dir, now=app.now(), daily_backup=False)
+    now = app.now()
+    store = open_store(app.data_dir, now=now, daily_backup=False)
     try:
         assert store.path is not None
-        b = make_backup(store.db.conn, store.path, app.now())
+        b = make_backup(store.db.conn, store.path, now)  # refuses a damaged database: the good backups stay
     finally:
         store.close()
+    for warning in store.warnings:
+        app.print(f"warning: {warning}")
     app.print(f"backup written: {b.path} ({_size(b.size)})")
     return 0
 
@@ -98,6 +106,8 @@ def _restore(app: "AppContext", db_path, which: str) -> int:
     result = restore(db_path, which, app.now())
     b = result.restored.backup
     tz = app.now().tzinfo
+    for info in result.skipped:
+        app.print(f"skipped backup {info.backup.name}: it cannot be restored ({info.problem})")
     app.print(f"restored {b.name} (taken {b.taken.astimezone(tz):%Y-%m-%d %H:%M %Z}, {result.restored.reviews} "
               f"reviews) to {db_path}")
     if result.saved_as is not None:
@@ -113,23 +123,28 @@ def _restore(app: "AppContext", db_path, which: str) -> int:
 
 def _repair(app: "AppContext", db_path) -> int:
     from mi_prep.core.store import Store
-    from mi_prep.core.store.backup import make_backup
-    from mi_prep.core.store.repair import repair
+    from mi_prep.core.store.repair import repair_database
 
     now = app.now()
     db_path.parent.mkdir(parents=True, exist_ok=True)
     store = Store(db_path, now=now, check_rows=False)
     try:
-        b = make_backup(store.db.conn, db_path, now) if store.has_data() else None
-        removed, rebuilt = repair(store, now)
+        result = repair_database(store, now)  # refuses (changing nothing) what only a backup can fix
     finally:
         store.close()
-    if b is not None:
-        app.print(f"backup written first: {b.name}")
+    if result.backup is not None:
+        app.print(f"backup written first: {result.backup.name}")
+    if result.damaged_copy is not None:
+        app.print(f"the database was copied aside first as {result.damaged_copy}")
+    if result.recreated:
+        app.print(f"recreated missing table(s) {', '.join(result.recreated)} (empty; card_state is rebuilt from the "
+                  f"review log below)")
     for warning in store.warnings:
         app.print(warning)
-    for rid, problem in removed:
+    for rid, problem in result.removed:
         app.print(f"set aside review_log row {rid}: {problem}")
-    app.print(f"{len(removed)} unreadable review_log row(s) set aside (they remain in the backup); "
-              f"{rebuilt} item state(s) rebuilt from the log")
+    kept = "they remain in the backup" if result.backup is not None else "they remain in the copy set aside" \
+        if result.damaged_copy is not None else "there was no history to back up"
+    app.print(f"{len(result.removed)} unreadable review_log row(s) set aside ({kept}); "
+              f"{result.rebuilt} item state(s) rebuilt from the log")
     return 0

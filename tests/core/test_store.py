@@ -199,3 +199,38 @@ def test_replay_equals_incremental(evts, scheduler):
     before = s.states()
     s.rebuild()
     assert s.states() == before
+
+
+def _main_file_alone(db, tmp_path, name):
+    """What survives when ``-wal`` is lost: the main file copied without it."""
+    import shutil
+    import sqlite3
+
+    copy = tmp_path / name
+    shutil.copyfile(db, copy)
+    return sqlite3.connect(copy)
+
+
+def test_main_file_holds_the_data_without_the_wal(tmp_path):
+    import sqlite3
+
+    from mi_prep.core.store import SCHEMA_VERSION
+
+    data = tmp_path / "data"
+    s = open_store(data, now=T0)
+    db = data / "mi-prep.db"
+    # killed right after the first start: the schema is already in the main file, not only in the WAL
+    conn = _main_file_alone(db, tmp_path, "crashed.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'review_log'").fetchone()[0] == 1
+    conn.close()
+    other = sqlite3.connect(db)  # another mi-prep keeps the file open: close() is not the last connection
+    other.execute("SELECT COUNT(*) FROM config").fetchall()
+    for i in range(3):
+        s.answer(f"card-{i}", 3, T0 + timedelta(minutes=i))
+    s.close()
+    conn = _main_file_alone(db, tmp_path, "closed.db")
+    assert conn.execute("SELECT COUNT(*) FROM review_log").fetchone()[0] == 3
+    assert conn.execute("SELECT COUNT(*) FROM card_state").fetchone()[0] == 3
+    conn.close()
+    other.close()

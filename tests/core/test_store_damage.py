@@ -18,7 +18,7 @@ import pytest
 
 from mi_prep.cli import AppContext, main
 from mi_prep.core.store import SCHEMA_VERSION, StorageError, Store, open_store
-from mi_prep.core.store.backup import KEEP, list_backups
+from mi_prep.core.store.backup import KEEP, list_backups, make_backup
 
 T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -229,15 +229,147 @@ def test_bad_review_log_row_then_repair(tmp_path, sql, problem):
     assert s.integrity_check() == "ok"
 
 
-def test_bad_config_value(tmp_path):
+@pytest.mark.parametrize("key, value, problem", [
+    ("new-per-day", '"many"', "not a whole number from 0 to 100000"),
+    ("reviews-per-day", "1e999", "not a whole number from 0 to 100000"),
+    ("reviews-per-day", "-5", "not a whole number from 0 to 100000"),
+    ("new-per-day", "2.5", "not a whole number from 0 to 100000"),
+    ("new-per-day", "lots", "not JSON"),
+    ("scheduler", '"leitner"', "not one of sm2, fsrs"),
+    ("interview-date", '"next week"', "not a date like 2026-12-15"),
+    ("interview-date", '"2026-02-30"', "not a date like 2026-12-15"),
+    ("theme", "7", "not a string"),
+], ids=["str-count", "inf-count", "negative", "fraction", "not-json", "scheduler", "date-words", "date-invalid",
+        "theme"])
+def test_unusable_setting_is_reset_on_open_with_a_warning(tmp_path, key, value, problem):
     data = tmp_path / "data"
     db = make_history(data)
-    _edit(db, "INSERT OR REPLACE INTO config (key, value) VALUES ('new-per-day', 'lots')")
+    _edit(db, "INSERT OR REPLACE INTO config (key, value) VALUES (?, ?)", key, value)
+    code, out = cli(data, "due")
+    assert code == 0 and "Traceback" not in out, out
+    assert f"warning: {db}: config {key!r} held {value!r}, which is {problem}; reset to its default" in out
+    s = open_store(data, now=T0)
+    assert s.warnings == [] and s.get_config(key, "default") == "default"
+    assert s.db.execute("SELECT COUNT(*) FROM config WHERE key = ?", [key]).fetchone()[0] == 0
+    for item, state in s.states().items():
+        assert s.replay_item(item) == state
+    s.close()
+
+
+def test_reset_scheduler_replays_every_item_under_the_default(tmp_path):
+    data = tmp_path / "data"
+    s = open_store(data, now=T0)
+    s.set_scheduler("fsrs")
+    for i in range(4):
+        s.answer(f"card-{i % 2}", 3, T0 + timedelta(minutes=i))
+    s.close()
+    _edit(data / "mi-prep.db", "UPDATE config SET value = '\"FSRS\"' WHERE key = 'scheduler'")
+    s = open_store(data, now=T0)
+    assert "config 'scheduler' held '\"FSRS\"'" in s.warnings[0]
+    assert s.scheduler_name == "sm2"
+    for item, state in s.states().items():
+        assert state.scheduler == "sm2" and s.replay_item(item) == state
+
+
+def test_setting_edited_while_running_reads_as_its_default(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data)
+    s = open_store(data, now=T0)
+    s.set_config("new-per-day", 7)
+    _edit(db, "UPDATE config SET value = '\"many\"' WHERE key = 'new-per-day'")
+    assert s.get_config("new-per-day", 20) == 20
+    assert s.all_config() == {}
+    assert len(s.warnings) == 1 and "config 'new-per-day' holds '\"many\"'" in s.warnings[0]
+    _edit(db, "UPDATE config SET value = '1e999' WHERE key = 'new-per-day'")
+    assert s.get_config("new-per-day", 20) == 20
+    with pytest.raises(ValueError, match="not a whole number"):
+        s.set_config("reviews-per-day", "many")
+    with pytest.raises(ValueError, match="not a date"):
+        s.set_config("interview-date", "soon")
+    s.set_config("interview-date", "2026-12-15")
+    assert s.get_config("interview-date") == "2026-12-15"
+    s.close()
+    code, out = cli(data, "backup", "repair")  # repair resets it too (it opens without the start-up checks)
+    assert code == 0 and "config 'new-per-day' held '1e999'" in out, out
+
+
+def test_unreadable_unknown_setting_then_repair(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data)
+    _edit(db, "INSERT OR REPLACE INTO config (key, value) VALUES ('colour', 'lots')")
     line = one_error_line(*cli(data, "config", "list"), must=str(db))
-    assert "config row 'new-per-day'" in line and "reset it to its default" in line
+    assert "config row 'colour'" in line and "reset it to its default" in line
     code, out = cli(data, "backup", "repair")
-    assert code == 0 and "config 'new-per-day' held 'lots'" in out
+    assert code == 0 and "config 'colour' held 'lots'" in out
     assert cli(data, "config", "list")[0] == 0
+
+
+FAR = "9999-12-31T23:59:59+00:00"
+
+
+def test_far_future_timestamps_are_unreadable_rows_repair_sets_aside(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data)
+    _edit(db, "UPDATE review_log SET ts = ?, ts_local = ?, due_after = ? WHERE id = 5", FAR, FAR, FAR)
+    _edit(db, "UPDATE card_state SET due = ?, interval = 1e9 WHERE item_id = 'card-1'", FAR)
+    line = one_error_line(*cli(data, "config", "list"), must=str(db))
+    assert f"review_log row 5 cannot be read (ts='{FAR}' is outside the years 2000-2200" in line
+    assert "backup repair" in line
+    code, out = cli(data, "backup", "repair")
+    assert code == 0 and "Traceback" not in out, out
+    assert "set aside review_log row 5: ts=" in out
+    s = open_store(data, now=T0)
+    assert 5 not in [r["id"] for r in s.log_rows()] and s.warnings == []
+    for item, state in s.states().items():
+        assert s.replay_item(item) == state
+    assert s.state("card-1").due.year == 2026
+
+
+def test_a_log_row_replay_cannot_compute_is_set_aside(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data, 3)
+    # 60 'Easy' answers within a minute: SM-2 intervals grow past the year 9999 (plausible timestamps)
+    conn = sqlite3.connect(db)
+    for i in range(60):
+        ts = (T0 + timedelta(seconds=i)).isoformat()
+        conn.execute("INSERT INTO review_log (item_id, card_id, kind, ts, ts_local, rating, source, scheduler) "
+                     "VALUES ('card-x', 'card-x', 'review', ?, ?, 4, 'review', 'sm2')", [ts, ts])
+    conn.execute("UPDATE card_state SET due = 'garbage' WHERE item_id = 'card-0'")
+    conn.execute("INSERT INTO card_state (item_id, card_id, scheduler, phase, due, interval, ease, reps, lapses, "
+                 "step) VALUES ('card-x', 'card-x', 'sm2', 'review', 'garbage', 1, 2.5, 1, 0, 0)")
+    conn.commit()
+    conn.close()
+    line = one_error_line(*cli(data, "config", "list"), must=str(db))  # rebuilding card-x from the log fails
+    assert "review_log row" in line and "replaying it fails" in line and "backup repair" in line
+    code, out = cli(data, "backup", "repair")
+    assert code == 0 and "Traceback" not in out, out
+    assert "replaying it fails" in out
+    s = open_store(data, now=T0)
+    assert s.warnings == []
+    for item, state in s.states().items():
+        assert s.replay_item(item) == state
+    assert 0 < s.review_count("card-x") < 60
+
+
+def test_infinite_card_state_number_is_rebuilt_and_a_huge_one_is_one_line(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data)
+    good = open_store(data, now=T0).state("card-1")
+    _edit(db, "UPDATE card_state SET interval = 1e999 WHERE item_id = 'card-1'")
+    code, out = cli(data, "config", "list")
+    assert code == 0 and f"warning: {db}: card_state row 'card-1' could not be read (interval=inf is not a number)" \
+        in out, out
+    assert open_store(data, now=T0).state("card-1") == good
+    _edit(db, "UPDATE card_state SET interval = 1e9 WHERE item_id = 'card-1'")
+    s = open_store(data, now=T0)
+    with pytest.raises(StorageError) as info:
+        s.answer("card-1", 3, T0 + timedelta(days=3))
+    assert "card_state row 'card-1'" in info.value.message and "too large" in info.value.message
+    assert "backup repair" in info.value.message
+    assert len(s.log_rows()) == 6
+    s.close()
+    assert cli(data, "backup", "repair")[0] == 0
+    assert open_store(data, now=T0).state("card-1") == good
 
 
 def test_undo_of_an_edited_state_before(tmp_path):
@@ -320,7 +452,7 @@ def test_read_only_data_dir(shared_dir):
     data = _prepare(shared_dir)
     data.chmod(0o555)
     line = one_error_line(*_as_nobody(lambda: cli(data, "config", "list")), must=str(data / "mi-prep.db"))
-    assert "read-only" in line and "chmod u+w" in line
+    assert "read-only" in line and "chmod u+w" in line and "start mi-prep again" in line
 
 
 def test_read_only_db_file(shared_dir):
@@ -328,7 +460,7 @@ def test_read_only_db_file(shared_dir):
     (data / "mi-prep.db").chmod(0o444)
     line = one_error_line(*_as_nobody(lambda: cli(data, "config", "set", "new-per-day", "5")),
                           must=str(data / "mi-prep.db"))
-    assert "read-only" in line and "chmod u+rw" in line
+    assert "read-only" in line and "chmod u+rw" in line and "start mi-prep again" in line
 
 
 def test_cannot_create_data_dir(shared_dir):
@@ -441,3 +573,150 @@ def test_error_messages_point_to_backups_only_when_there_are_some(tmp_path):
     (data / "mi-prep.db").write_bytes(b"x" * 5000)
     code, out = cli(data, "config", "list")
     assert "there are no backups" in out and "backup list" not in out
+
+
+# --------------------------------------------------------------------------- a damaged database is never backed up
+
+
+def _damage_an_index(db: Path) -> None:
+    """Garble the card_state due index: the tables still read (mi-prep opens), ``quick_check`` fails."""
+    conn = sqlite3.connect(db)
+    root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'idx_card_state_due'").fetchone()[0]
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    with open(db, "r+b") as f:
+        f.seek((root - 1) * size + 8)
+        f.write(b"\xff" * 200)
+
+
+def test_backup_now_and_repair_refuse_a_damaged_database_and_keep_the_good_backup(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data, 30)
+    code, out = cli(data, "backup", "now", now=T0 + timedelta(hours=1))
+    good = list_backups(db)
+    assert code == 0 and len(good) == 1
+    _damage_an_index(db)
+    for i in range(KEEP + 2):
+        later = T0 + timedelta(hours=2 + i)
+        for argv, must in ((["backup", "now"], "so no backup was made of it (the existing backups are kept)"),
+                           (["backup", "repair"], "repair cannot fix that and changed nothing")):
+            code, out = cli(data, *argv, now=later)
+            line = one_error_line(code, out, must=f"{db} is damaged (quick_check: ")
+            assert must in line and "backup restore latest" in line and out.count("\n") == 1
+    assert list_backups(db) == good
+    assert not list(data.glob("*.damaged-*"))  # a refused repair copies nothing aside either
+    code, out = cli(data, "backup", "restore", "latest", now=T0 + timedelta(days=1))
+    assert code == 0 and f"restored {good[0].name}" in out and "damaged database it replaced was kept" in out
+    assert cli(data, "backup", "now", now=T0 + timedelta(days=1, hours=1))[0] == 0
+
+
+def test_pruning_never_deletes_the_newest_good_backup(tmp_path):
+    from mi_prep.core.store.backup import prune
+
+    data = tmp_path / "data"
+    db = make_history(data)
+    cli(data, "backup", "now", now=T0)
+    good = list_backups(db)[0].path
+    for i in range(KEEP + 1):  # newer backups that are all damaged (made by an older mi-prep, say)
+        broken = good.with_name(f"mi-prep-20260702-{i:02d}0000.db")
+        broken.write_bytes(good.read_bytes()[:5000])
+    removed = prune(db)
+    assert good.exists() and len(removed) == 1 and good not in removed
+    assert len(list_backups(db)) == KEEP + 1
+    # restore latest passes over the damaged ones
+    code, out = cli(data, "backup", "restore", "latest", now=T0 + timedelta(days=2))
+    assert code == 0 and f"restored {good.name}" in out, out
+    assert f"skipped backup mi-prep-20260702-{KEEP:02d}0000.db: it cannot be restored" in out
+    # once a good backup is the newest, the old one may go
+    open_store(data, now=T0 + timedelta(days=3)).close()
+    assert len(list_backups(db)) == KEEP
+
+
+def test_dropped_table_is_never_backed_up_and_repair_recreates_it(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data)
+    cli(data, "backup", "now", now=T0 + timedelta(hours=1))
+    good = list_backups(db)
+    states = open_store(data, now=T0).states()
+    _edit(db, "DROP TABLE card_state")
+    line = one_error_line(*cli(data, "config", "list"), must=f"{db} is missing part of its structure")
+    assert "no such table: card_state" in line and "backup repair" in line
+    line = one_error_line(*cli(data, "backup", "now", now=T0 + timedelta(hours=2)), must="missing part of its")
+    assert "backup repair` to recreate it" in line and list_backups(db) == good
+    s = Store(db, check_rows=False)
+    with pytest.raises(StorageError) as info:
+        make_backup(s.db.conn, db, T0 + timedelta(hours=2))
+    s.close()
+    assert "(no table card_state), so no backup was made of it (the existing backups are kept)" in info.value.message
+    assert "backup repair` to recreate it" in info.value.message and list_backups(db) == good
+    code, out = cli(data, "backup", "repair", now=T0 + timedelta(hours=3))
+    assert code == 0, out
+    copy = data / "mi-prep.db.damaged-20260701-120000"
+    assert f"copied aside first as {copy}" in out and "recreated missing table(s) card_state" in out
+    assert list_backups(db) == good  # the broken file did not go into the rotation
+    conn = sqlite3.connect(copy)
+    assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'card_state'").fetchone()[0] == 0
+    assert conn.execute("SELECT COUNT(*) FROM review_log").fetchone()[0] == 6
+    conn.close()
+    s = open_store(data, now=T0)
+    assert s.states() == states and s.warnings == []
+    s.close()
+
+
+def test_dropped_review_log_repair_refuses_and_restore_skips_a_broken_backup(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data)
+    cli(data, "backup", "now", now=T0 + timedelta(hours=1))
+    good = list_backups(db)[0]
+    broken = good.path.with_name("mi-prep-20260701-110000.db")  # an older mi-prep backed up a broken file
+    broken.write_bytes(good.path.read_bytes())
+    _edit(broken, "DROP TABLE card_state")
+    code, out = cli(data, "backup", "list")
+    assert "mi-prep-20260701-110000.db" in out and "! damaged: no table card_state" in out
+    _edit(db, "DROP TABLE review_log")
+    line = one_error_line(*cli(data, "backup", "repair", now=T0 + timedelta(hours=2)),
+                          must=f"{db} has no review_log table")
+    assert "changed nothing" in line and "backup restore latest" in line
+    assert not list(data.glob("*.damaged-*")) and len(list_backups(db)) == 2
+    code, out = cli(data, "backup", "restore", "latest", now=T0 + timedelta(hours=3))
+    assert code == 0 and "skipped backup mi-prep-20260701-110000.db" in out and f"restored {good.name}" in out
+    assert "damaged database it replaced was kept as" in out  # not rotated in as a backup
+    s = open_store(data, now=T0, daily_backup=False)
+    assert len(s.log_rows()) == 6
+    s.close()
+
+
+# --------------------------------------------------------------------------- the backups folder is a file
+
+
+def test_backups_folder_that_is_a_file(tmp_path):
+    data = tmp_path / "data"
+    db = make_history(data)
+    (data / "backups").write_text("not a folder")
+    must = f"{data / 'backups'} is a file, not the backups folder; move it away"
+    for argv in (["backup", "now"], ["backup", "list"], ["backup", "repair"], ["backup", "restore", "latest"]):
+        code, out = cli(data, *argv)
+        one_error_line(code, out, must=must)
+        assert "Errno" not in out and "no backups yet" not in out
+    code, out = cli(data, "config", "list", now=T0 + timedelta(days=1))  # the daily backup: a warning only
+    assert code == 0 and f"warning: the daily backup was not written: {must}" in out
+    assert (data / "backups").read_text() == "not a folder"
+    assert len(open_store(data, now=T0, daily_backup=False).log_rows()) == 6 and db.exists()
+
+
+def test_restore_over_an_immutable_database_says_so(tmp_path):
+    import shutil
+    import subprocess
+
+    data = tmp_path / "data"
+    db = make_history(data)
+    cli(data, "backup", "now")
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode:
+        pytest.skip("needs chattr +i (root with CAP_LINUX_IMMUTABLE)")
+    try:
+        line = one_error_line(*cli(data, "backup", "restore", "latest"),
+                              must=f"cannot replace {db} (operation not permitted); make it writable")
+        assert "chattr -i" in line and "the current database was left in place" in line
+        assert len(list_backups(db)) == 1
+    finally:
+        subprocess.run(["chattr", "-i", str(db)], check=True)

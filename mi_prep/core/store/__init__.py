@@ -4,7 +4,8 @@
   ``connection``: autocommit connections, WAL, transactions; ``store``: the :class:`Store`;
   ``opening``: :func:`open_store` (pre-checks, migrations, daily backup); ``guard``: storage failures
   as :class:`StorageError` (one-line messages, ``errors``); ``checks``: reading hand-edited rows safely;
-  ``repair``: rebuilding from the log; ``backup``: automatic backups and restore.
+  ``repair``: rebuilding from the log, resetting unusable settings, recreating dropped tables;
+  ``backup``: automatic backups (never of a database that fails its checks) and restore.
 """
 
 from __future__ import annotations

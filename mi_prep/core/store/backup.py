@@ -3,11 +3,15 @@
 * ``<data dir>/backups/mi-prep-YYYYMMDD-HHMMSS.db`` (UTC time in the name), written with SQLite's
   online backup API (a consistent snapshot even while WAL holds recent commits), to a temporary
   name first, fsynced, then renamed: a half-written backup is never listed.
-* Made before any migration of a database with data, at most once a day when mi-prep opens it
-  (after ``PRAGMA quick_check`` passed: a damaged database is never rotated in), before a restore
-  and before ``backup repair``. The newest :data:`KEEP` are kept.
+* Made before any migration of a database with data, at most once a day when mi-prep opens it,
+  before a restore and before ``backup repair``. The newest :data:`KEEP` are kept, and pruning never
+  deletes the newest backup that passes its checks.
+* A database that fails ``PRAGMA quick_check`` or lacks a table of its schema is never backed up
+  (:func:`make_backup` refuses with one line): ten copies of a damaged file would otherwise push out
+  every good backup. ``backup repair`` copies such a file aside as ``mi-prep.db.damaged-<ts>`` instead.
 * :func:`restore` never opens the Store: it works when the current database is damaged (that is
-  when it is needed). It verifies the backup (``integrity_check``), saves the current database
+  when it is needed). It verifies the backup (``integrity_check``; ``latest`` = the newest that
+  passes), saves the current database
   (as a backup when readable, else as a ``mi-prep.db.damaged-...`` copy), and swaps the file in
   atomically (temporary copy in the same folder, fsync, ``os.replace``).
 """
@@ -24,8 +28,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from mi_prep.core.store.connection import connect
-from mi_prep.core.store.errors import BACKUP_DIR, StorageError, _command, storage_error
-from mi_prep.core.store.schema import SCHEMA_VERSION, has_data, schema_version
+from mi_prep.core.store.errors import (
+    BACKUP_DIR, StorageError, _command, check_summary, has_backups, restore_or_start_over, storage_error,
+)
+from mi_prep.core.store.schema import SCHEMA_VERSION, has_data, missing_tables, schema_version
 
 KEEP = 10
 DAILY = timedelta(days=1)
@@ -61,10 +67,57 @@ class RestoreResult:
     """The database that was replaced, saved as a backup (it was readable and had data)."""
     damaged_copy: Path | None
     """The replaced database when it was not readable, copied aside for inspection."""
+    skipped: tuple[BackupInfo, ...] = ()
+    """For ``latest``: newer backups passed over because they cannot be restored."""
 
 
 def backup_dir(db_path: Path) -> Path:
     return db_path.parent / BACKUP_DIR
+
+
+def backup_dir_problem(db_path: Path) -> StorageError | None:
+    """``backups`` exists but is not a folder (a file, a dangling link): nothing can be listed or written."""
+    folder = backup_dir(db_path)
+    if os.path.lexists(folder) and not folder.is_dir():
+        return StorageError(f"{folder} is a file, not the backups folder; move it away (mi-prep keeps its backups "
+                            f"there)", path=db_path, reason="backupdir")
+    return None
+
+
+def quick_problem(conn: sqlite3.Connection) -> str | None:
+    """``PRAGMA quick_check`` (every page read, structure checked): None, or SQLite's first complaints."""
+    try:
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return f"quick_check: {exc}"
+    return None if rows == [("ok",)] else "quick_check: " + check_summary(rows)
+
+
+def database_problem(conn: sqlite3.Connection) -> tuple[str, str] | None:
+    """Why ``conn``'s database must not become a backup: (``"damaged"`` or ``"structure"``, details), or None."""
+    problem = quick_problem(conn)
+    if problem is not None:
+        return "damaged", problem
+    try:
+        missing = missing_tables(conn)
+    except sqlite3.DatabaseError as exc:
+        return "damaged", str(exc)
+    if missing:
+        return "structure", f"no table {', '.join(missing)}"
+    return None
+
+
+def refuse_backup(db_path: Path, kind: str, problem: str) -> StorageError:
+    """The one line for a database that fails its checks: no backup of it is written (the good ones stay)."""
+    kept = " (the existing backups are kept)" if has_backups(db_path) else ""
+    if kind == "structure" and "review_log" not in problem:
+        what = "is missing part of its structure"
+        todo = f"run `{_command(db_path, 'backup repair')}` to recreate it, or {restore_or_start_over(db_path)}"
+    else:
+        what = "is damaged" if kind == "damaged" else "is missing part of its structure"
+        todo = restore_or_start_over(db_path, recover=kind == "damaged")
+    return StorageError(f"{db_path} {what} ({problem}), so no backup was made of it{kept}; {todo}", path=db_path,
+                        reason="corrupt")
 
 
 def list_backups(db_path: Path) -> list[Backup]:
@@ -118,37 +171,78 @@ def _unique_name(folder: Path, now: datetime) -> Path:
     return path
 
 
-def make_backup(conn: sqlite3.Connection, db_path: Path, now: datetime, *, keep: int | None = KEEP) -> Backup:
-    """Copy the open database ``conn`` (at ``db_path``) to a new backup; prune to the newest ``keep``."""
+def make_backup(conn: sqlite3.Connection, db_path: Path, now: datetime, *, keep: int | None = KEEP,
+                checked: bool = False) -> Backup:
+    """Copy the open database ``conn`` (at ``db_path``) to a new backup; prune to the newest ``keep``.
+
+    A database that fails ``quick_check`` or lacks tables of its schema is refused (StorageError, nothing
+    written): a damaged copy must never push the good backups out. ``checked``: the caller just checked.
+    Every failure is a StorageError."""
+    if not checked:
+        found = database_problem(conn)
+        if found is not None:
+            raise refuse_backup(db_path, *found)
     folder = backup_dir(db_path)
-    folder.mkdir(exist_ok=True)
-    final = _unique_name(folder, now)
-    tmp = folder / f".{final.name}.{os.getpid()}.tmp"
+    problem = backup_dir_problem(db_path)
+    if problem is not None:
+        raise problem
     try:
-        target = sqlite3.connect(str(tmp), isolation_level=None)
+        folder.mkdir(exist_ok=True)
+        final = _unique_name(folder, now)
+        tmp = folder / f".{final.name}.{os.getpid()}.tmp"
         try:
-            conn.backup(target)
-            target.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+            target = sqlite3.connect(str(tmp), isolation_level=None)
+            try:
+                conn.backup(target)
+                target.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+            finally:
+                target.close()
+            _fsync(tmp)
+            os.replace(tmp, final)
+            _fsync(folder, directory=True)
         finally:
-            target.close()
-        _fsync(tmp)
-        os.replace(tmp, final)
-        _fsync(folder, directory=True)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+            if tmp.exists():
+                tmp.unlink()
+        st = final.stat()
+    except (OSError, sqlite3.OperationalError) as exc:
+        detail = getattr(exc, "strerror", None) or str(exc)
+        if isinstance(exc, sqlite3.OperationalError):
+            err = storage_error(exc, db_path)
+            if err is not None and err.reason in ("corrupt", "notadb", "busy"):
+                raise err from exc  # the database itself, not the backups folder
+        raise StorageError(f"could not write a backup of {db_path} to {folder} ({detail}); free some space or make "
+                           f"that folder writable, then try again", path=db_path, reason="backup") from exc
     if keep is not None:
-        prune(db_path, keep)
-    st = final.stat()
+        prune(db_path, keep, good=final)
     m = NAME_RE.match(final.name)
     return Backup(final, datetime.strptime(m[1] + m[2], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc),
                   int(m[3] or 1), st.st_size)
 
 
-def prune(db_path: Path, keep: int = KEEP) -> list[Path]:
-    """Delete all but the newest ``keep`` backups (and temporary files older than an hour). Returns deleted."""
+def backup_ok(backup: Backup) -> bool:
+    """The backup opens, passes ``quick_check`` and has every table of its schema."""
+    try:
+        conn = _open_readonly(backup.path)
+    except sqlite3.Error:
+        return False
+    try:
+        return database_problem(conn) is None
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+
+
+def prune(db_path: Path, keep: int = KEEP, *, good: Path | None = None) -> list[Path]:
+    """Delete all but the newest ``keep`` backups (and temporary files older than an hour), but never the
+    newest backup that passes :func:`backup_ok` (``good``: one known to pass). Returns deleted."""
     removed = []
-    for b in list_backups(db_path)[keep:]:
+    backups = list_backups(db_path)
+    doomed = backups[keep:]
+    if doomed and not any(b.path == good for b in backups[:keep]) and not any(backup_ok(b) for b in backups[:keep]):
+        spared = next((b for b in doomed if backup_ok(b)), None)  # the newest good one is older: keep it too
+        doomed = [b for b in doomed if b is not spared]
+    for b in doomed:
         try:
             b.path.unlink()
             removed.append(b.path)
@@ -161,6 +255,34 @@ def prune(db_path: Path, keep: int = KEEP) -> list[Path]:
     except OSError:
         pass
     return removed
+
+
+def damaged_name(db_path: Path, now: datetime) -> Path:
+    """``mi-prep.db.damaged-YYYYMMDD-HHMMSS`` next to the database (``-2``, ... when taken)."""
+    copy, n = db_path.with_name(f"{db_path.name}.damaged-{_stamp(now)}"), 1
+    while os.path.lexists(copy):
+        n += 1
+        copy = db_path.with_name(f"{db_path.name}.damaged-{_stamp(now)}-{n}")
+    return copy
+
+
+def copy_aside(conn: sqlite3.Connection, db_path: Path, now: datetime) -> Path:
+    """Copy the open (readable but broken) database to :func:`damaged_name`, outside the rotated backups."""
+    copy = damaged_name(db_path, now)
+    try:
+        target = sqlite3.connect(str(copy), isolation_level=None)
+        try:
+            conn.backup(target)
+            target.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            target.close()
+        _fsync(copy)
+    except (OSError, sqlite3.Error) as exc:
+        copy.unlink(missing_ok=True)
+        raise StorageError(f"could not copy {db_path} aside to {copy} before repairing it "
+                           f"({getattr(exc, 'strerror', None) or exc}); nothing was changed; free some space and "
+                           f"try again", path=db_path, reason="backup") from exc
+    return copy
 
 
 def _open_readonly(path: Path) -> sqlite3.Connection:
@@ -177,8 +299,11 @@ def inspect(backup: Backup, *, full: bool = False) -> BackupInfo:
         if full:
             rows = conn.execute("PRAGMA integrity_check").fetchall()
             if rows != [("ok",)]:
-                return BackupInfo(backup, None, None, "damaged: " + "; ".join(str(r[0]) for r in rows[:3]))
+                return BackupInfo(backup, None, None, "damaged: " + check_summary(rows))
         version = schema_version(conn)
+        missing = missing_tables(conn)
+        if missing:
+            return BackupInfo(backup, None, version, f"damaged: no table {', '.join(missing)}")
         reviews = conn.execute("SELECT COUNT(*) FROM review_log WHERE kind = 'review'").fetchone()[0]
         problem = None
         if version > SCHEMA_VERSION:
@@ -192,6 +317,9 @@ def inspect(backup: Backup, *, full: bool = False) -> BackupInfo:
 
 def find(db_path: Path, which: str) -> Backup:
     """``latest``, a file name, or a name without ``.db``."""
+    problem = backup_dir_problem(db_path)
+    if problem is not None:
+        raise problem
     backups = list_backups(db_path)
     if not backups:
         raise StorageError(f"there are no backups in {backup_dir(db_path)}", path=db_path, reason="nobackup")
@@ -212,16 +340,49 @@ def _sidecars(db_path: Path) -> list[Path]:
     return [db_path.with_name(db_path.name + s) for s in ("-wal", "-shm", "-journal")]
 
 
+def _choose(db_path: Path, which: str) -> tuple[BackupInfo, tuple[BackupInfo, ...]]:
+    """The backup to restore, verified; for ``latest`` the newest one that passes (and those skipped)."""
+    if which != "latest":
+        chosen = find(db_path, which)
+        info = inspect(chosen, full=True)
+        if info.problem is not None:
+            raise StorageError(f"backup {chosen.path} cannot be restored ({info.problem}); choose another one: "
+                               f"{_command(db_path, 'backup list')}", path=db_path, reason="badbackup")
+        return info, ()
+    skipped = []
+    for b in list_backups(db_path) or [find(db_path, which)]:  # find() raises when there are none
+        info = inspect(b, full=True)
+        if info.problem is None:
+            return info, tuple(skipped)
+        skipped.append(info)
+    newest = skipped[0]
+    others = f" (nor can the {len(skipped) - 1} older one(s))" if len(skipped) > 1 else ""
+    raise StorageError(f"backup {newest.backup.path} cannot be restored ({newest.problem}){others}; see "
+                       f"{_command(db_path, 'backup list')}", path=db_path, reason="badbackup")
+
+
+def _cannot_replace(db_path: Path, detail: str) -> StorageError:
+    return StorageError(f"cannot replace {db_path} ({detail}); make it writable (chmod u+rw {db_path}; if it is "
+                        f"marked immutable: chattr -i {db_path}) and run the restore again; the current database was "
+                        f"left in place", path=db_path, reason="readonly")
+
+
 def restore(db_path: Path, which: str, now: datetime) -> RestoreResult:
     """Replace the database at ``db_path`` by backup ``which`` (see module doc). Every mi-prep must be closed."""
-    chosen = find(db_path, which)
-    info = inspect(chosen, full=True)
-    if info.problem is not None:
-        raise StorageError(f"backup {chosen.path} cannot be restored ({info.problem}); choose another one: "
-                           f"{_command(db_path, 'backup list')}", path=db_path, reason="badbackup")
+    problem = backup_dir_problem(db_path)
+    if problem is not None:
+        raise problem
+    info, skipped = _choose(db_path, which)
+    chosen = info.backup
     if db_path.is_dir():
         raise StorageError(f"{db_path} is a directory, not a database file; move it away first", path=db_path,
                            reason="isdir")
+    if db_path.exists():  # read-only or immutable (chattr +i): found before anything changes
+        try:
+            with open(db_path, "r+b"):
+                pass
+        except OSError as exc:
+            raise _cannot_replace(db_path, (exc.strerror or str(exc)).lower()) from exc
     for stale in db_path.parent.glob(f".{db_path.name}.restore-*.tmp"):  # left by a killed restore
         stale.unlink(missing_ok=True)
     tmp = db_path.with_name(f".{db_path.name}.restore-{os.getpid()}.tmp")
@@ -232,7 +393,10 @@ def restore(db_path: Path, which: str, now: datetime) -> RestoreResult:
         for side in _sidecars(db_path):  # stale WAL frames must never be applied to the restored file
             if side.exists():
                 side.unlink()
-        os.replace(tmp, db_path)
+        try:
+            os.replace(tmp, db_path)
+        except PermissionError as exc:
+            raise _cannot_replace(db_path, (exc.strerror or "operation not permitted").lower()) from exc
         _fsync(db_path.parent, directory=True)
     except OSError as exc:
         raise StorageError(f"could not restore {chosen.path} to {db_path} ({exc.strerror or exc}); nothing of the "
@@ -242,7 +406,7 @@ def restore(db_path: Path, which: str, now: datetime) -> RestoreResult:
         if tmp.exists():
             tmp.unlink()
     prune(db_path, KEEP)
-    return RestoreResult(info, saved, damaged)
+    return RestoreResult(info, saved, damaged, skipped)
 
 
 def _set_aside_current(db_path: Path, now: datetime) -> tuple[Backup | None, Path | None]:
@@ -253,7 +417,7 @@ def _set_aside_current(db_path: Path, now: datetime) -> tuple[Backup | None, Pat
     readable = False
     try:
         conn = connect(db_path, timeout_ms=2000)
-        readable = conn.execute("PRAGMA quick_check").fetchall() == [("ok",)]
+        readable = database_problem(conn) is None  # damaged or missing tables: never a rotated backup
     except sqlite3.DatabaseError:
         readable = False
     if readable:
@@ -273,13 +437,13 @@ def _set_aside_current(db_path: Path, now: datetime) -> tuple[Backup | None, Pat
             if mode != "delete":
                 raise StorageError(f"{db_path} is open in another mi-prep; close it and run the restore again",
                                    path=db_path, reason="busy")
-            saved = make_backup(conn, db_path, now, keep=None) if has_data(conn) else None
+            saved = make_backup(conn, db_path, now, keep=None, checked=True) if has_data(conn) else None
         finally:
             conn.close()
         return saved, None
     if conn is not None:
         conn.close()
-    copy = db_path.with_name(f"{db_path.name}.damaged-{_stamp(now)}")
+    copy = damaged_name(db_path, now)
     shutil.copyfile(db_path, copy)
     for side in _sidecars(db_path):
         if side.exists():

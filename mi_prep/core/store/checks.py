@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sqlite3
-from datetime import datetime
-from typing import Any, Mapping
+from datetime import date, datetime
+from typing import Any, Callable, Mapping
 
 from mi_prep.core.schedule import SCHEDULERS, CardState
 from mi_prep.core.store.errors import DamagedRow
@@ -21,18 +22,23 @@ from mi_prep.core.store.errors import DamagedRow
 PHASES = ("new", "learning", "review", "relearning")
 EVENT_KINDS = ("review", "undo", "suspend", "unsuspend", "bury", "boost")
 
+LOG_YEARS = (2000, 2200)
+"""A log timestamp outside these years (inclusive) was not written by a clock: replaying it would
+overflow date arithmetic (``9999-12-31`` plus an interval), so such a row counts as unreadable."""
+
 # an aware ISO timestamp as this program writes it: 2026-05-01T06:00:00[.ffffff]+00:00 (or Z)
 _TS_SQL = ("({c} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]*' "
            "AND ({c} GLOB '*[+-][0-9][0-9]:[0-9][0-9]' OR {c} GLOB '*Z') AND julianday({c}) IS NOT NULL)")
+_TS_LOG_SQL = _TS_SQL[:-1] + f" AND substr({{c}}, 1, 4) BETWEEN '{LOG_YEARS[0]}' AND '{LOG_YEARS[1]}')"
 
 
-def _ts_ok(col: str, nullable: bool = True) -> str:
-    check = _TS_SQL.format(c=col)
+def _ts_ok(col: str, nullable: bool = True, log: bool = False) -> str:
+    check = (_TS_LOG_SQL if log else _TS_SQL).format(c=col)
     return f"({col} IS NULL OR {check})" if nullable else f"({col} IS NOT NULL AND {check})"
 
 
 def _num_ok(col: str, nullable: bool = False) -> str:
-    ok = f"typeof({col}) IN ('integer', 'real')"
+    ok = f"(typeof({col}) IN ('integer', 'real') AND abs({col}) <= 1e308)"  # finite: inf > 1e308
     return f"({col} IS NULL OR {ok})" if nullable else ok
 
 
@@ -50,15 +56,15 @@ _STATE_OK = _all([
 ])
 
 _LOG_OK = _all([
-    "item_id IS NOT NULL", "item_id != ''", f"kind IN {EVENT_KINDS!r}", _ts_ok("ts", nullable=False),
-    _ts_ok("ts_local"),
+    "item_id IS NOT NULL", "item_id != ''", f"kind IN {EVENT_KINDS!r}", _ts_ok("ts", nullable=False, log=True),
+    _ts_ok("ts_local", log=True),
     "(kind != 'review' OR (typeof(rating) = 'integer' AND rating BETWEEN 1 AND 4))",
     "(kind != 'review' OR scheduler IS NULL OR scheduler IN " + repr(SCHEDULERS) + ")",
-    "(max_interval IS NULL OR typeof(max_interval) IN ('integer', 'real'))",
+    _num_ok("max_interval", nullable=True),
     "(kind != 'undo' OR typeof(ref_id) = 'integer')",
     "(state_before IS NULL OR json_valid(state_before))",
-    "(kind != 'bury' OR (json_valid(data) AND " + _TS_SQL.format(c="json_extract(data, '$.until')") + "))",
-    "(kind != 'boost' OR (json_valid(data) AND " + _TS_SQL.format(c="json_extract(data, '$.due')") + "))",
+    "(kind != 'bury' OR (json_valid(data) AND " + _TS_LOG_SQL.format(c="json_extract(data, '$.until')") + "))",
+    "(kind != 'boost' OR (json_valid(data) AND " + _TS_LOG_SQL.format(c="json_extract(data, '$.due')") + "))",
 ])
 
 
@@ -79,8 +85,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def aware(value: Any, what: str, table: str, row: Any) -> datetime:
-    """An aware datetime written as this program writes them (the same rule as the SQL checks)."""
+def aware(value: Any, what: str, table: str, row: Any, *, log: bool = False) -> datetime:
+    """An aware datetime written as this program writes them (the same rule as the SQL checks);
+    ``log``: also within :data:`LOG_YEARS`."""
     try:
         if not (isinstance(value, str) and len(value) >= 16 and value[10] == "T"):
             raise ValueError(value)
@@ -90,6 +97,8 @@ def aware(value: Any, what: str, table: str, row: Any) -> datetime:
             from None
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise DamagedRow(table, row, f"{what}={_short(value)} has no time zone")
+    if log and not LOG_YEARS[0] <= dt.year <= LOG_YEARS[1]:
+        raise DamagedRow(table, row, f"{what}={_short(value)} is outside the years {LOG_YEARS[0]}-{LOG_YEARS[1]}")
     return dt
 
 
@@ -147,9 +156,9 @@ def check_log_row(r: Mapping[str, Any], *, deep: bool = False) -> None:
     kind = r.get("kind")
     if kind not in EVENT_KINDS:
         raise DamagedRow("review_log", rid, f"kind={_short(kind)} is not one of {EVENT_KINDS}")
-    aware(r.get("ts"), "ts", "review_log", rid)
+    aware(r.get("ts"), "ts", "review_log", rid, log=True)
     if r.get("ts_local") is not None:
-        aware(r["ts_local"], "ts_local", "review_log", rid)
+        aware(r["ts_local"], "ts_local", "review_log", rid, log=True)
     if kind == "review":
         rating = r.get("rating")
         if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 4:
@@ -157,7 +166,7 @@ def check_log_row(r: Mapping[str, Any], *, deep: bool = False) -> None:
         if r.get("scheduler") is not None and r["scheduler"] not in SCHEDULERS:
             raise DamagedRow("review_log", rid, f"scheduler={_short(r['scheduler'])} is not one of {SCHEDULERS}")
         mi = r.get("max_interval")
-        if mi is not None and (not isinstance(mi, (int, float)) or isinstance(mi, bool)):
+        if mi is not None and (not isinstance(mi, (int, float)) or isinstance(mi, bool) or not math.isfinite(mi)):
             raise DamagedRow("review_log", rid, f"max_interval={_short(mi)} is not a number")
     if kind == "undo" and not isinstance(r.get("ref_id"), int):
         raise DamagedRow("review_log", rid, f"ref_id={_short(r.get('ref_id'))} of an undo is not a row id")
@@ -174,4 +183,56 @@ def check_log_row(r: Mapping[str, Any], *, deep: bool = False) -> None:
             raise DamagedRow("review_log", rid, "data is not valid JSON") from None
         if not isinstance(data, dict):
             raise DamagedRow("review_log", rid, "data is not a JSON object")
-        aware(data.get(key), f"data.{key}", "review_log", rid)
+        aware(data.get(key), f"data.{key}", "review_log", rid, log=True)
+
+
+# --------------------------------------------------------------------------- config values
+
+MAX_PER_DAY = 100_000
+
+
+def _per_day(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_PER_DAY
+
+
+def _iso_day(v: Any) -> bool:
+    if v is None:
+        return True
+    if not (isinstance(v, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", v)):
+        return False
+    try:
+        date.fromisoformat(v)
+    except ValueError:
+        return False
+    return True
+
+
+CONFIG_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "scheduler": (lambda v: v in SCHEDULERS, f"not one of {', '.join(SCHEDULERS)}"),
+    "new-per-day": (_per_day, f"not a whole number from 0 to {MAX_PER_DAY}"),
+    "reviews-per-day": (_per_day, f"not a whole number from 0 to {MAX_PER_DAY}"),
+    "interview-date": (_iso_day, "not a date like 2026-12-15"),
+    "theme": (lambda v: isinstance(v, str), "not a string"),
+}
+"""The settings mi-prep reads, and what makes a value usable. A missing key means its default."""
+
+
+def config_value_problem(key: str, value: Any) -> str | None:
+    """Why ``value`` (already decoded) cannot be used for ``key``, or None (unknown keys: anything goes)."""
+    rule = CONFIG_RULES.get(key)
+    if rule is None:
+        return None
+    try:
+        ok = rule[0](value)
+    except TypeError:  # e.g. an unhashable value tested against the scheduler names
+        ok = False
+    return None if ok else rule[1]
+
+
+def config_problem(key: str, text: Any) -> str | None:
+    """Why the stored text of config ``key`` is unusable (not JSON, or a wrong value for a known key), or None."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return "not JSON"
+    return config_value_problem(key, value)

@@ -41,6 +41,17 @@ class DamagedRow(ValueError):
         self.problem = problem
 
 
+def check_summary(rows: list) -> str:
+    """``"ok"``, or the first three complaints of ``PRAGMA quick_check``/``integrity_check`` on ONE line
+    (SQLite puts several lines into one row and starts with ``*** in database main ***``)."""
+    if rows == [("ok",)]:
+        return "ok"
+    lines = [ln.strip() for r in rows for ln in str(r[0]).splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith("***")]
+    more = f" (and {len(lines) - 3} more)" if len(lines) > 3 else ""
+    return "; ".join(lines[:3]) + more if lines else "not ok"
+
+
 def _command(db_path: Path | None, words: str) -> str:
     """``mi-prep backup list``, with ``--data-dir`` when the database is not in the default place."""
     if db_path is None:
@@ -101,13 +112,14 @@ def access_problem(db_path: Path, detail: str = "") -> StorageError | None:
     if not folder.is_dir():
         return StorageError(f"{db_path} cannot be created: the data directory {folder} does not exist or is not a "
                             f"directory{said}; use another --data-dir", path=db_path, reason="cantopen")
+    # SQLite opened the file read-only and keeps it so: fixing permissions needs a new start to take effect
     if not os.access(folder, os.W_OK | os.X_OK):
         return StorageError(f"{db_path} cannot be written: its folder {folder} is read-only{said}, and SQLite keeps "
-                            f"{db_path.name}-wal next to it; make it writable (chmod u+w {folder}) or use another "
-                            f"--data-dir", path=db_path, reason="readonly")
+                            f"{db_path.name}-wal next to it; make it writable (chmod u+w {folder}) and start mi-prep "
+                            f"again, or use another --data-dir", path=db_path, reason="readonly")
     if db_path.exists() and not os.access(db_path, os.R_OK | os.W_OK):
-        return StorageError(f"{db_path} is read-only{said}; make it writable (chmod u+rw {db_path}) or use another "
-                            f"--data-dir", path=db_path, reason="readonly")
+        return StorageError(f"{db_path} is read-only{said}; make it writable (chmod u+rw {db_path}) and start mi-prep "
+                            f"again, or use another --data-dir", path=db_path, reason="readonly")
     return None
 
 
@@ -132,8 +144,8 @@ def storage_error(exc: BaseException, db_path: Path | None) -> StorageError | No
         if found is not None:
             return found
         if code == SQLITE_READONLY:
-            return StorageError(f"{where} is read-only ({detail}); make it and its folder writable or use another "
-                                f"--data-dir", path=db_path, reason="readonly")
+            return StorageError(f"{where} is read-only ({detail}); make it and its folder writable and start mi-prep "
+                                f"again, or use another --data-dir", path=db_path, reason="readonly")
         return StorageError(f"{where} cannot be opened ({detail}); check that its folder exists and is writable, or "
                             f"use another --data-dir", path=db_path, reason="cantopen")
     if code == SQLITE_FULL:
@@ -147,9 +159,11 @@ def storage_error(exc: BaseException, db_path: Path | None) -> StorageError | No
         return StorageError(f"{where} is locked by another program ({detail}); close other mi-prep windows and try "
                             f"again", path=db_path, reason="busy")
     if code == SQLITE_ERROR and ("no such table" in detail or "no such column" in detail):
-        return StorageError(f"{where} is missing part of its structure ({detail}); "
-                            f"{restore_or_start_over(db_path) if db_path else 'restore a backup'}",
-                            path=db_path, reason="corrupt")
+        todo = restore_or_start_over(db_path, recover=False) if db_path else "restore a backup"
+        if "no such table" in detail and "review_log" not in detail:  # derived or side tables: recreated
+            todo = f"run `{_command(db_path, 'backup repair')}` to recreate it, or {todo}"
+        return StorageError(f"{where} is missing part of its structure ({detail}); {todo}", path=db_path,
+                            reason="corrupt")
     return None
 
 

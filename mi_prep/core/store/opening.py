@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING
 import sqlite_utils
 
 from mi_prep.core.store import checks
-from mi_prep.core.store.backup import daily_backup_due, list_backups, make_backup
+from mi_prep.core.store.backup import (
+    daily_backup_due, database_problem, list_backups, make_backup, refuse_backup,
+)
 from mi_prep.core.store.connection import connect, enable_wal
 from mi_prep.core.store.errors import (
     DamagedRow, StorageError, access_problem, newer_schema_error, restore_or_start_over, storage_error,
 )
 from mi_prep.core.store.paths import DB_NAME, default_data_dir
+from mi_prep.core.store.repair import rebuild_items, reset_bad_config
 from mi_prep.core.store.schema import SCHEMA_VERSION, NewerSchema, has_data, migrate, schema_version
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,6 +69,8 @@ def open_database(store: "Store", now: datetime | None, check_rows: bool) -> sql
             migrate(conn, now=now)
         except NewerSchema as exc:
             raise newer_schema_error(path, exc.found, SCHEMA_VERSION) from None
+        if path is not None:
+            checkpoint(conn)
         if check_rows:
             check_rows_of(store, full=False)
     except BaseException as exc:
@@ -77,20 +82,32 @@ def open_database(store: "Store", now: datetime | None, check_rows: bool) -> sql
     return conn
 
 
+def checkpoint(conn: sqlite3.Connection) -> None:
+    """Copy what the WAL holds (a new database: its whole schema) into the main file, so losing ``-wal``
+    after a crash never loses the structure or earlier sessions. PASSIVE: never waits for other
+    connections (what they still use stays in the WAL until later), and errors are not fatal."""
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    except sqlite3.OperationalError:
+        pass  # SQLITE_BUSY or LOCKED: another process is checkpointing; it does the same work
+
+
 def _backup_before_migrating(conn: sqlite3.Connection, path: Path, now: datetime) -> None:
     try:
         make_backup(conn, path, now)
-    except OSError as exc:
-        raise StorageError(f"{path} needs an upgrade, but the backup made first could not be written to "
-                           f"{path.parent / 'backups'} ({exc.strerror or exc}); free some space or make that folder "
-                           f"writable, then try again (the database was not changed)", path=path,
-                           reason="backup") from exc
+    except StorageError as exc:
+        if exc.reason not in ("backup", "backupdir"):
+            raise  # the database itself is damaged: that message says what to do
+        raise StorageError(f"{path} needs an upgrade, but the backup made first failed: {exc.message} (the database "
+                           f"was not changed)", path=path, reason="backup") from exc
 
 
 def check_rows_of(store: "Store", *, full: bool) -> None:
-    """Rebuild unreadable ``card_state`` rows from the log (with a warning); raise for an unreadable
-    ``review_log`` row. The log is scanned when ``full`` or when it is small (see :data:`FULL_CHECK_ROWS`)."""
+    """Reset unusable settings and rebuild unreadable ``card_state`` rows from the log (with a warning each);
+    raise for an unreadable ``review_log`` row. The log is scanned when ``full`` or when it is small (see
+    :data:`FULL_CHECK_ROWS`)."""
     conn = store.db.conn
+    reset_bad_config(store)
     if full or (conn.execute("SELECT MAX(id) FROM review_log").fetchone()[0] or 0) <= FULL_CHECK_ROWS:
         bad_log = checks.bad_log_rows(conn, limit=1)
         if bad_log:
@@ -98,8 +115,6 @@ def check_rows_of(store: "Store", *, full: bool) -> None:
     bad = checks.bad_state_rows(conn)
     if not bad:
         return
-    from mi_prep.core.store.repair import rebuild_items
-
     names = [r["item_id"] for r in bad]
     rebuild_items(store, names)
     try:
@@ -150,12 +165,17 @@ def daily(store: "Store", now: datetime) -> None:
     assert store.path is not None
     if not daily_backup_due(store.path, now) or not has_data(store.db.conn):
         return
-    problem = store.quick_check()
-    if problem != "ok":
-        raise StorageError(f"{store.path} is damaged (quick_check: {problem}); {restore_or_start_over(store.path)}",
-                           path=store.path, reason="corrupt")
+    found = database_problem(store.db.conn)
+    if found is not None:
+        kind, problem = found
+        if kind == "damaged":
+            raise StorageError(f"{store.path} is damaged ({problem}); {restore_or_start_over(store.path)}",
+                               path=store.path, reason="corrupt")
+        raise refuse_backup(store.path, kind, problem)
     try:
-        make_backup(store.db.conn, store.path, now)
-    except (OSError, sqlite3.Error) as exc:
-        store.warnings.append(f"could not write the daily backup to {store.path.parent / 'backups'}: {exc}")
+        make_backup(store.db.conn, store.path, now, checked=True)
+    except StorageError as exc:
+        if exc.reason not in ("backup", "backupdir"):
+            raise
+        store.warnings.append(f"the daily backup was not written: {exc.message}")
     check_rows_of(store, full=True)

@@ -128,6 +128,12 @@ def m002_labs_and_drills(conn: sqlite3.Connection) -> None:
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_labs_and_drills]
 SCHEMA_VERSION = len(MIGRATIONS)
 
+TABLES: list[tuple[str, ...]] = [
+    ("card_state", "review_log", "config"),
+    ("lab_runs", "lab_answers", "drills", "drill_answers"),
+]
+"""The tables each migration creates (same order as :data:`MIGRATIONS`)."""
+
 
 class NewerSchema(Exception):
     def __init__(self, found: int) -> None:
@@ -153,6 +159,25 @@ def schema_version(db: Any) -> int:
             break
         version += 1
     return version
+
+
+def missing_tables(db: Any) -> list[str]:
+    """Tables the database's schema version promises but that are not there (e.g. dropped by hand)."""
+    conn = _conn(db)
+    have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    version = min(schema_version(conn), SCHEMA_VERSION)
+    return [t for tables in TABLES[:version] for t in tables if t not in have]
+
+
+def recreate_missing(db: Any) -> list[str]:
+    """Inside a transaction: create the tables (and indexes) of the applied migrations that are missing
+    (every statement is ``IF NOT EXISTS``). Returns the tables created."""
+    conn = _conn(db)
+    missing = missing_tables(conn)
+    if missing:
+        for fn in MIGRATIONS[:min(schema_version(conn), SCHEMA_VERSION)]:
+            fn(conn)
+    return missing
 
 
 def has_data(db: Any) -> bool:
@@ -203,4 +228,5 @@ def migrate(db: Any, *, now: datetime | None = None,
         applied.append(fn.__name__)
 
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "NewerSchema", "migrate", "schema_version", "has_data"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "NewerSchema", "migrate", "schema_version", "has_data",
+           "missing_tables", "recreate_missing"]

@@ -26,7 +26,7 @@ import sqlite_utils
 
 from mi_prep.core.schedule import CardState, Rating, Scheduler, _aware, day_start, get_scheduler
 from mi_prep.core.store import checks
-from mi_prep.core.store.errors import DamagedRow, damaged_row_error
+from mi_prep.core.store.errors import DamagedRow, check_summary
 from mi_prep.core.store.guard import GuardedTransaction, guard_public_methods
 from mi_prep.core.store.schema import has_data
 
@@ -69,6 +69,12 @@ class Store:
         open_database(self, now, check_rows)  # sets self.db
 
     def close(self) -> None:
+        """Fold the WAL into the main file (so the data never lives only in ``-wal``), then close."""
+        try:
+            if self.path is not None:
+                self.db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            pass  # read-only, damaged or busy: closing must still work
         self.db.conn.close()
 
     # ---- transactions -------------------------------------------------------
@@ -79,16 +85,34 @@ class Store:
         return GuardedTransaction(self)
 
     # ---- config -------------------------------------------------------------
+    def _where(self) -> str:
+        return str(self.path) if self.path is not None else "the database"
+
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
     def get_config(self, key: str, default: Any = None) -> Any:
+        """The setting, or ``default`` when unset. A known key (:data:`checks.CONFIG_RULES`) always comes back
+        usable: a hand-edited bad value reads as ``default`` (with a note in :attr:`warnings`; the next start
+        or ``backup repair`` deletes it). An unknown key that is not JSON raises DamagedRow."""
         row = self.db.execute("SELECT value FROM config WHERE key = ?", [key]).fetchone()
         if not row:
             return default
-        try:
+        problem = checks.config_problem(key, row[0])
+        if problem is None:
             return json.loads(row[0])
-        except (TypeError, ValueError):
-            raise DamagedRow("config", key, f"value={row[0]!r} is not JSON") from None
+        if key in checks.CONFIG_RULES:
+            self._warn(f"{self._where()}: config {key!r} holds {row[0]!r}, which is {problem}; using its default "
+                       f"(mi-prep resets it the next time it starts)")
+            return default
+        raise DamagedRow("config", key, f"value={row[0]!r} is not JSON")
 
     def set_config(self, key: str, value: Any) -> None:
+        """Store a setting (``None`` deletes it). A known key with a value it cannot use raises ValueError."""
+        problem = checks.config_value_problem(key, value) if value is not None else None
+        if problem is not None:
+            raise ValueError(f"config {key!r}: {value!r} is {problem}")
         with self.transaction() as conn:
             self._set_config(conn, key, value)
 
@@ -100,21 +124,23 @@ class Store:
             conn.execute("INSERT OR REPLACE INTO config (key, value) VALUES (?, ?)", [key, json.dumps(value)])
 
     def all_config(self) -> dict[str, Any]:
+        """Every stored setting; a known key with an unusable value is left out (it means its default)."""
         out = {}
         for k, v in self.db.execute("SELECT key, value FROM config").fetchall():
-            try:
+            problem = checks.config_problem(k, v)
+            if problem is None:
                 out[k] = json.loads(v)
-            except (TypeError, ValueError):
-                raise DamagedRow("config", k, f"value={v!r} is not JSON") from None
+            elif k in checks.CONFIG_RULES:
+                self._warn(f"{self._where()}: config {k!r} holds {v!r}, which is {problem}; using its default "
+                           f"(mi-prep resets it the next time it starts)")
+            else:
+                raise DamagedRow("config", k, f"value={v!r} is not JSON")
         return out
 
     @property
     def scheduler_name(self) -> str:
         name = self.get_config("scheduler", "sm2")
-        if name not in checks.SCHEDULERS:
-            problem = f"value={name!r} is not one of {checks.SCHEDULERS}"
-            raise damaged_row_error(DamagedRow("config", "scheduler", problem), self.path)
-        return name
+        return name if name in checks.SCHEDULERS else "sm2"  # get_config already checked it
 
     def scheduler(self) -> Scheduler:
         return get_scheduler(self.scheduler_name)
@@ -164,9 +190,13 @@ class Store:
         rating = Rating(int(rating))
         with self.transaction() as conn:
             before = self._current(item_id)
-            after = get_scheduler(before.scheduler if before.phase != "new" else self.scheduler_name).review(
-                before, rating, now, max_interval=max_interval
-            )
+            try:
+                after = get_scheduler(before.scheduler if before.phase != "new" else self.scheduler_name).review(
+                    before, rating, now, max_interval=max_interval
+                )
+            except OverflowError:  # e.g. interval=1e9 edited in: the next due date is past the year 9999
+                raise DamagedRow("card_state", item_id, f"interval={before.interval!r} is too large to schedule") \
+                    from None
             self._write_state(conn, card_id or item_id.split("#")[0], after)
             self._append(conn, item_id=item_id, card_id=card_id or item_id.split("#")[0], kind="review", now=now,
                          before=before, after=after, rating=int(rating), elapsed_ms=elapsed_ms,
@@ -261,21 +291,31 @@ class Store:
             checks.check_log_row(r)
             if r["kind"] == "undo" or r["id"] in undone:
                 continue
-            now = datetime.fromisoformat(r["ts_local"] or r["ts"])
-            data = json.loads(r["data"]) if r["data"] else {}
-            if r["kind"] == "review":
-                name = scheduler or (state.scheduler if state.phase != "new" else r["scheduler"] or default_scheduler)
-                state = get_scheduler(name).review(state, Rating(r["rating"]), now, max_interval=r["max_interval"])
-            elif r["kind"] == "suspend":
-                state = state.evolve(suspended=True)
-            elif r["kind"] == "unsuspend":
-                state = state.evolve(suspended=False)
-            elif r["kind"] == "bury":
-                state = state.evolve(buried_until=datetime.fromisoformat(data["until"]))
-            elif r["kind"] == "boost":
-                due = datetime.fromisoformat(data["due"])
-                if state.phase != "new" and state.due is not None and state.due > due:
-                    state = state.evolve(due=due)
+            try:
+                state = Store._replay_row(state, r, scheduler, default_scheduler)
+            except DamagedRow:
+                raise
+            except (OverflowError, ValueError) as exc:  # dates past 9999, absurd numbers: edited by hand
+                raise DamagedRow("review_log", r["id"], f"replaying it fails: {exc}") from None
+        return state
+
+    @staticmethod
+    def _replay_row(state: CardState, r: dict[str, Any], scheduler: str | None, default_scheduler: str) -> CardState:
+        now = datetime.fromisoformat(r["ts_local"] or r["ts"])
+        data = json.loads(r["data"]) if r["data"] else {}
+        if r["kind"] == "review":
+            name = scheduler or (state.scheduler if state.phase != "new" else r["scheduler"] or default_scheduler)
+            return get_scheduler(name).review(state, Rating(r["rating"]), now, max_interval=r["max_interval"])
+        if r["kind"] == "suspend":
+            return state.evolve(suspended=True)
+        if r["kind"] == "unsuspend":
+            return state.evolve(suspended=False)
+        if r["kind"] == "bury":
+            return state.evolve(buried_until=datetime.fromisoformat(data["until"]))
+        if r["kind"] == "boost":
+            due = datetime.fromisoformat(data["due"])
+            if state.phase != "new" and state.due is not None and state.due > due:
+                return state.evolve(due=due)
         return state
 
     def replay_item(self, item_id: str, scheduler: str | None = None) -> CardState:
@@ -338,12 +378,10 @@ class Store:
     # ---- maintenance --------------------------------------------------------
     def quick_check(self) -> str:
         """``PRAGMA quick_check``: ``"ok"`` or SQLite's first complaint."""
-        rows = self.db.execute("PRAGMA quick_check").fetchall()
-        return "ok" if rows == [("ok",)] else "; ".join(str(r[0]) for r in rows[:3])
+        return check_summary(self.db.execute("PRAGMA quick_check").fetchall())
 
     def integrity_check(self) -> str:
-        rows = self.db.execute("PRAGMA integrity_check").fetchall()
-        return "ok" if rows == [("ok",)] else "; ".join(str(r[0]) for r in rows[:3])
+        return check_summary(self.db.execute("PRAGMA integrity_check").fetchall())
 
     def has_data(self) -> bool:
         return has_data(self.db.conn)
