@@ -262,8 +262,10 @@ def _positive_int(v: str) -> int:
         n = int(v)
     except ValueError:
         raise ValueError(f"{v!r} is not a whole number (e.g. 20)") from None
-    if not 0 <= n <= 100_000:
-        raise ValueError("must be between 0 and 100000")
+    from mi_prep.core.store.checks import MAX_PER_DAY
+
+    if not 0 <= n <= MAX_PER_DAY:
+        raise ValueError(f"must be between 0 and {MAX_PER_DAY}")
     return n
 
 
@@ -393,21 +395,12 @@ def main(argv: list[str] | None = None, *, app: AppContext | None = None) -> int
         app.print(f"error: {exc}")
         return 1
     except Exception as exc:  # storage problems: one line, never a traceback
-        from mi_prep.core.store import StorageError
+        from mi_prep.core.store.errors import storage_message
 
-        if isinstance(exc, StorageError):
-            app.print(f"error: {exc.message}")
-            return 1
-        import sqlite3
-
-        if not isinstance(exc, sqlite3.Error):
+        message = storage_message(exc, getattr(app._store, "path", None))
+        if message is None:
             raise
-        from mi_prep.core.store.errors import storage_error
-
-        path = getattr(app._store, "path", None)
-        err = storage_error(exc, path)
-        where = f"{path}: " if path is not None else ""
-        app.print(f"error: {err.message if err is not None else f'{where}database error: {exc}'}")
+        app.print(f"error: {message}")
         return 1
 
 

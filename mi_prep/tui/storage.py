@@ -8,17 +8,9 @@ from typing import Any, Callable
 
 def storage_problem(error: BaseException, db_path: Any) -> str | None:
     """The one-line message for a storage failure, or None when ``error`` is something else."""
-    import sqlite3
+    from mi_prep.core.store.errors import storage_message
 
-    from mi_prep.core.store import StorageError
-    from mi_prep.core.store.errors import storage_error
-
-    if isinstance(error, StorageError):
-        return error.message
-    if isinstance(error, sqlite3.Error):
-        err = storage_error(error, db_path)
-        return err.message if err is not None else f"database error: {error}"
-    return None
+    return storage_message(error, db_path)
 
 
 def guarded(app: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[bool, Any]:

@@ -167,6 +167,18 @@ def storage_error(exc: BaseException, db_path: Path | None) -> StorageError | No
     return None
 
 
+def storage_message(exc: BaseException, db_path: Path | None) -> str | None:
+    """The one line a frontend shows for a storage failure (any :class:`StorageError`, damaged row or
+    ``sqlite3`` error), or None when ``exc`` is something else: a bug the frontend lets raise."""
+    err = storage_error(exc, db_path)
+    if err is not None:
+        return err.message
+    if isinstance(exc, sqlite3.Error):
+        where = f"{db_path}: " if db_path is not None else ""
+        return f"{where}database error: {exc}"
+    return None
+
+
 def damaged_row_error(exc: DamagedRow, db_path: Path | None) -> StorageError:
     where = str(db_path) if db_path is not None else "the database"
     if exc.table == "review_log":
