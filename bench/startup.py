@@ -34,7 +34,7 @@ CHILD = r"""
 import os, sys, time, json, asyncio
 launch = float(os.environ["BENCH_LAUNCH"])
 from pathlib import Path
-from mi_prep.cli import AppContext
+from mi_prep.context import AppContext
 from mi_prep.tui.app import MiPrepApp
 ctx = AppContext(data_dir=Path(os.environ["BENCH_DATA"]), deck_paths=[Path(os.environ["BENCH_DECKS"])])
 app = MiPrepApp(ctx, poll_seconds=None)

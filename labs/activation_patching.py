@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from mi_prep.lab.api import Heatmap, Lab, LabContext, LabResult, Table, Text
-from mi_prep.lab.questions import FreeText, MultipleChoice, Numeric, PickComponent
+from mi_prep.lab.api import FreeText, MultipleChoice, Numeric, PickComponent
 
 PATCH_DEFAULTS: dict[str, Any] = {"n_pairs": 32, "period": 10, "query_index": 5}
 

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from mi_prep.lab.api import Heatmap, Lab, LabContext, LabResult, Scatter, Table, Text
-from mi_prep.lab.questions import FreeText, MultipleChoice, Numeric
+from mi_prep.lab.api import FreeText, MultipleChoice, Numeric
 
 
 def pearson(xs: list[float], ys: list[float]) -> float:

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from mi_prep.lab.api import Heatmap, Lab, LabContext, LabResult, LinePlot, Series, Table, Text
-from mi_prep.lab.questions import FreeText, MultipleChoice, Numeric, PickComponent
+from mi_prep.lab.api import FreeText, MultipleChoice, Numeric, PickComponent
 
 
 def head_name(layer: int, head: int) -> str:

@@ -27,7 +27,7 @@ import time
 from typing import Any, Mapping
 
 from mi_prep.lab.api import Lab, LabContext, LabResult, LinePlot, Series, Table, Text
-from mi_prep.lab.questions import FreeText, MultipleChoice, Numeric, Question
+from mi_prep.lab.api import FreeText, MultipleChoice, Numeric, Question
 
 MAIN_VARIANTS = ("relu", "topk", "jumprelu")
 LABELS = {

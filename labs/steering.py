@@ -22,7 +22,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from mi_prep.lab.api import Lab, LabContext, LabResult, LinePlot, Series, Table, Text
-from mi_prep.lab.questions import FreeText, MultipleChoice, Numeric, PickComponent, Question
+from mi_prep.lab.api import FreeText, MultipleChoice, Numeric, PickComponent, Question
 
 # --------------------------------------------------------------------------- corpus
 

@@ -28,7 +28,7 @@ from mi_prep.lab.api import (
     Table,
     Text,
 )
-from mi_prep.lab.questions import FreeText, MultipleChoice, Numeric, Question
+from mi_prep.lab.api import FreeText, MultipleChoice, Numeric, Question
 
 REPRESENTED = 0.5
 """A feature counts as represented when its embedding norm ||W_i|| exceeds this."""

@@ -15,7 +15,9 @@ import jsonschema
 import pytest
 import yaml
 
-from mi_prep.cli import AppContext, bundled_decks_dir, main
+from mi_prep.cli import main
+from mi_prep.context import AppContext
+from mi_prep.core.locations import bundled_decks_dir
 from mi_prep.core.deck import deck_json_schema, load_decks, parse_cloze, render_cloze
 
 DECKS = bundled_decks_dir()

@@ -11,12 +11,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mi_prep.cli import AppContext, main
+from mi_prep.cli import main
+from mi_prep.context import AppContext
 from mi_prep.core import drill as D
 from mi_prep.core.deck import KeyPoint, load_decks
-from mi_prep.core.schedule import Rating
+from mi_prep.core.scheduling import Rating
 from mi_prep.core.store import open_store
-from mi_prep.lab.questions import FreeText, MultipleChoice, Numeric
+from mi_prep.core.questions import FreeText, MultipleChoice, Numeric
 
 T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -646,7 +647,7 @@ def test_real_lab_provider_runs_a_lab_with_small_settings(tmp_path):
     labs.mkdir()
     (labs / "toy.py").write_text(
         "from mi_prep.lab.api import Lab, LabResult\n"
-        "from mi_prep.lab.questions import Numeric\n"
+        "from mi_prep.core.questions import Numeric\n"
         "class Toy(Lab):\n"
         "    name = 'toy'\n    topics = ('induction',)\n"
         "    defaults = {'steps': 1000, 'width': 4}\n    small = {'steps': 3}\n"

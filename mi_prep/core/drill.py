@@ -83,10 +83,10 @@ from typing import Any, Callable, Iterable, Literal, Sequence
 
 from mi_prep.core.deck import DeckSet, KeyPoint
 from mi_prep.core.grading import coverage
-from mi_prep.core.schedule import _aware
+from mi_prep.core.scheduling import aware
 from mi_prep.core.session import ReviewItem, items_for, option_order
 from mi_prep.core.store import Store
-from mi_prep.lab.questions import FreeText, MultipleChoice, Question, question_from_dict
+from mi_prep.core.questions import FreeText, MultipleChoice, Question, question_from_dict
 
 # --------------------------------------------------------------------------- constants
 
@@ -179,7 +179,7 @@ def recent_drill_scores(store: Store, topic: str, last: int = DRILLS_FOR_SCORE) 
 
 def topic_weights(store: Store, deckset: DeckSet, now: datetime,
                   items: Iterable[ReviewItem] | None = None) -> dict[str, TopicWeight]:
-    _aware(now)
+    aware(now)
     items = list(items if items is not None else items_for(deckset))
     undone = {r[0] for r in store.db.execute("SELECT ref_id FROM review_log WHERE kind='undo' AND ref_id IS NOT NULL")}
     since = now - timedelta(days=RECENT_LAPSE_DAYS)
@@ -259,7 +259,7 @@ def make_plan(store: Store, deckset: DeckSet, now: datetime, rng: Random, *, see
               minutes: float = DEFAULT_MINUTES, topics: Sequence[str] | None = None,
               n_questions: int = DEFAULT_QUESTIONS, with_lab: bool = True) -> DrillPlan:
     """Draw a drill (see the module docstring for the weights). ``rng`` should be ``Random(seed)``."""
-    _aware(now)
+    aware(now)
     if minutes <= 0 or n_questions < 0:
         raise ValueError("minutes must be > 0 and questions >= 0")
     wanted = set(topics or ())
@@ -569,7 +569,7 @@ class Drill:
         return self.pause_started is not None
 
     def pause(self, now: datetime) -> None:
-        _aware(now)
+        aware(now)
         if self.phase in ("ready", "finished") or self.paused:
             return
         self.pause_started = now
@@ -591,7 +591,7 @@ class Drill:
         return self.questions[i] if i < len(self.questions) else None
 
     def start(self, now: datetime) -> None:
-        _aware(now)
+        aware(now)
         if self.phase != "ready":
             raise DrillError("drill already started")
         self.started = now
@@ -685,7 +685,7 @@ class Drill:
     def submit(self, answer: str, now: datetime) -> Evaluation | None:
         """Submit the typed answer. Returns what to show for grading, or None if it came too late
         (the question is then recorded as timed out and the drill moved on)."""
-        _aware(now)
+        aware(now)
         if self.phase != "answering":
             raise DrillError(f"cannot submit while {self.phase}")
         if self.paused:
@@ -1031,7 +1031,7 @@ class InterviewStatus:
 
 
 def interview_status(store: Store, deckset: DeckSet, now: datetime) -> InterviewStatus:
-    _aware(now)
+    aware(now)
     raw = store.get_config("interview-date")
     day = date.fromisoformat(raw) if raw else None
     states = store.states()

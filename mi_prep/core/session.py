@@ -15,11 +15,9 @@ from random import Random
 from typing import Iterable, Literal
 
 from mi_prep.core.deck import Card, DeckSet, LoadedDeck, render_cloze
-from mi_prep.core.schedule import CardState, Rating, _aware, get_scheduler, next_day_start, preview, study_day
+from mi_prep.core.scheduling import CardState, Rating, aware, get_scheduler, next_day_start, preview, study_day
 from mi_prep.core.store import Store
 
-DEFAULT_NEW_PER_DAY = 20
-DEFAULT_REVIEWS_PER_DAY = 200
 LEARN_AHEAD = timedelta(minutes=20)
 
 
@@ -127,7 +125,7 @@ class ReviewSession:
     _undo: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        _aware(self.now)
+        aware(self.now)
         decks = set(self.deck_ids) if self.deck_ids else None
         tags = set(self.tags) if self.tags else None
         self.items = [
@@ -137,9 +135,9 @@ class ReviewSession:
         self.by_id = {i.item_id: i for i in self.items}
         self.states = self.store.states()
         if self.new_limit is None:
-            self.new_limit = int(self.store.get_config("new-per-day", DEFAULT_NEW_PER_DAY))
+            self.new_limit = int(self.store.get_config("new-per-day"))
         if self.review_limit is None:
-            self.review_limit = int(self.store.get_config("reviews-per-day", DEFAULT_REVIEWS_PER_DAY))
+            self.review_limit = int(self.store.get_config("reviews-per-day"))
 
     # ---- queue ---------------------------------------------------------------
     def _remaining_limits(self, now: datetime) -> tuple[int, int]:
@@ -164,7 +162,7 @@ class ReviewSession:
         return c
 
     def next_item(self, now: datetime) -> ReviewItem | None:
-        _aware(now)
+        aware(now)
         day_end = next_day_start(now)
         learning: list[tuple[datetime, ReviewItem]] = []
         reviews: list[tuple[datetime, ReviewItem]] = []

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from mi_prep.core.deck import DeckSet
-from mi_prep.core.schedule import CardState, study_day
+from mi_prep.core.scheduling import CardState, study_day
 from mi_prep.core.session import interview_cap, items_for
 from mi_prep.core.store import Store
 

@@ -30,7 +30,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping
 
-from mi_prep.lab.questions import Question, question_from_dict
+from mi_prep.core.questions import (  # noqa: F401 - re-exported: labs import everything from mi_prep.lab.api
+    FreeText,
+    Grade,
+    MultipleChoice,
+    Numeric,
+    PickComponent,
+    Question,
+    question_from_dict,
+)
 
 
 class LabCancelled(Exception):

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from mi_prep.core.session import lab_item_id
 from mi_prep.lab.api import LabResult
-from mi_prep.lab.questions import Grade
+from mi_prep.core.questions import Grade
 from mi_prep.lab.runner import LabRun, rating_for
 
 

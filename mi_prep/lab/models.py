@@ -26,18 +26,10 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
     from transformer_lens.model_bridge.bridge import TransformerBridge
 
+from mi_prep.core.locations import default_cache_dir  # noqa: E402, F401 - the runner reads it here (tests patch it)
+
 CACHE_FORMAT = 1
 """Bumped when the sidecar or weight layout changes; old files are then retrained."""
-
-
-def default_cache_dir() -> Path:
-    """``$MI_PREP_CACHE/models`` if set, else ``platformdirs.user_cache_dir("mi-prep")/models``."""
-    root = os.environ.get("MI_PREP_CACHE")
-    if root:
-        return Path(root).expanduser() / "models"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("mi-prep")) / "models"
 
 
 def make_model(

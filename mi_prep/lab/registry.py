@@ -1,26 +1,19 @@
 """Discover labs: every ``labs/*.py`` that defines ``LAB`` (a :class:`mi_prep.lab.api.Lab`).
 
 Importing a lab file must not import torch (labs import it inside ``run``), so listing labs is cheap.
-The labs directory is ``$MI_PREP_LABS`` if set, else the checkout's ``labs/`` next to the package.
+The labs directory is :func:`mi_prep.core.locations.labs_dir`.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from mi_prep.core.locations import labs_dir
 from mi_prep.lab.api import Lab
-
-
-def labs_dir() -> Path:
-    env = os.environ.get("MI_PREP_LABS")
-    if env:
-        return Path(env).expanduser()
-    return Path(__file__).resolve().parent.parent.parent / "labs"
 
 
 @dataclass(frozen=True)

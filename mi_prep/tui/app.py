@@ -1,6 +1,6 @@
 """MiPrepApp: the Textual application (Home, Review, Browse, Stats, Export; Labs and Drill pushed lazily).
 
-* ``MiPrepApp(ctx, clock=None)``: ``ctx`` is the CLI's :class:`~mi_prep.cli.AppContext` (store, deck
+* ``MiPrepApp(ctx, clock=None)``: ``ctx`` is :class:`~mi_prep.context.AppContext` (store, deck
   paths); ``clock`` is a ``() -> aware datetime`` used for every ``now`` (default ``ctx.now``), so tests
   run the whole UI on a fake clock.
 * Deck files are polled every ``poll_seconds`` (mtime, size, files added/removed); on a change they
@@ -28,7 +28,7 @@ from mi_prep.tui.storage import guarded, storage_problem
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mi_prep.cli import AppContext
+    from mi_prep.context import AppContext
 
 DARK_THEME = "textual-dark"
 LIGHT_THEME = "textual-light"
@@ -160,7 +160,7 @@ class MiPrepApp(App[int]):
 
     def apply_decks(self, deckset: DeckSet) -> None:
         self.deckset = deckset
-        self.ctx._decks = deckset
+        self.ctx.set_decks(deckset)
         self.reload_count += 1
         for screen in self.screen_stack:
             hook = getattr(screen, "decks_reloaded", None)

@@ -7,17 +7,18 @@ handed over, e.g. in tests) the user is told where the card lives instead.
 
 from __future__ import annotations
 
-import os
 import shlex
 import subprocess
 from pathlib import Path
 
 from textual.screen import Screen
 
+from mi_prep.core.locations import editor_command
+
 
 def open_in_editor(screen: Screen, path: Path | str, line: int) -> bool:
     """Edit ``path`` at ``line``; returns True when an editor ran."""
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    editor = editor_command()
     if not editor:
         screen.notify(f"Set $EDITOR to edit cards from here. This card is at {path}:{line}",
                       title="No $EDITOR", severity="warning", timeout=8)

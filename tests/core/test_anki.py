@@ -447,7 +447,8 @@ def test_tags_made_anki_safe():
 
 
 def test_cli_export(tmp_path, decks):
-    from mi_prep.cli import AppContext, main
+    from mi_prep.cli import main
+    from mi_prep.context import AppContext
 
     out = tmp_path / "cli.apkg"
     buf = io.StringIO()
@@ -471,7 +472,7 @@ def test_cli_export_subprocess(tmp_path, decks):
     import sys
 
     out = tmp_path / "sub.apkg"
-    res = subprocess.run([sys.executable, "-m", "mi_prep.cli", "--data-dir", str(tmp_path / "data"),
+    res = subprocess.run([sys.executable, "-m", "mi_prep", "--data-dir", str(tmp_path / "data"),
                           "--decks", str(decks), "export", "anki", "-o", str(out)],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr

@@ -326,7 +326,8 @@ def test_read_only_output_directory(tmp_path, small_decks, monkeypatch):
 
 
 def test_cli_full_disk_is_one_line_no_traceback(tmp_path, small_decks, monkeypatch):
-    from mi_prep.cli import AppContext, main
+    from mi_prep.cli import main
+    from mi_prep.context import AppContext
 
     monkeypatch.setattr(anki.zipfile, "ZipFile", _FullDiskZip)
     buf = io.StringIO()
@@ -340,7 +341,8 @@ def test_cli_full_disk_is_one_line_no_traceback(tmp_path, small_decks, monkeypat
 
 
 def test_cli_lists_every_warning_on_its_own_line(tmp_path):
-    from mi_prep.cli import AppContext, main
+    from mi_prep.cli import main
+    from mi_prep.context import AppContext
 
     decks = make_decks(tmp_path, w=deck_file("w", *[card(f"w-{i}", f"Q ![x](https://example.com/{i}.png)")
                                                       for i in range(5)], card("w-empty", "![x](file:///x.png)")))

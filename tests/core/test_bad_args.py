@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from mi_prep.cli import AppContext, main
+from mi_prep.cli import main
+from mi_prep.context import AppContext
 
 BAD = [
     ["drill", "--minutes", "inf", "--no-lab"],

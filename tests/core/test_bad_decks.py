@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from mi_prep.cli import AppContext, main
+from mi_prep.cli import main
+from mi_prep.context import AppContext
 from mi_prep.core.deck import MAX_DECK_BYTES, load_decks, render_cloze
 from mi_prep.core.safe_text import find_control
 

@@ -17,7 +17,7 @@ from collections import Counter
 
 import pytest
 
-from mi_prep.cli import bundled_decks_dir
+from mi_prep.core.locations import bundled_decks_dir
 from mi_prep.core.deck import load_decks
 from mi_prep.core.safe_text import find_control
 

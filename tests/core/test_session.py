@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from mi_prep.core.deck import load_decks
-from mi_prep.core.schedule import Rating
+from mi_prep.core.scheduling import Rating
 from mi_prep.core.session import ReviewSession, due_by_deck, interview_cap, items_for, streak
 from mi_prep.core.store import open_store
 

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from mi_prep.core.schedule import CardState, Rating, format_interval, next_day_start, preview, study_day
-from mi_prep.core.sm2 import EF_FLOOR, SM2, grade, next_ef, next_interval
+from mi_prep.core.scheduling import CardState, Rating, format_interval, next_day_start, preview, study_day
+from mi_prep.core.scheduling.sm2 import EF_FLOOR, SM2, grade, next_ef, next_interval
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 NEW = CardState("x")

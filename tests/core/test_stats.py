@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from mi_prep.cli import AppContext, main
+from mi_prep.cli import main
+from mi_prep.context import AppContext
 from mi_prep.core.deck import load_decks
-from mi_prep.core.schedule import CardState, Rating
+from mi_prep.core.scheduling import CardState, Rating
 from mi_prep.core.stats import MASTERY_HELP, MATURE_DAYS, compute, item_mastery, mastery_target
 from mi_prep.core.store import open_store
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from mi_prep.core.schedule import Rating
+from mi_prep.core.scheduling import Rating
 from mi_prep.core.store import MIGRATIONS, Store, migrate, open_store
 
 TZ = timezone(timedelta(hours=2))

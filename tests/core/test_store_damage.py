@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from mi_prep.cli import AppContext, main
+from mi_prep.cli import main
+from mi_prep.context import AppContext
 from mi_prep.core.store import SCHEMA_VERSION, StorageError, Store, open_store
 from mi_prep.core.store.backup import KEEP, list_backups, make_backup
 

@@ -11,7 +11,7 @@ import pytest
 from mi_prep.core.grading import coverage
 from mi_prep.lab import registry
 from mi_prep.lab.drill_provider import MODEL_SEEDS
-from mi_prep.lab.questions import FreeText, MultipleChoice, Numeric, PickComponent
+from mi_prep.core.questions import FreeText, MultipleChoice, Numeric, PickComponent
 
 LABS = sorted(registry.discover())
 SEEDS = MODEL_SEEDS[:2]

@@ -13,7 +13,7 @@ from textual.app import App
 from textual.widgets import OptionList, Static
 
 from mi_prep.lab.api import Heatmap, Lab, LabContext, LabResult, LinePlot, Scatter, Series, Table, Text
-from mi_prep.lab.questions import FreeText, MultipleChoice, Numeric, PickComponent
+from mi_prep.core.questions import FreeText, MultipleChoice, Numeric, PickComponent
 
 from .test_engine import FakeStore
 

@@ -155,7 +155,8 @@ def test_model_cache_roundtrip(tmp_path):
 
 @pytest.mark.slow
 def test_cli_run_answers_from_pipe_and_saves(cache_dir, tmp_path):
-    from mi_prep.cli import AppContext, main
+    from mi_prep.cli import main
+    from mi_prep.context import AppContext
     from mi_prep.lab import history
 
     r = run_small("induction-heads", cache_dir)  # warms the cache

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mi_prep.lab.api import LabCancelled, LabContext, LabResult
-from mi_prep.lab.questions import FreeText, MultipleChoice, Numeric
+from mi_prep.core.questions import FreeText, MultipleChoice, Numeric
 
 LAB_PATH = Path(__file__).resolve().parents[2] / "labs" / "superposition.py"
 

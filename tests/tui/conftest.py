@@ -38,7 +38,7 @@ def decks_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def make_app(tmp_path: Path, clock: FakeClock, decks_dir: Path):
     """``make_app(deck_paths=None, **kw)`` -> MiPrepApp on a tmp data dir, the fake clock, no polling."""
-    from mi_prep.cli import AppContext
+    from mi_prep.context import AppContext
     from mi_prep.tui.app import MiPrepApp
 
     def make(deck_paths: list[Path] | None = None, data_dir: Path | None = None, **kw):

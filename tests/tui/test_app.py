@@ -326,7 +326,7 @@ def test_app_never_imports_torch(tmp_path):
         import asyncio, sys
         from datetime import datetime, timezone
         from pathlib import Path
-        from mi_prep.cli import AppContext
+        from mi_prep.context import AppContext
         from mi_prep.tui.app import MiPrepApp
         ctx = AppContext(data_dir=Path({str(tmp_path / 'data')!r}),
                          deck_paths=[Path({str(Path(__file__).parent / 'fixtures' / 'decks')!r})])

@@ -13,7 +13,7 @@ from textual.widgets import SelectionList, Static, TextArea
 
 from mi_prep.core.deck import load_decks
 from mi_prep.core.store import open_store
-from mi_prep.lab.questions import FreeText, MultipleChoice
+from mi_prep.core.questions import FreeText, MultipleChoice
 from mi_prep.tui.screens.drill import DrillScreen
 from mi_prep.tui.widgets.confirm import Confirm
 

@@ -18,7 +18,7 @@ import pytest
 from textual.widgets import DataTable, Static
 
 from mi_prep.lab import registry
-from mi_prep.lab.questions import FreeText, MultipleChoice, Numeric, PickComponent, question_from_dict
+from mi_prep.core.questions import FreeText, MultipleChoice, Numeric, PickComponent, question_from_dict
 
 LAB_NAMES = sorted(registry.discover())
 SENTENCE = "The previous token head feeds the keys; sparse features rarely interfere."

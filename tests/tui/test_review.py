@@ -6,7 +6,7 @@ import asyncio
 
 from textual.widgets import Button, Markdown, SelectionList, Static, TextArea
 
-from mi_prep.core.schedule import Rating
+from mi_prep.core.scheduling import Rating
 from mi_prep.tui.screens.home import HomeScreen
 from mi_prep.tui.screens.review import ReviewScreen
 

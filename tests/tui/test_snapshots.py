@@ -92,7 +92,7 @@ def test_labs_list(snap_compare, make_app, size):
 def test_labs_question(snap_compare, make_app, clock, tmp_path, size):
     pytest.importorskip("torch")
     from mi_prep.lab.api import Heatmap, Lab, LabResult, Table, Text
-    from mi_prep.lab.questions import MultipleChoice
+    from mi_prep.core.questions import MultipleChoice
     from mi_prep.tui.screens.labs import LabsScreen
 
     class Fixed(Lab):

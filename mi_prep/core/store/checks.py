@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sqlite3
-from datetime import date, datetime
-from typing import Any, Callable, Mapping
+from datetime import datetime
+from typing import Any, Mapping
 
-from mi_prep.core.schedule import SCHEDULERS, CardState
+from mi_prep.core.scheduling import SCHEDULERS, CardState
 from mi_prep.core.store.errors import DamagedRow
 
 PHASES = ("new", "learning", "review", "relearning")
@@ -184,55 +183,3 @@ def check_log_row(r: Mapping[str, Any], *, deep: bool = False) -> None:
         if not isinstance(data, dict):
             raise DamagedRow("review_log", rid, "data is not a JSON object")
         aware(data.get(key), f"data.{key}", "review_log", rid, log=True)
-
-
-# --------------------------------------------------------------------------- config values
-
-MAX_PER_DAY = 100_000
-
-
-def _per_day(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_PER_DAY
-
-
-def _iso_day(v: Any) -> bool:
-    if v is None:
-        return True
-    if not (isinstance(v, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", v)):
-        return False
-    try:
-        date.fromisoformat(v)
-    except ValueError:
-        return False
-    return True
-
-
-CONFIG_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "scheduler": (lambda v: v in SCHEDULERS, f"not one of {', '.join(SCHEDULERS)}"),
-    "new-per-day": (_per_day, f"not a whole number from 0 to {MAX_PER_DAY}"),
-    "reviews-per-day": (_per_day, f"not a whole number from 0 to {MAX_PER_DAY}"),
-    "interview-date": (_iso_day, "not a date like 2026-12-15"),
-    "theme": (lambda v: isinstance(v, str), "not a string"),
-}
-"""The settings mi-prep reads, and what makes a value usable. A missing key means its default."""
-
-
-def config_value_problem(key: str, value: Any) -> str | None:
-    """Why ``value`` (already decoded) cannot be used for ``key``, or None (unknown keys: anything goes)."""
-    rule = CONFIG_RULES.get(key)
-    if rule is None:
-        return None
-    try:
-        ok = rule[0](value)
-    except TypeError:  # e.g. an unhashable value tested against the scheduler names
-        ok = False
-    return None if ok else rule[1]
-
-
-def config_problem(key: str, text: Any) -> str | None:
-    """Why the stored text of config ``key`` is unusable (not JSON, or a wrong value for a known key), or None."""
-    try:
-        value = json.loads(text)
-    except (TypeError, ValueError):
-        return "not JSON"
-    return config_value_problem(key, value)

@@ -3,19 +3,13 @@ else platformdirs' user data dir. Backups go to ``<data dir>/backups/``."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from mi_prep.core.locations import default_data_dir
 
 DB_NAME = "mi-prep.db"
 
-
-def default_data_dir() -> Path:
-    env = os.environ.get("MI_PREP_HOME")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("mi-prep", appauthor=False))
+__all__ = ["DB_NAME", "db_path_in", "default_data_dir"]
 
 
 def db_path_in(data_dir: Path | str | None) -> Path:

@@ -15,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mi_prep.core.schedule import _aware
+from mi_prep.core.scheduling import aware
+from mi_prep.core import settings
 from mi_prep.core.store import checks
 from mi_prep.core.store.errors import DamagedRow, StorageError, restore_or_start_over
 
@@ -42,13 +43,13 @@ def _bad_config(conn: Any, *, all_keys: bool) -> list[tuple[str, Any, str]]:
     if all_keys:
         rows = conn.execute("SELECT key, value FROM config").fetchall()
     else:
-        keys = list(checks.CONFIG_RULES)
+        keys = list(settings.SETTINGS)
         rows = conn.execute(f"SELECT key, value FROM config WHERE key IN ({', '.join('?' for _ in keys)})",
                             keys).fetchall()
     out = []
     for key, value in rows:
-        problem = checks.config_problem(key, value)
-        if problem is not None and (key in checks.CONFIG_RULES or problem == "not JSON"):
+        problem = settings.stored_problem(key, value)
+        if problem is not None and (key in settings.SETTINGS or problem == "not JSON"):
             out.append((key, value, problem))
     return out
 
@@ -90,7 +91,7 @@ def repair(store: "Store", now: datetime) -> tuple[list[tuple[int, str]], int]:
     """Set aside ``review_log`` rows replay cannot read or compute, reset unusable config values and rebuild
     every ``card_state`` row from the log, all in one transaction. The caller makes a backup first (the
     removed rows stay in it). Returns ((row id, problem) removed, items rebuilt); notes go to ``store.warnings``."""
-    _aware(now)
+    aware(now)
     removed: list[tuple[int, str]] = []
     with store.transaction() as conn:
         reset_bad_config(store, all_keys=True, rebuild=False)  # every state is rebuilt below
@@ -137,7 +138,7 @@ def repair_database(store: "Store", now: datetime) -> RepairResult:
     from mi_prep.core.store.backup import copy_aside, make_backup, quick_problem
     from mi_prep.core.store.schema import missing_tables, recreate_missing
 
-    _aware(now)
+    aware(now)
     conn = store.db.conn
     path = store.path
     where = str(path) if path is not None else "the database"

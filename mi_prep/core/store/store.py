@@ -24,7 +24,8 @@ from typing import Any, Callable
 
 import sqlite_utils
 
-from mi_prep.core.schedule import CardState, Rating, Scheduler, _aware, day_start, get_scheduler
+from mi_prep.core import settings
+from mi_prep.core.scheduling import SCHEDULERS, CardState, Rating, Scheduler, aware, day_start, get_scheduler
 from mi_prep.core.store import checks
 from mi_prep.core.store.errors import DamagedRow, check_summary
 from mi_prep.core.store.guard import GuardedTransaction, guard_public_methods
@@ -49,6 +50,9 @@ class LogEntry:
 
 def _iso(dt: datetime | None) -> str | None:
     return dt.astimezone(timezone.utc).isoformat() if dt is not None else None
+
+
+_DEFAULT: Any = object()
 
 
 class Store:
@@ -92,17 +96,19 @@ class Store:
         if message not in self.warnings:
             self.warnings.append(message)
 
-    def get_config(self, key: str, default: Any = None) -> Any:
-        """The setting, or ``default`` when unset. A known key (:data:`checks.CONFIG_RULES`) always comes back
+    def get_config(self, key: str, default: Any = _DEFAULT) -> Any:
+        """The setting, or ``default`` when unset (for a known key: its default in :mod:`mi_prep.core.settings`). A known key (:data:`mi_prep.core.settings.SETTINGS`) always comes back
         usable: a hand-edited bad value reads as ``default`` (with a note in :attr:`warnings`; the next start
         or ``backup repair`` deletes it). An unknown key that is not JSON raises DamagedRow."""
+        if default is _DEFAULT:
+            default = settings.SETTINGS[key].default if key in settings.SETTINGS else None
         row = self.db.execute("SELECT value FROM config WHERE key = ?", [key]).fetchone()
         if not row:
             return default
-        problem = checks.config_problem(key, row[0])
+        problem = settings.stored_problem(key, row[0])
         if problem is None:
             return json.loads(row[0])
-        if key in checks.CONFIG_RULES:
+        if key in settings.SETTINGS:
             self._warn(f"{self._where()}: config {key!r} holds {row[0]!r}, which is {problem}; using its default "
                        f"(mi-prep resets it the next time it starts)")
             return default
@@ -110,7 +116,7 @@ class Store:
 
     def set_config(self, key: str, value: Any) -> None:
         """Store a setting (``None`` deletes it). A known key with a value it cannot use raises ValueError."""
-        problem = checks.config_value_problem(key, value) if value is not None else None
+        problem = settings.value_problem(key, value) if value is not None else None
         if problem is not None:
             raise ValueError(f"config {key!r}: {value!r} is {problem}")
         with self.transaction() as conn:
@@ -127,10 +133,10 @@ class Store:
         """Every stored setting; a known key with an unusable value is left out (it means its default)."""
         out = {}
         for k, v in self.db.execute("SELECT key, value FROM config").fetchall():
-            problem = checks.config_problem(k, v)
+            problem = settings.stored_problem(k, v)
             if problem is None:
                 out[k] = json.loads(v)
-            elif k in checks.CONFIG_RULES:
+            elif k in settings.SETTINGS:
                 self._warn(f"{self._where()}: config {k!r} holds {v!r}, which is {problem}; using its default "
                            f"(mi-prep resets it the next time it starts)")
             else:
@@ -139,8 +145,8 @@ class Store:
 
     @property
     def scheduler_name(self) -> str:
-        name = self.get_config("scheduler", "sm2")
-        return name if name in checks.SCHEDULERS else "sm2"  # get_config already checked it
+        name = self.get_config("scheduler")
+        return name if name in SCHEDULERS else settings.default("scheduler")  # get_config already checked it
 
     def scheduler(self) -> Scheduler:
         return get_scheduler(self.scheduler_name)
@@ -186,7 +192,7 @@ class Store:
     def answer(self, item_id: str, rating: Rating | int, now: datetime, *, card_id: str | None = None,
                elapsed_ms: int = 0, max_interval: float | None = None, source: str = "review") -> CardState:
         """Grade one item and persist state + log entry in a single transaction."""
-        _aware(now)
+        aware(now)
         rating = Rating(int(rating))
         with self.transaction() as conn:
             before = self._current(item_id)
@@ -211,7 +217,7 @@ class Store:
 
     def _event(self, item_id: str, kind: str, now: datetime, change: Callable[[CardState], CardState],
                data: dict[str, Any] | None = None, source: str = "review") -> CardState:
-        _aware(now)
+        aware(now)
         with self.transaction() as conn:
             before = self._current(item_id)
             after = change(before)
@@ -242,7 +248,7 @@ class Store:
 
     def undo_last(self, now: datetime, source: str = "review") -> str | None:
         """Undo the most recent not-yet-undone event from ``source``. Returns its item id."""
-        _aware(now)
+        aware(now)
         with self.transaction() as conn:
             row = conn.execute(
                 """SELECT id, item_id, card_id, state_before FROM review_log

@@ -31,7 +31,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from mi_prep.core.deck import DeckSet
-from mi_prep.core.schedule import CardState, format_interval
+from mi_prep.core.scheduling import CardState, format_interval
 from mi_prep.core.session import ReviewItem, items_for
 from mi_prep.tui.storage import guarded
 from mi_prep.tui.editor import open_in_editor

@@ -11,7 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Markdown, Static
 
-from mi_prep.core.schedule import Rating, format_interval
+from mi_prep.core.scheduling import Rating, format_interval
 from mi_prep.core.session import ReviewItem, items_for
 from mi_prep.tui.widgets.mathmd import math_markdown
 

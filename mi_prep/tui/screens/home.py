@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Static
 
 from mi_prep.core.deck import DeckSet
-from mi_prep.core.schedule import study_day
+from mi_prep.core.scheduling import study_day
 from mi_prep.core.session import ReviewSession, due_by_deck, due_labs, streak
 from mi_prep.core.stats import MATURE_DAYS, compute
 from mi_prep.tui.widgets.heatmap import Heatmap

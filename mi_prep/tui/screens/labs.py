@@ -29,10 +29,10 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
-from mi_prep.core.schedule import format_interval
+from mi_prep.core.scheduling import format_interval
 from mi_prep.core.session import lab_item_id
 from mi_prep.lab.api import Lab, LabUnavailable, Progress
-from mi_prep.lab.questions import FreeText, Grade, MultipleChoice, Question
+from mi_prep.core.questions import FreeText, Grade, MultipleChoice, Question
 from mi_prep.tui.widgets.confirm import Confirm
 from mi_prep.tui.widgets.keypoints import KeyPointList
 

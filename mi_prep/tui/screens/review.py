@@ -27,7 +27,7 @@ from textual.widgets import Button, Footer, Markdown, Rule, SelectionList, Stati
 
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.grading import coverage, suggest_rating
-from mi_prep.core.schedule import Rating, format_interval, next_day_start
+from mi_prep.core.scheduling import Rating, format_interval, next_day_start
 from mi_prep.core.session import ReviewItem, ReviewSession, classify
 from mi_prep.tui.storage import guarded
 from mi_prep.tui.editor import open_in_editor

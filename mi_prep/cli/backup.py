@@ -21,7 +21,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mi_prep.cli import AppContext
+    from mi_prep.context import AppContext
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -100,9 +100,7 @@ def _restore(app: "AppContext", db_path, which: str) -> int:
     from mi_prep.core.store import open_store
     from mi_prep.core.store.backup import restore
 
-    if app._store is not None:  # pragma: no cover - commands never open it before this
-        app._store.close()
-        app._store = None
+    app.close_store()
     result = restore(db_path, which, app.now())
     b = result.restored.backup
     tz = app.now().tzinfo

@@ -14,11 +14,11 @@ import argparse
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mi_prep.lab.questions import Question
+    from mi_prep.core.questions import Question
 
 
 def register(subparsers: Any) -> None:
-    from mi_prep.commands.argtypes import bounded_int, seed
+    from mi_prep.cli.argtypes import bounded_int, seed
 
     p = subparsers.add_parser("lab", help="run hands-on interpretability labs (needs the [labs] extra)")
     sub = p.add_subparsers(dest="lab_command")
@@ -181,7 +181,7 @@ def _read(app: Any) -> str | None:
 def ask_questions(app: Any, questions: list["Question"], *, store: Any = None, run_id: int | None = None) -> float | None:
     """Ask on stdin; EOF skips the remaining questions. Returns the mean score of answered ones."""
     from mi_prep.lab import history
-    from mi_prep.lab.questions import FreeText, MultipleChoice, Numeric, PickComponent
+    from mi_prep.core.questions import FreeText, MultipleChoice, Numeric, PickComponent
 
     scores: list[float] = []
     for i, q in enumerate(questions, 1):

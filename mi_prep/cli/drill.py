@@ -32,11 +32,11 @@ import random
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mi_prep.cli import AppContext
+    from mi_prep.context import AppContext
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from mi_prep.commands.argtypes import bounded_float, bounded_int, seed
+    from mi_prep.cli.argtypes import bounded_float, bounded_int, seed
 
     p = sub.add_parser("drill", help="timed mock interview (recall, explain, one lab) with a report; 'drill history'")
     p.add_argument("action", nargs="?", choices=["run", "history", "show"], default="run",
@@ -221,9 +221,7 @@ def cmd_drill(args: argparse.Namespace, app: "AppContext") -> int:
     drill = D.Drill(store, app.decks, plan)
     if plan.lab_budget_ms:
         from mi_prep.core.drill import call_provider
-        from mi_prep.lab.drill_provider import make_lab_provider
-
-        provider = getattr(app, "lab_provider", None) or make_lab_provider()
+        provider = app.drill_lab_provider()
         app.print("preparing the lab (small settings, cached model) ...")
         shown = {"tenth": -1}
 

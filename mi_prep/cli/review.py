@@ -14,11 +14,11 @@ import time
 from typing import TYPE_CHECKING, Iterable
 
 from mi_prep.core.grading import coverage, suggest_rating
-from mi_prep.core.schedule import Rating, format_interval
+from mi_prep.core.scheduling import Rating, format_interval
 from mi_prep.core.session import ReviewItem, ReviewSession
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mi_prep.cli import AppContext
+    from mi_prep.context import AppContext
 
 
 class _EOF(Exception):

@@ -24,7 +24,7 @@ Choices this implementation makes where the description leaves room (all tested)
   Hard) the same day. Those repeats are drills: they change neither EF nor n nor the
   interval. When the item finally scores >= 4 it leaves the queue and is due ``interval``
   days later. A learning item not repeated until a later study day (see
-  :func:`mi_prep.core.schedule.study_day`) is graded normally again, because the day's
+  :func:`mi_prep.core.scheduling.time.study_day`) is graded normally again, because the day's
   session it belonged to is over.
 * **Lapses**: a q < 3 answer on an item that had been learned (n > 0) counts one lapse.
 * **Interval cap**: ``max_interval`` (used when an interview date is set) caps the
@@ -47,7 +47,8 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from mi_prep.core.schedule import CardState, Rating, _aware, study_day
+from mi_prep.core.scheduling.model import CardState, Rating
+from mi_prep.core.scheduling.time import aware, study_day
 
 QUALITY: dict[Rating, int] = {Rating.AGAIN: 1, Rating.HARD: 3, Rating.GOOD: 4, Rating.EASY: 5}
 EF_START = 2.5
@@ -74,7 +75,7 @@ def next_interval(n: int, prev_interval: float, ef: float) -> int:
 
 def grade(state: CardState, q: int, now: datetime, *, max_interval: float | None = None) -> CardState:
     """Apply one answer of quality ``q`` (0..5) at ``now``. Pure."""
-    _aware(now)
+    aware(now)
     if not 0 <= q <= 5:
         raise ValueError(f"quality must be 0..5, got {q}")
     in_learning = state.phase in ("learning", "relearning")

@@ -14,7 +14,8 @@ from functools import lru_cache
 
 import fsrs as _fsrs
 
-from mi_prep.core.schedule import CardState, Rating, _aware
+from mi_prep.core.scheduling.model import CardState, Rating
+from mi_prep.core.scheduling.time import aware
 
 _STATE_TO_PHASE = {_fsrs.State.Learning: "learning", _fsrs.State.Review: "review", _fsrs.State.Relearning: "relearning"}
 _PHASE_TO_STATE = {"new": _fsrs.State.Learning, "learning": _fsrs.State.Learning, "review": _fsrs.State.Review, "relearning": _fsrs.State.Relearning}
@@ -32,7 +33,7 @@ class FSRSScheduler:
         self.desired_retention = desired_retention
 
     def review(self, state: CardState, rating: Rating, now: datetime, *, max_interval: float | None = None) -> CardState:
-        _aware(now)
+        aware(now)
         utc_now = now.astimezone(timezone.utc)
         max_days = 36500 if max_interval is None else max(1, math.floor(max_interval))
         sched = _scheduler(max_days, self.desired_retention)

@@ -1,0 +1,54 @@
+"""What the CLI writes to and reads from: terminal-safe output streams and tolerant stdin."""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+
+class TerminalStream:
+    """What the CLI writes to: every line made safe for the terminal it goes to.
+
+    Control characters (from deck or lab text) are shown in caret notation instead of reaching the
+    terminal (:func:`~mi_prep.core.safe_text.safe_text`), and characters the stream's encoding cannot
+    hold (``PYTHONIOENCODING=ascii``, a latin-1 terminal) are degraded instead of raising
+    UnicodeEncodeError in the middle of a review. ``write_colored`` keeps the program's own colour
+    codes (a lab's ``--color`` heatmap) and neutralises everything else.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    @property
+    def encoding(self) -> str | None:
+        return getattr(self.stream, "encoding", None)
+
+    def write(self, text: str) -> int:
+        from mi_prep.core.safe_text import encodable, safe_text
+
+        return self.stream.write(encodable(safe_text(text), self.encoding))
+
+    def write_colored(self, text: str) -> int:
+        from mi_prep.core.safe_text import encodable, safe_text
+
+        return self.stream.write(encodable(safe_text(text, keep_sgr=True), self.encoding))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def terminal_stream(stream: TextIO) -> TextIO:
+    return stream if isinstance(stream, TerminalStream) else TerminalStream(stream)  # type: ignore[return-value]
+
+
+def tolerant_stdin(stream: TextIO) -> TextIO:
+    """Typed answers never crash on a terminal that is not UTF-8: undecodable bytes become U+FFFD."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        try:
+            reconfigure(errors="replace")
+        except (ValueError, OSError):  # pragma: no cover - a closed or detached stream
+            pass
+    return stream

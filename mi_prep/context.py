@@ -1,0 +1,82 @@
+"""AppContext: what every frontend gets (data dir, deck paths, clock, terminal streams, lazily opened
+store and decks, the drill's lab provider). It sits above ``lab`` and ``core`` and below ``cli``/``tui``.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, TextIO
+
+if TYPE_CHECKING:
+    from mi_prep.core.deck import DeckSet
+    from mi_prep.core.store import Store
+
+
+def _local_now() -> datetime:
+    return datetime.now().astimezone()
+
+
+@dataclass
+class AppContext:
+    """Where things are, the clock, and the terminal streams; the store and decks open on first use."""
+
+    data_dir: Path | None
+    deck_paths: list[Path]
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    clock: Callable[[], datetime] = _local_now
+    lab_provider: Callable[..., Any] | None = None
+    """A drill's lab provider (tests inject a fake); None: :meth:`drill_lab_provider` makes the real one."""
+    _store: "Store | None" = field(default=None, repr=False)
+    _decks: "DeckSet | None" = field(default=None, repr=False)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @property
+    def store(self) -> "Store":
+        """The opened store (raises :class:`~mi_prep.core.store.StorageError` with a one-line message)."""
+        if self._store is None:
+            from mi_prep.core.store import open_store
+
+            self._store = open_store(self.data_dir, now=self.now())
+            for warning in self._store.warnings:
+                self.print(f"warning: {warning}")
+        return self._store
+
+    def close_store(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    @property
+    def store_path(self) -> Path | None:
+        """The database file, once the store is open (for error messages)."""
+        return getattr(self._store, "path", None)
+
+    @property
+    def decks(self) -> "DeckSet":
+        if self._decks is None:
+            from mi_prep.core.deck import load_decks
+
+            self._decks = load_decks(*self.deck_paths)
+        return self._decks
+
+    def set_decks(self, deckset: "DeckSet") -> None:
+        """Use ``deckset`` from now on (the TUI's reload)."""
+        self._decks = deckset
+
+    def drill_lab_provider(self) -> Callable[..., Any]:
+        """The lab provider a drill uses: the injected one, else a real lab run."""
+        if self.lab_provider is not None:
+            return self.lab_provider
+        from mi_prep.lab.drill_provider import make_lab_provider
+
+        return make_lab_provider()
+
+    def print(self, *parts: Any, end: str = "\n") -> None:
+        print(*parts, file=self.stdout, end=end)
+        self.stdout.flush()

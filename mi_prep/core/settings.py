@@ -1,0 +1,106 @@
+"""Every user setting in one place: its name, how typed text is parsed, its default, what a stored value
+must look like, and a line of documentation. ``mi-prep config``, the store and the UIs all read this table.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Callable
+
+from mi_prep.core.scheduling.registry import SCHEDULERS
+
+MAX_PER_DAY = 100_000
+"""The largest daily limit accepted (a typo like 1e9 is refused rather than stored)."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    doc: str
+    parse: Callable[[str], Any]
+    """Typed text -> value; raises ValueError with a message that says what to type."""
+    valid: Callable[[Any], bool]
+    """Whether a decoded stored value is usable."""
+    problem: str
+    """What is wrong with a value that is not valid (completes "... which is <problem>")."""
+
+
+def _scheduler_name(text: str) -> str:
+    if text not in SCHEDULERS:
+        raise ValueError(f"choose {' or '.join(SCHEDULERS)}")
+    return text
+
+
+def _per_day_text(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number (e.g. 20)") from None
+    if not 0 <= n <= MAX_PER_DAY:
+        raise ValueError(f"must be between 0 and {MAX_PER_DAY}")
+    return n
+
+
+def _per_day(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_PER_DAY
+
+
+def _iso_date_text(text: str) -> str:
+    return date.fromisoformat(text).isoformat()
+
+
+def _iso_day(v: Any) -> bool:
+    if v is None:
+        return True
+    if not (isinstance(v, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", v)):
+        return False
+    try:
+        date.fromisoformat(v)
+    except ValueError:
+        return False
+    return True
+
+
+_ALL = (
+    Setting("scheduler", "sm2", "sm2 or fsrs; switching replays every card's history with the new one",
+            _scheduler_name, lambda v: v in SCHEDULERS, f"not one of {', '.join(SCHEDULERS)}"),
+    Setting("new-per-day", 20, "new cards introduced per study day",
+            _per_day_text, _per_day, f"not a whole number from 0 to {MAX_PER_DAY}"),
+    Setting("reviews-per-day", 200, "reviews shown per study day",
+            _per_day_text, _per_day, f"not a whole number from 0 to {MAX_PER_DAY}"),
+    Setting("interview-date", None, "your interview day (YYYY-MM-DD); intervals are capped to reach it",
+            _iso_date_text, _iso_day, "not a date like 2026-12-15"),
+    Setting("theme", "textual-dark", "the terminal UI's colour theme (set from the command palette)",
+            str, lambda v: isinstance(v, str), "not a string"),
+)
+
+SETTINGS: dict[str, Setting] = {s.name: s for s in _ALL}
+
+
+def default(name: str) -> Any:
+    return SETTINGS[name].default
+
+
+def value_problem(key: str, value: Any) -> str | None:
+    """Why ``value`` (already decoded) cannot be used for ``key``, or None (unknown keys: anything goes)."""
+    setting = SETTINGS.get(key)
+    if setting is None:
+        return None
+    try:
+        ok = setting.valid(value)
+    except TypeError:  # e.g. an unhashable value tested against the scheduler names
+        ok = False
+    return None if ok else setting.problem
+
+
+def stored_problem(key: str, text: Any) -> str | None:
+    """Why the stored text of ``key`` is unusable (not JSON, or a wrong value for a known key), or None."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return "not JSON"
+    return value_problem(key, value)
