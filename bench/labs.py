@@ -1,10 +1,10 @@
 """Lab benchmarks, measured side by side in one run (printed, never asserted).
 
-    python bench/labs.py            # default settings, fresh cache in a temp dir, then again from cache
+    python bench/labs.py [--labs a,b]   # every lab in the registry: defaults, fresh cache, then from cache
 
 Prints: each lab's default run time (training included) and from a cached model; batched activation
-patching vs transformer_lens.patching and vs a one-patch-per-forward hook loop (same results);
-attribution patching vs exact patching (speed ratio, Pearson r on heads).
+patching (mi_prep.lab.patching) vs transformer_lens.patching and vs a one-patch-per-forward hook loop
+(same results); attribution patching vs exact patching (speed ratio, Pearson r on heads).
 """
 
 from __future__ import annotations
@@ -18,41 +18,45 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
     import torch
 
+    from mi_prep.lab import patching as ap
     from mi_prep.lab import registry
     from mi_prep.lab.api import LabContext
-    from mi_prep.lab.models import induction_model
+    from mi_prep.lab.tasks.induction import PatchingSpec, induction_model, patching_pairs
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--labs", default="", help="comma-separated lab names (default: every lab in the registry)")
+    args = parser.parse_args(argv)
+    names = args.labs.split(",") if args.labs else list(registry.discover())
 
     cache = Path(tempfile.mkdtemp(prefix="mi-prep-bench-"))
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, cpu count {os.cpu_count()}")
     print("\n== default runs (30 s budget with training, 5 s from cache) ==")
     results = {}
-    for name in ("induction-heads", "activation-patching", "attribution-patching"):
+    for name in names:
         lab = registry.get(name)
         for label, sub in (("fresh", cache / name), ("cached", cache / name)):
-            ctx = LabContext(seed=0, device="cpu", params=dict(lab.defaults), cache_dir=sub)
+            ctx = LabContext(seed=0, device="cpu", params=lab.make_params(), cache_dir=sub)
             t = time.perf_counter()
             r = lab.run(ctx)
             dt = time.perf_counter() - t
             results[(name, label)] = r
             print(f"{name:22} {label:6} {dt:6.2f} s  (budget {'30' if label == 'fresh' else '5'} s)")
 
-    ap = registry.lab_module("activation_patching")
-    lab = registry.get("activation-patching")
-    p = dict(lab.defaults)
-    ctx = LabContext(seed=0, device="cpu", params=p, cache_dir=cache / "activation-patching")
+    p = PatchingSpec()
+    ctx = LabContext(seed=0, device="cpu", params=p, cache_dir=cache / "activation-patching")  # trained above if run
     model, _, _ = induction_model(ctx, p)
-    L, H = p["n_layers"], p["n_heads"]
+    L, H = p.n_layers, p.n_heads
     g = torch.Generator().manual_seed(1)
-    clean, corrupt, a, w, info = ap.make_pairs(p["n_pairs"], g, d_vocab=p["d_vocab"], period=p["period"],
-                                               query_index=p["query_index"])
+    clean, corrupt, a, w, info = patching_pairs(p.n_pairs, g, d_vocab=p.d_vocab, period=p.period,
+                                                query_index=p.query_index)
     metric, cc = ap.setup(model, clean, corrupt, a, w)
     T = corrupt.shape[1]
-    patches = ([(f"blocks.{l}.hook_resid_pre", (q,)) for l in range(L) for q in range(T)]
-               + [(f"blocks.{l}.attn.hook_z", (slice(None), h)) for l in range(L) for h in range(H)]
-               + [(f"blocks.{l}.attn.hook_z", (q, h)) for l in range(L) for h in range(H) for q in range(T)])
+    patches = ap.resid_patches(L, T) + ap.head_patches(L, H) + ap.head_pos_patches(L, H, T)
 
     def batched():
         with torch.no_grad():
@@ -81,12 +85,14 @@ def main() -> None:
     diff_tl = max(float((x - y.cpu()).abs().max()) for x, y in ((b_r, r_r), (b_h, r_h), (b_bp, r_bp)))
     flat = torch.cat([b_r.flatten(), b_h.flatten(), b_bp.flatten()])
     diff_loop = float((flat - loop.cpu()).abs().max())
-    print(f"\n== activation patching: {len(patches)} patches x {p['n_pairs']} pairs, {T} tokens ==")
+    print(f"\n== activation patching: {len(patches)} patches x {p.n_pairs} pairs, {T} tokens ==")
     print(f"batched (skip no-op patches)   {t_b * 1000:8.1f} ms")
     print(f"batched (every patch computed) {t_bn * 1000:8.1f} ms")
     print(f"transformer_lens.patching      {t_tl * 1000:8.1f} ms   ratio {t_tl / t_b:5.1f}x  max|diff| {diff_tl:.1e}")
     print(f"one-patch-per-forward loop     {t_loop * 1000:8.1f} ms   ratio {t_loop / t_b:5.1f}x  max|diff| {diff_loop:.1e}")
 
+    if ("attribution-patching", "cached") not in results or ("induction-heads", "cached") not in results:
+        return
     r = results[("attribution-patching", "cached")]
     m = r.metrics
     print("\n== attribution patching (cached run, best of 5) ==")

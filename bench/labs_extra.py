@@ -1,15 +1,14 @@
-"""Time the superposition, SAE and steering labs' default runs on CPU against the 30 s budget.
+"""Time every lab's default run on CPU against the 30 s budget (labs from the registry).
 
-    /work/venv/bin/python bench/labs_extra.py [--seed 0] [--labs superposition,sae,steering]
+    .venv/bin/python bench/labs_extra.py [--seed 0] [--labs superposition,sae,steering]
 
-Each lab runs in a fresh temporary cache directory (so steering trains its model), with its
-``defaults`` and a fixed seed. Prints wall time, the lab's own phase timings and the ratio to 30 s.
+Each lab runs in a fresh temporary cache directory (so every model is trained), with its default
+params and a fixed seed. Prints wall time, the lab's own phase timings and the ratio to 30 s.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import tempfile
 import time
@@ -19,29 +18,23 @@ ROOT = Path(__file__).resolve().parents[1]
 BUDGET = 30.0
 
 
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_lab_{name}", ROOT / "labs" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.LAB
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--labs", default="superposition,sae,steering")
+    ap.add_argument("--labs", default="", help="comma-separated lab names (default: every lab in the registry)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from mi_prep.lab.api import LabContext
-
     import torch
+
+    from mi_prep.lab import registry
+    from mi_prep.lab.api import LabContext
 
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device cpu, budget {BUDGET:.0f} s")
     worst = 0.0
-    for name in args.labs.split(","):
-        lab = load(name)
+    for name in args.labs.split(",") if args.labs else list(registry.discover()):
+        lab = registry.get(name)
         with tempfile.TemporaryDirectory() as tmp:
-            ctx = LabContext(seed=args.seed, device="cpu", params=dict(lab.defaults), cache_dir=Path(tmp))
+            ctx = LabContext(seed=args.seed, device="cpu", params=lab.make_params(), cache_dir=Path(tmp))
             t = time.perf_counter()
             res = lab.run(ctx)
             wall = time.perf_counter() - t

@@ -1,6 +1,7 @@
 """Activation patching on the induction model: clean vs corrupted prompts, normalised logit difference,
-patch the residual stream (layer x position) and every head's output, batched into one forward per
-sweep, checked against ``transformer_lens.patching`` (one forward per patch) for the same numbers.
+patch the residual stream (layer x position) and every head's output, batched into few forwards per
+sweep (:mod:`mi_prep.lab.patching`), checked against ``transformer_lens.patching`` (one forward per
+patch) for the same numbers.
 
 Task: clean = BOS, P random tokens, then the first j+1 of them again (ends on A, whose earlier copy is
 followed by B). Corrupt = the same with that earlier B replaced by a token D not in the prompt.
@@ -12,236 +13,28 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from mi_prep.lab.api import Heatmap, Lab, LabContext, LabResult, Table, Text
-from mi_prep.lab.api import FreeText, MultipleChoice, Numeric, PickComponent
+from mi_prep.lab.api import (
+    Field,
+    FreeText,
+    Heatmap,
+    Lab,
+    LabContext,
+    LabResult,
+    MultipleChoice,
+    Numeric,
+    PickComponent,
+    Table,
+    Text,
+)
+from mi_prep.lab.tasks.induction import PATCHING_SMALL, PatchingSpec
 
-PATCH_DEFAULTS: dict[str, Any] = {"n_pairs": 32, "period": 10, "query_index": 5}
+
+class ActivationPatchingParams(PatchingSpec):
+    compare: bool = Field(True, description="also run transformer_lens.patching and compare")
 
 
 def head_name(layer: int, head: int) -> str:
     return f"L{layer}H{head}"
-
-
-# --------------------------------------------------------------------------- data and metric
-
-
-def make_pairs(n: int, generator, *, d_vocab: int, period: int, query_index: int):
-    """``(clean, corrupt, answer, wrong, info)``: tokens [n, 1+P+j+1]; answer B / wrong D per row."""
-    import torch
-
-    P, j = int(period), int(query_index)
-    perm = torch.rand(n, d_vocab - 1, generator=generator).argsort(-1) + 1
-    prefix, distract = perm[:, :P], perm[:, P]
-    bos = torch.zeros(n, 1, dtype=torch.long)
-    clean = torch.cat([bos, prefix, prefix[:, : j + 1]], 1)
-    corrupt = clean.clone()
-    b_pos = 1 + j + 1
-    corrupt[:, b_pos] = distract
-    labels = ["BOS"] + [f"t{i}" for i in range(1, P + 1)] + [f"t{i}'" for i in range(1, j + 2)]
-    labels[1 + j] = "A"
-    labels[b_pos] = "B/D*"
-    labels[-1] = "A (end)"
-    info = {"b_pos": b_pos, "a_pos": 1 + j, "end": clean.shape[1] - 1, "labels": labels}
-    return clean, corrupt, prefix[:, j + 1], distract, info
-
-
-def logit_diff(logits, answer, wrong):
-    """Per-example logit(answer) - logit(wrong) at the last position."""
-    last = logits[:, -1]
-    return last.gather(1, answer[:, None])[:, 0] - last.gather(1, wrong[:, None])[:, 0]
-
-
-class Metric:
-    """Normalised logit difference: 0 = corrupted run, 1 = clean run (mean over the batch)."""
-
-    def __init__(self, answer, wrong, ld_clean: float, ld_corrupt: float):
-        self.answer, self.wrong = answer, wrong
-        self.ld_clean, self.ld_corrupt = ld_clean, ld_corrupt
-
-    def per_example(self, logits):
-        reps = logits.shape[0] // self.answer.shape[0]  # batched patching: K copies of the batch
-        answer, wrong = (self.answer, self.wrong) if reps == 1 else (self.answer.repeat(reps), self.wrong.repeat(reps))
-        return (logit_diff(logits, answer, wrong) - self.ld_corrupt) / (self.ld_clean - self.ld_corrupt)
-
-    def __call__(self, logits):
-        return self.per_example(logits).mean()
-
-
-def setup(model, clean, corrupt, answer, wrong):
-    import torch
-
-    with torch.no_grad():
-        clean_logits, clean_cache = model.run_with_cache(clean)
-        corrupt_logits = model(corrupt)
-    ld_clean = float(logit_diff(clean_logits, answer, wrong).mean())
-    ld_corrupt = float(logit_diff(corrupt_logits, answer, wrong).mean())
-    return Metric(answer, wrong, ld_clean, ld_corrupt), clean_cache
-
-
-# --------------------------------------------------------------------------- batched patching
-
-
-_PER_POSITION_AFTER_ATTN = ("attn.hook_z", "attn.hook_result", "hook_attn_out", "hook_resid_mid", "hook_mlp_out",
-                            "hook_resid_post", "mlp.")
-
-
-def reaches_last(name: str, index: tuple, n_layers: int, T: int) -> bool:
-    """Can patching ``name`` at ``index`` change the last position's logits?
-
-    In the last block, everything after the attention pattern has mixed positions (z, head results,
-    attention output, MLP, residual) is computed position by position, and so is the unembedding:
-    an activation there at a position other than the last never reaches the last position's logits."""
-    if not name.startswith(f"blocks.{n_layers - 1}.") or not any(k in name for k in _PER_POSITION_AFTER_ATTN):
-        return True
-    pos = index[0] if index else slice(None)
-    return not isinstance(pos, int) or pos % T == T - 1
-
-
-def batched_patch(model, corrupt, clean_acts: dict[str, Any], patches: list[tuple[str, Any]], metric: Metric,
-                  max_batch: int = 1024, corrupt_acts: dict[str, Any] | None = None):
-    """Patch many things in few forwards. ``patches[k] = (hook_name, index)`` where ``index`` indexes the
-    activation after the batch dim (e.g. ``(pos,)`` for resid, ``(slice(None), head)`` for a head's z
-    at all positions, ``(pos, head)``). Copy k of the corrupted batch gets patch k. Returns a tensor [K].
-
-    With ``corrupt_acts`` (the corrupted run's cache), patches that provably cannot change the metric are
-    no-ops: they get the unpatched corrupted metric without a forward pass. Two kinds, both exact:
-
-    * the clean and corrupted activations are identical (e.g. positions before the corruption);
-    * the patch cannot reach the last position, which is all the metric reads (see :func:`reaches_last`)."""
-    import torch
-
-    n, T = corrupt.shape
-    per = max(1, max_batch // n)
-    values = torch.empty(len(patches))
-    todo = list(range(len(patches)))
-    if corrupt_acts is not None:
-        with torch.no_grad():
-            base = float(metric(model(corrupt)))
-        todo = []
-        for k, (name, index) in enumerate(patches):
-            idx = (slice(None), *(index if isinstance(index, tuple) else (index,)))
-            if not reaches_last(name, idx[1:], model.cfg.n_layers, T) or torch.equal(clean_acts[name][idx], corrupt_acts[name][idx]):
-                values[k] = base
-            else:
-                todo.append(k)
-    out = []
-    for start in range(0, len(todo), per):
-        chunk = [patches[k] for k in todo[start:start + per]]
-        by_hook: dict[str, list[tuple[int, Any]]] = {}
-        for k, (name, index) in enumerate(chunk):
-            by_hook.setdefault(name, []).append((k, index))
-        hooks = []
-        for name, items in by_hook.items():
-            clean = clean_acts[name]
-
-            def hook(act, hook, items=items, clean=clean):
-                act = act.clone()
-                for k, index in items:
-                    idx = index if isinstance(index, tuple) else (index,)
-                    act[(slice(k * n, (k + 1) * n), *idx)] = clean[(slice(None), *idx)]
-                return act
-            hooks.append((name, hook))
-        with torch.no_grad():
-            logits = model.run_with_hooks(corrupt.repeat(len(chunk), 1), fwd_hooks=hooks)
-        vals = metric.per_example(logits).reshape(len(chunk), n).mean(1)
-        out.append(vals.cpu())
-    if todo:
-        values[todo] = torch.cat(out)
-    return values
-
-
-def patch_resid(model, corrupt, cache, metric, n_layers: int, corrupt_cache=None):
-    T = corrupt.shape[1]
-    patches = [(f"blocks.{l}.hook_resid_pre", (p,)) for l in range(n_layers) for p in range(T)]
-    return batched_patch(model, corrupt, cache, patches, metric, corrupt_acts=corrupt_cache).reshape(n_layers, T)
-
-
-def patch_heads(model, corrupt, cache, metric, n_layers: int, n_heads: int, corrupt_cache=None):
-    patches = [(f"blocks.{l}.attn.hook_z", (slice(None), h)) for l in range(n_layers) for h in range(n_heads)]
-    return batched_patch(model, corrupt, cache, patches, metric, corrupt_acts=corrupt_cache).reshape(n_layers, n_heads)
-
-
-def patch_heads_by_pos(model, corrupt, cache, metric, n_layers: int, n_heads: int, corrupt_cache=None):
-    T = corrupt.shape[1]
-    patches = [(f"blocks.{l}.attn.hook_z", (p, h)) for l in range(n_layers) for h in range(n_heads) for p in range(T)]
-    return batched_patch(model, corrupt, cache, patches, metric, corrupt_acts=corrupt_cache).reshape(n_layers, n_heads, T)
-
-
-# --------------------------------------------------------------------------- references
-
-
-def tl_patching_reference(model, corrupt, cache, metric):
-    """The same sweeps with ``transformer_lens.patching`` (one forward per patch). Raises if unsupported."""
-    import contextlib
-    import io
-
-    from transformer_lens import patching
-
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):  # tqdm bars
-        resid = patching.get_act_patch_resid_pre(model, corrupt, cache, metric)
-        heads = patching.get_act_patch_attn_head_out_all_pos(model, corrupt, cache, metric)
-        by_pos = patching.get_act_patch_attn_head_out_by_pos(model, corrupt, cache, metric)  # [layer, pos, head]
-    return resid, heads, by_pos.permute(0, 2, 1)
-
-
-def loop_reference(model, corrupt, cache, metric, patches):
-    """One forward per patch with a plain hook (the fallback when transformer_lens.patching fails)."""
-    import torch
-
-    vals = []
-    for name, index in patches:
-        idx = index if isinstance(index, tuple) else (index,)
-
-        def hook(act, hook, idx=idx, name=name):
-            act = act.clone()
-            act[(slice(None), *idx)] = cache[name][(slice(None), *idx)]
-            return act
-        with torch.no_grad():
-            vals.append(metric(model.run_with_hooks(corrupt, fwd_hooks=[(name, hook)])))
-    return torch.stack(vals)
-
-
-def run_patching(model, p: dict[str, Any], seed: int, dev, *, reference: bool = True) -> dict[str, Any]:
-    """Everything both patching labs need: data, metric, batched sweeps (+ the reference and timings)."""
-    import torch
-
-    L, H = int(p["n_layers"]), int(p["n_heads"])
-    g = torch.Generator().manual_seed(30_000 + seed)
-    clean, corrupt, answer, wrong, info = make_pairs(int(p["n_pairs"]), g, d_vocab=int(p["d_vocab"]),
-                                                    period=int(p["period"]), query_index=int(p["query_index"]))
-    clean, corrupt, answer, wrong = clean.to(dev), corrupt.to(dev), answer.to(dev), wrong.to(dev)
-    metric, cache = setup(model, clean, corrupt, answer, wrong)
-    out: dict[str, Any] = dict(clean=clean, corrupt=corrupt, answer=answer, wrong=wrong, info=info, metric=metric,
-                               cache=cache)
-    with torch.no_grad():
-        model(corrupt)  # warm-up, so neither method pays first-call costs
-    t = time.perf_counter()
-    with torch.no_grad():
-        _, ccache = model.run_with_cache(corrupt)
-    out["resid"] = patch_resid(model, corrupt, cache, metric, L, ccache)
-    out["heads"] = patch_heads(model, corrupt, cache, metric, L, H, ccache)
-    out["by_pos"] = patch_heads_by_pos(model, corrupt, cache, metric, L, H, ccache)
-    out["t_batched"] = time.perf_counter() - t
-    if reference:
-        t = time.perf_counter()
-        try:
-            r, h, bp = tl_patching_reference(model, corrupt, cache, metric)
-            out["ref_name"] = "transformer_lens.patching"
-        except Exception as exc:  # pragma: no cover - depends on the installed transformer-lens
-            out["ref_error"] = f"{type(exc).__name__}: {exc}"
-            T = corrupt.shape[1]
-            r = loop_reference(model, corrupt, cache, metric,
-                               [(f"blocks.{l}.hook_resid_pre", (q,)) for l in range(L) for q in range(T)]).reshape(L, T)
-            h = loop_reference(model, corrupt, cache, metric,
-                               [(f"blocks.{l}.attn.hook_z", (slice(None), hh)) for l in range(L) for hh in range(H)]).reshape(L, H)
-            bp = loop_reference(model, corrupt, cache, metric,
-                                [(f"blocks.{l}.attn.hook_z", (q, hh)) for l in range(L) for hh in range(H) for q in range(T)]).reshape(L, H, T)
-            out["ref_name"] = "one-patch-per-forward hook loop"
-        out["t_reference"] = time.perf_counter() - t
-        out["ref"] = (r, h, bp)
-        out["max_abs_diff"] = max(float((a.to(b.device) - b).abs().max()) for a, b in zip((r, h, bp), (out["resid"], out["heads"], out["by_pos"])))
-    return out
 
 
 # --------------------------------------------------------------------------- the lab
@@ -253,18 +46,15 @@ class ActivationPatchingLab(Lab):
     summary = ("Clean vs corrupted repeated-token prompts on the induction model: patch the residual stream "
                "and every head (batched), compare with transformer_lens.patching.")
     topics = ("patching", "activation-patching", "causal-interventions", "induction-heads", "circuits")
-    defaults: dict[str, Any] = {
-        "n_layers": 2, "d_model": 64, "n_heads": 3, "d_head": 16, "d_vocab": 48, "n_ctx": 40,
-        "batch": 32, "steps": 600, "lr": 2e-3, "min_period": 6, "max_period": 16,
-        **PATCH_DEFAULTS, "compare": True,
-    }
-    small: dict[str, Any] = {"steps": 400, "n_pairs": 16}
+    Params = ActivationPatchingParams
+    small = PATCHING_SMALL
 
     def run(self, ctx: LabContext) -> LabResult:
-        from mi_prep.lab.models import induction_model
+        from mi_prep.lab.patching import run_patching
+        from mi_prep.lab.tasks.induction import induction_model
 
-        p = {**self.defaults, **ctx.params}
-        L, H = int(p["n_layers"]), int(p["n_heads"])
+        p: ActivationPatchingParams = ctx.params
+        L, H = p.n_layers, p.n_heads
         t0 = time.perf_counter()
         model, losses, was_cached = induction_model(ctx, p)
         t_train = time.perf_counter() - t0
@@ -272,7 +62,7 @@ class ActivationPatchingLab(Lab):
         ctx.progress(0, 2, message="patching")
         t1 = time.perf_counter()
         dev = next(model.parameters()).device
-        r = run_patching(model, p, ctx.seed, dev, reference=bool(p["compare"]))
+        r = run_patching(model, p, ctx.seed, dev, reference=p.compare)
         ctx.progress(1, 2, message="patching")
         info, metric = r["info"], r["metric"]
         resid, heads, by_pos = r["resid"].cpu(), r["heads"].cpu(), r["by_pos"].cpu()
@@ -304,8 +94,8 @@ class ActivationPatchingLab(Lab):
         blocks: list[Any] = [
             Text(title="Setup", body=(
                 f"Induction model ({L} layers x {H} heads, {'cached' if was_cached else 'trained now'}). "
-                f"{int(p['n_pairs'])} prompt pairs of {T} tokens: BOS, {p['period']} random tokens, then the first "
-                f"{int(p['query_index']) + 1} again. Clean: the earlier A is followed by B; corrupt: by D. "
+                f"{p.n_pairs} prompt pairs of {T} tokens: BOS, {p.period} random tokens, then the first "
+                f"{p.query_index + 1} again. Clean: the earlier A is followed by B; corrupt: by D. "
                 f"Logit diff B-D: clean {metric.ld_clean:.2f}, corrupt {metric.ld_corrupt:.2f}. "
                 "Patched values are normalised: 0 = corrupt, 1 = clean.")),
             Heatmap(title="Patch residual stream (resid_pre) by layer and position", values=resid.tolist(),

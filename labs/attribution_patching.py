@@ -1,6 +1,7 @@
 """Attribution patching: estimate every activation-patching result at once with a first-order
 Taylor expansion, grad(metric) . (clean - corrupt), from 2 forward passes and 1 backward pass.
-Compared against the activation-patching lab's exact (batched) results on the same model and prompts.
+Compared against exact (batched) activation patching (:mod:`mi_prep.lab.patching`) on the same model
+and prompts as the activation-patching lab.
 """
 
 from __future__ import annotations
@@ -9,8 +10,24 @@ import math
 import time
 from typing import Any
 
-from mi_prep.lab.api import Heatmap, Lab, LabContext, LabResult, Scatter, Table, Text
-from mi_prep.lab.api import FreeText, MultipleChoice, Numeric
+from mi_prep.lab.api import (
+    Field,
+    FreeText,
+    Heatmap,
+    Lab,
+    LabContext,
+    LabResult,
+    MultipleChoice,
+    Numeric,
+    Scatter,
+    Table,
+    Text,
+)
+from mi_prep.lab.tasks.induction import PATCHING_SMALL, PatchingSpec
+
+
+class AttributionPatchingParams(PatchingSpec):
+    repeats: int = Field(5, ge=1, description="timing: best of this many side-by-side runs")
 
 
 def pearson(xs: list[float], ys: list[float]) -> float:
@@ -58,34 +75,29 @@ class AttributionPatchingLab(Lab):
     summary = ("Gradient x activation-difference estimates for every head and position in 2 forwards + 1 backward; "
                "compare with exact activation patching, see where the linear approximation breaks.")
     topics = ("patching", "attribution-patching", "activation-patching", "causal-interventions", "gradients")
-    defaults: dict[str, Any] = {
-        "n_layers": 2, "d_model": 64, "n_heads": 3, "d_head": 16, "d_vocab": 48, "n_ctx": 40,
-        "batch": 32, "steps": 600, "lr": 2e-3, "min_period": 6, "max_period": 16,
-        "n_pairs": 32, "period": 10, "query_index": 5, "repeats": 5,
-    }
-    small: dict[str, Any] = {"steps": 400, "n_pairs": 16, "repeats": 2}
+    Params = AttributionPatchingParams
+    small = {**PATCHING_SMALL, "repeats": 2}
 
     def run(self, ctx: LabContext) -> LabResult:
         import torch
 
-        from mi_prep.lab.models import induction_model
-        from mi_prep.lab.registry import lab_module
+        from mi_prep.lab import patching
+        from mi_prep.lab.tasks.induction import induction_model
 
-        ap = lab_module("activation_patching")
-        p = {**self.defaults, **ctx.params}
-        L, H = int(p["n_layers"]), int(p["n_heads"])
+        p: AttributionPatchingParams = ctx.params
+        L, H = p.n_layers, p.n_heads
         t0 = time.perf_counter()
         model, _, was_cached = induction_model(ctx, p)
         t_train = time.perf_counter() - t0
         ctx.check_cancelled()
         t1 = time.perf_counter()
         dev = next(model.parameters()).device
-        exact = ap.run_patching(model, p, ctx.seed, dev, reference=False)
+        exact = patching.run_patching(model, p, ctx.seed, dev, reference=False)
         ctx.progress(1, 3, message="exact activation patching")
         corrupt, metric, info = exact["corrupt"], exact["metric"], exact["info"]
         clean = exact["clean"]
         # timing, side by side: the whole attribution (clean fwd + corrupt fwd + bwd) vs exact head x position patching
-        reps = max(1, int(p["repeats"]))
+        reps = p.repeats
         t_attr = t_act = float("inf")
         for _ in range(reps):
             ctx.check_cancelled()
@@ -97,8 +109,8 @@ class AttributionPatchingLab(Lab):
             t = time.perf_counter()
             with torch.no_grad():
                 _, ccache = model.run_with_cache(corrupt)
-            ap.patch_resid(model, corrupt, cache, metric, L, ccache)
-            ap.patch_heads_by_pos(model, corrupt, cache, metric, L, H, ccache)
+            patching.patch_resid(model, corrupt, cache, metric, L, ccache)
+            patching.patch_heads_by_pos(model, corrupt, cache, metric, L, H, ccache)
             t_act = min(t_act, time.perf_counter() - t)
         ctx.progress(2, 3, message="attribution")
         labels = info["labels"]
@@ -147,7 +159,7 @@ class AttributionPatchingLab(Lab):
                     row_labels=[f"L{l}" for l in range(L)], col_labels=labels),
             Table(title="Where the linear approximation is worst", columns=["component", "exact", "attribution", "|error|"],
                   rows=[[n, round(a, 3), round(e, 3), round(err, 3)] for err, n, a, e in errs[:6]]),
-            Table(title="Speed (best of %d, side by side)" % reps, columns=["method", "seconds"],
+            Table(title=f"Speed (best of {reps}, side by side)", columns=["method", "seconds"],
                   rows=[["attribution patching (2 fwd + 1 bwd)", round(t_attr, 4)],
                         ["batched activation patching (resid + heads x positions)", round(t_act, 4)],
                         ["ratio", round(t_act / max(t_attr, 1e-9), 1)]]),

@@ -10,8 +10,34 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from mi_prep.lab.api import Heatmap, Lab, LabContext, LabResult, LinePlot, Series, Table, Text
-from mi_prep.lab.api import FreeText, MultipleChoice, Numeric, PickComponent
+from mi_prep.lab.api import (
+    Field,
+    FreeText,
+    Heatmap,
+    Lab,
+    LabContext,
+    LabResult,
+    LinePlot,
+    MultipleChoice,
+    Numeric,
+    PickComponent,
+    Series,
+    Table,
+    Text,
+    model_validator,
+)
+from mi_prep.lab.tasks.induction import INDUCTION_SMALL, InductionSpec
+
+
+class InductionHeadsParams(InductionSpec):
+    n_eval: int = Field(64, gt=0, description="evaluation sequences")
+    show_period: int = Field(7, ge=1, description="period of the example whose attention patterns are shown")
+
+    @model_validator(mode="after")
+    def _show_period_fits(self) -> InductionHeadsParams:
+        if self.show_period > self.d_vocab - 1:
+            raise ValueError(f"show_period ({self.show_period}) must be at most d_vocab - 1 ({self.d_vocab - 1})")
+        return self
 
 
 def head_name(layer: int, head: int) -> str:
@@ -101,20 +127,16 @@ class InductionHeadsLab(Lab):
     summary = ("Train a 2-layer attention-only model on repeated random tokens; find the previous-token "
                "and induction heads, watch the phase change, ablate layer 0 to test K-composition.")
     topics = ("induction-heads", "circuits", "attention", "ablation", "composition")
-    defaults: dict[str, Any] = {
-        "n_layers": 2, "d_model": 64, "n_heads": 3, "d_head": 16, "d_vocab": 48, "n_ctx": 40,
-        "batch": 32, "steps": 600, "lr": 2e-3, "min_period": 6, "max_period": 16,
-        "n_eval": 64, "show_period": 7,
-    }
-    small: dict[str, Any] = {"steps": 400, "n_eval": 48}
+    Params = InductionHeadsParams
+    small = {**INDUCTION_SMALL, "n_eval": 48}
 
     def run(self, ctx: LabContext) -> LabResult:
         import torch
 
-        from mi_prep.lab.models import induction_model, repeated_tokens
+        from mi_prep.lab.tasks.induction import induction_model, repeated_tokens
 
-        p = {**self.defaults, **ctx.params}
-        L, H = int(p["n_layers"]), int(p["n_heads"])
+        p: InductionHeadsParams = ctx.params
+        L, H = p.n_layers, p.n_heads
         t0 = time.perf_counter()
         model, losses, was_cached = induction_model(ctx, p)
         t_train = time.perf_counter() - t0
@@ -123,9 +145,7 @@ class InductionHeadsLab(Lab):
 
         dev = next(model.parameters()).device
         g = torch.Generator().manual_seed(10_000 + ctx.seed)
-        data = dict(d_vocab=int(p["d_vocab"]), n_ctx=int(p["n_ctx"]), min_period=int(p["min_period"]),
-                    max_period=int(p["max_period"]))
-        tokens, period = repeated_tokens(int(p["n_eval"]), g, **data)
+        tokens, period = repeated_tokens(p.n_eval, g, **p.data())
         tokens, period = tokens.to(dev), period.to(dev)
 
         logits, pats = run_patterns(model, tokens, L)
@@ -136,7 +156,6 @@ class InductionHeadsLab(Lab):
         prev_head = max(range(H), key=lambda h: prev[0][h])
         ind_head = max(range(H), key=lambda h: ind[L - 1][h])
         ind_best = ind[L - 1][ind_head]
-        ind_heads = [h for h in range(H) if ind[L - 1][h] >= 0.9 * ind_best]
 
         # causal check: ablate each layer-0 head (and all of layer 0), re-measure the induction head
         ablation_rows = []
@@ -179,9 +198,9 @@ class InductionHeadsLab(Lab):
         heads = [head_name(l, h) for l in range(L) for h in range(H)]
         blocks: list[Any] = [
             Text(title="Setup", body=(
-                f"{L}-layer attention-only transformer, {H} heads/layer, d_model={p['d_model']}, vocab {p['d_vocab']}, "
-                f"context {p['n_ctx']}. Each sequence: BOS, then {p['min_period']}-{p['max_period']} distinct random "
-                f"tokens repeated (random period per sequence). " + ("Loaded from cache." if was_cached else f"Trained {p['steps']} steps."))),
+                f"{L}-layer attention-only transformer, {H} heads/layer, d_model={p.d_model}, vocab {p.d_vocab}, "
+                f"context {p.n_ctx}. Each sequence: BOS, then {p.min_period}-{p.max_period} distinct random "
+                f"tokens repeated (random period per sequence). " + ("Loaded from cache." if was_cached else f"Trained {p.steps} steps."))),
             LinePlot(title="Training loss", xlabel="step", ylabel="cross-entropy",
                      series=[Series("loss", [float(10 * i) for i in range(len(losses))], [float(v) for v in losses])],
                      caption=f"Steepest drop around step {step_pc}: the induction phase change."),
@@ -196,9 +215,8 @@ class InductionHeadsLab(Lab):
         ]
         # attention patterns on one short example with a visible period
         gx = torch.Generator().manual_seed(20_000 + ctx.seed)
-        P = int(p["show_period"])
-        ex, _ = repeated_tokens(1, gx, d_vocab=int(p["d_vocab"]), n_ctx=min(int(p["n_ctx"]), 1 + 3 * P),
-                                min_period=P, max_period=P)
+        P = p.show_period
+        ex, _ = repeated_tokens(1, gx, d_vocab=p.d_vocab, n_ctx=min(p.n_ctx, 1 + 3 * P), min_period=P, max_period=P)
         _, expats = run_patterns(model, ex.to(dev), L)
         labels = [("BOS" if i == 0 else str(int(t))) for i, t in enumerate(ex[0])]
         for layer, head, what in [(0, prev_head, "previous-token head"), (L - 1, ind_head, "induction head")]:
@@ -211,7 +229,7 @@ class InductionHeadsLab(Lab):
             Table(title="Loss on first copy vs repeats", columns=["part", "loss (nats)"],
                   rows=[["first copy (unpredictable)", round(loss_first, 3)], ["repeats", round(loss_repeat, 3)],
                         ["drop", round(loss_first - loss_repeat, 3)]],
-                  caption=f"Uniform guessing over {int(p['d_vocab']) - 1} tokens costs {torch.log(torch.tensor(float(int(p['d_vocab']) - 1))).item():.2f} nats."),
+                  caption=f"Uniform guessing over {p.d_vocab - 1} tokens costs {torch.log(torch.tensor(float(p.d_vocab - 1))).item():.2f} nats."),
             Table(title=f"Causal check: ablate layer-0 heads, re-measure {ind_name}",
                   columns=["ablated", f"{ind_name} induction score", "drop", "loss on repeats"],
                   rows=[["nothing", round(ind_best, 3), "0%", round(loss_repeat, 3)], *ablation_rows],

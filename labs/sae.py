@@ -5,7 +5,8 @@ than dims, so they are in superposition), each active independently with probabi
 magnitude uniform in [0.5, 1.5]. Because the true features are known we can score an SAE directly:
 mean max cosine similarity (MMCS) of each true feature to the closest decoder direction.
 
-Variants (one class each, sharing a base class, in the spirit of SAELens' ``saes/``):
+Variants (one class each, sharing a base class, in :mod:`mi_prep.lab.sparse_autoencoders`; the data
+comes from :mod:`mi_prep.lab.tasks.sparse_features`):
 
 * ReLU + L1 (Bricken et al. 2023): ``f = ReLU(W_enc (x - b_dec) + b_enc)``, loss = MSE + lambda * sum f.
 * TopK (Gao et al. 2024, arXiv 2406.04093): keep the k largest pre-activations; no sparsity penalty.
@@ -22,12 +23,26 @@ Module import does not import torch; question building is a pure function of the
 
 from __future__ import annotations
 
-import math
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Literal
 
-from mi_prep.lab.api import Lab, LabContext, LabResult, LinePlot, Series, Table, Text
-from mi_prep.lab.api import FreeText, MultipleChoice, Numeric, Question
+from mi_prep.lab.api import (
+    Field,
+    FreeText,
+    Lab,
+    LabContext,
+    LabParams,
+    LabResult,
+    LinePlot,
+    MultipleChoice,
+    Numeric,
+    Question,
+    Series,
+    Table,
+    Text,
+    model_validator,
+)
 
 MAIN_VARIANTS = ("relu", "topk", "jumprelu")
 LABELS = {
@@ -53,6 +68,36 @@ MATCH_COS = 0.9
 TIE = 0.005
 """MMCS gap below which two variants count as tied."""
 METRIC_NAMES = ("l0", "mse", "fvu", "dead", "gain", "mmcs", "recovered")
+FixVariant = Literal["topk_tight", "topk_tight_auxk", "topk_tight_resample"]
+
+
+class SAEParams(LabParams):
+    d: int = Field(32, gt=0, description="activation dimensions")
+    n_true: int = Field(64, gt=0, description="true features")
+    n_latents: int = Field(128, gt=0, description="latents of the three main SAEs")
+    p_active: float = Field(0.03, gt=0, le=1, description="probability a true feature is on")
+    steps: int = Field(2000, gt=0)
+    batch: int = Field(512, gt=0)
+    lr: float = Field(3e-3, gt=0)
+    l1: float = Field(0.3, ge=0, description="ReLU SAE: L1 coefficient")
+    k: int = Field(3, ge=1, description="TopK: active latents")
+    jump_l0: float = Field(0.05, ge=0, description="JumpReLU: L0 coefficient")
+    jump_eps: float = Field(0.05, gt=0, description="JumpReLU: rectangle-kernel width")
+    jump_theta_init: float = Field(0.1, gt=0, description="JumpReLU: initial threshold")
+    aux_k: int = Field(16, ge=0, description="AuxK: dead latents used")
+    aux_coef: float = Field(1 / 32, ge=0, description="AuxK: loss coefficient")
+    dead_window: int = Field(100, ge=1, description="steps without firing before a latent counts as dead")
+    resample_at: tuple[int, ...] = Field((500, 1000), description="steps at which dead latents are resampled")
+    tight_latents: int = Field(64, ge=0, description="latents of the tight dictionary (0: n_true)")
+    fixes: tuple[FixVariant, ...] = Field(("topk_tight", "topk_tight_auxk"), description="dead-latent experiment rows")
+    eval_samples: int = Field(8192, gt=0)
+    log_every: int = Field(25, ge=1)
+
+    @model_validator(mode="after")
+    def _k_fits(self) -> SAEParams:
+        if self.k > min(self.n_latents, self.tight_latents or self.n_true):
+            raise ValueError(f"k ({self.k}) must not exceed the number of latents")
+        return self
 
 
 # --------------------------------------------------------------------------- pure question building
@@ -214,142 +259,6 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
     return qs
 
 
-# --------------------------------------------------------------------------- torch side (built lazily)
-
-_TORCH_CLASSES: dict[str, Any] = {}
-
-
-def _classes() -> dict[str, Any]:
-    """Define the SAE classes on first use (they subclass torch.nn.Module)."""
-    if _TORCH_CLASSES:
-        return _TORCH_CLASSES
-    import torch
-    from torch import nn
-
-    class SAE(nn.Module):
-        """Base: tied-at-init encoder/decoder, unit-norm decoder rows, b_dec subtracted before encoding."""
-
-        def __init__(self, d: int, n_latents: int, generator: torch.Generator, b_dec_init: torch.Tensor):
-            super().__init__()
-            w = torch.randn(n_latents, d, generator=generator)
-            w = w / w.norm(dim=1, keepdim=True)
-            self.W_dec = nn.Parameter(w.clone())
-            self.W_enc = nn.Parameter(w.T.clone())
-            self.b_enc = nn.Parameter(torch.zeros(n_latents))
-            self.b_dec = nn.Parameter(b_dec_init.clone())
-
-        def pre(self, x: torch.Tensor) -> torch.Tensor:
-            return (x - self.b_dec) @ self.W_enc + self.b_enc
-
-        def activate(self, z: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-            raise NotImplementedError
-
-        def encode(self, x: torch.Tensor) -> torch.Tensor:
-            return self.activate(self.pre(x))
-
-        def decode(self, f: torch.Tensor) -> torch.Tensor:
-            return f @ self.W_dec + self.b_dec
-
-        def sparsity_loss(self, z: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-            return z.new_zeros(())
-
-        def aux_loss(self, x, z, f, x_hat, dead_mask) -> torch.Tensor:
-            return z.new_zeros(())
-
-        def loss(self, x: torch.Tensor, dead_mask: torch.Tensor) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
-            z = self.pre(x)
-            f = self.activate(z)
-            x_hat = self.decode(f)
-            mse = ((x - x_hat) ** 2).sum(-1).mean()
-            sp = self.sparsity_loss(z, f)
-            aux = self.aux_loss(x, z, f, x_hat, dead_mask)
-            return mse + sp + aux, {"mse": float(mse.detach()), "sparsity": float(sp.detach()),
-                                    "aux": float(aux.detach())}, f
-
-        @torch.no_grad()
-        def normalise_decoder(self) -> None:
-            self.W_dec /= self.W_dec.norm(dim=1, keepdim=True).clamp_min(1e-8)
-
-    class ReluL1SAE(SAE):
-        def __init__(self, *a, l1: float, **k):
-            super().__init__(*a, **k)
-            self.l1 = l1
-
-        def activate(self, z):
-            return torch.relu(z)
-
-        def sparsity_loss(self, z, f):
-            # decoder rows are unit norm, so this is the usual sum_i f_i ||d_i||
-            return self.l1 * f.sum(-1).mean()
-
-    class TopKSAE(SAE):
-        def __init__(self, *a, k: int, aux_k: int = 0, aux_coef: float = 1 / 32, **kw):
-            super().__init__(*a, **kw)
-            self.k, self.aux_k, self.aux_coef = k, aux_k, aux_coef
-
-        def activate(self, z):
-            v, idx = z.topk(self.k, dim=-1)
-            return torch.zeros_like(z).scatter(-1, idx, torch.relu(v))
-
-        def aux_loss(self, x, z, f, x_hat, dead_mask):
-            if not self.aux_k or not bool(dead_mask.any()):
-                return z.new_zeros(())
-            ka = min(self.aux_k, int(dead_mask.sum()))
-            v, idx = z.masked_fill(~dead_mask, float("-inf")).topk(ka, dim=-1)
-            fa = torch.zeros_like(z).scatter(-1, idx, torch.relu(v))
-            err = (x - x_hat).detach()
-            return self.aux_coef * ((err - fa @ self.W_dec) ** 2).sum(-1).mean()
-
-    class _Jump(torch.autograd.Function):
-        """z * H(z - theta); d/dtheta uses a rectangle kernel of width eps (Rajamanoharan et al. 2024)."""
-
-        @staticmethod
-        def forward(ctx, z, theta, eps):
-            ctx.save_for_backward(z, theta)
-            ctx.eps = eps
-            return z * (z > theta).to(z.dtype)
-
-        @staticmethod
-        def backward(ctx, g):
-            z, theta = ctx.saved_tensors
-            rect = ((z - theta).abs() < ctx.eps / 2).to(z.dtype)
-            return g * (z > theta).to(z.dtype), (g * rect * (-theta / ctx.eps)).sum(0), None
-
-    class _Step(torch.autograd.Function):
-        """H(z - theta); no gradient to z, d/dtheta = -(1/eps) * rect((z - theta)/eps)."""
-
-        @staticmethod
-        def forward(ctx, z, theta, eps):
-            ctx.save_for_backward(z, theta)
-            ctx.eps = eps
-            return (z > theta).to(z.dtype)
-
-        @staticmethod
-        def backward(ctx, g):
-            z, theta = ctx.saved_tensors
-            rect = ((z - theta).abs() < ctx.eps / 2).to(z.dtype)
-            return torch.zeros_like(z), (g * rect * (-1.0 / ctx.eps)).sum(0), None
-
-    class JumpReLUSAE(SAE):
-        def __init__(self, *a, l0: float, eps: float, theta_init: float, **k):
-            super().__init__(*a, **k)
-            self.l0, self.eps = l0, eps
-            self.log_theta = nn.Parameter(torch.full((self.b_enc.shape[0],), math.log(theta_init)))
-
-        @property
-        def theta(self):
-            return self.log_theta.exp()
-
-        def activate(self, z):
-            return _Jump.apply(z, self.theta, self.eps)
-
-        def sparsity_loss(self, z, f):
-            return self.l0 * _Step.apply(z, self.theta, self.eps).sum(-1).mean()
-
-    _TORCH_CLASSES.update(SAE=SAE, relu=ReluL1SAE, topk=TopKSAE, jumprelu=JumpReLUSAE)
-    return _TORCH_CLASSES
-
-
 # --------------------------------------------------------------------------- the lab
 
 
@@ -359,187 +268,68 @@ class SAELab(Lab):
     summary = ("Train three SAE variants on synthetic activations with known ground-truth features; compare L0, "
                "reconstruction, dead latents, shrinkage and feature recovery (MMCS), plus a dead-latent fix.")
     topics = ("sparse-autoencoders", "sae", "dictionary-learning", "superposition")
-    defaults: dict[str, Any] = {
-        "d": 32,
-        "n_true": 64,
-        "n_latents": 128,
-        "p_active": 0.03,
-        "steps": 2000,
-        "batch": 512,
-        "lr": 3e-3,
-        "l1": 0.3,
-        "k": 3,
-        "jump_l0": 0.05,
-        "jump_eps": 0.05,
-        "jump_theta_init": 0.1,
-        "aux_k": 16,
-        "aux_coef": 1 / 32,
-        "dead_window": 100,
-        "resample_at": [500, 1000],
-        "tight_latents": 64,
-        "fixes": ["topk_tight", "topk_tight_auxk"],
-        "eval_samples": 8192,
-        "log_every": 25,
-    }
-    small: dict[str, Any] = {"steps": 600, "eval_samples": 4096, "resample_at": [200],
-                             "fixes": ["topk_tight", "topk_tight_resample"]}
+    Params = SAEParams
+    small = {"steps": 600, "eval_samples": 4096, "resample_at": (200,),
+             "fixes": ("topk_tight", "topk_tight_resample")}
 
-    # ------------------------------------------------------------------ data
-
-    @staticmethod
-    def _features(p: Mapping[str, Any], seed: int):
+    def _train(self, vid: str, ctx: LabContext, p: SAEParams, T, stage: int, n_stages: int):
         import torch
 
-        g = torch.Generator().manual_seed(seed)
-        T = torch.randn(int(p["n_true"]), int(p["d"]), generator=g)
-        return T / T.norm(dim=1, keepdim=True)
+        from mi_prep.lab.sparse_autoencoders import make_sae, train_sae
+        from mi_prep.lab.tasks.sparse_features import sample_activations
 
-    @staticmethod
-    def _sample(T, n: int, prob: float, g):
-        import torch
-
-        on = torch.rand(n, T.shape[0], generator=g) < prob
-        c = on * (0.5 + torch.rand(n, T.shape[0], generator=g))
-        return c @ T, c
-
-    # ------------------------------------------------------------------ training one SAE
-
-    def _train(self, vid: str, ctx: LabContext, p: Mapping[str, Any], T, stage: int, n_stages: int):
-        import torch
-
-        cls = _classes()
         base, dictionary, fix = SPECS[vid]
         g_init = torch.Generator().manual_seed(ctx.seed * 1000 + 17)  # same init for every variant
         g_data = torch.Generator().manual_seed(ctx.seed * 1000 + 29)  # same data stream for every variant
-        prob = float(p["p_active"])
-        d = int(p["d"])
-        L = int(p["n_latents"]) if dictionary == "main" else int(p["tight_latents"] or p["n_true"])
-        x0, _ = self._sample(T, 4096, prob, torch.Generator().manual_seed(ctx.seed * 1000 + 3))
-        args = (d, L)
+        prob = p.p_active
+        L = p.n_latents if dictionary == "main" else (p.tight_latents or p.n_true)
+        x0, _ = sample_activations(T, 4096, prob, torch.Generator().manual_seed(ctx.seed * 1000 + 3))
         kw = {"generator": g_init, "b_dec_init": x0.mean(0)}
         if base == "relu":
-            sae = cls["relu"](*args, l1=float(p["l1"]), **kw)
+            sae = make_sae("relu", p.d, L, l1=p.l1, **kw)
         elif base == "topk":
-            sae = cls["topk"](*args, k=int(p["k"]), aux_k=int(p["aux_k"]) if fix == "auxk" else 0,
-                              aux_coef=float(p["aux_coef"]), **kw)
+            sae = make_sae("topk", p.d, L, k=p.k, aux_k=p.aux_k if fix == "auxk" else 0, aux_coef=p.aux_coef, **kw)
         else:
-            sae = cls["jumprelu"](*args, l0=float(p["jump_l0"]), eps=float(p["jump_eps"]),
-                                  theta_init=float(p["jump_theta_init"]), **kw)
-        opt = torch.optim.Adam(sae.parameters(), lr=float(p["lr"]))
-        steps, batch = int(p["steps"]), int(p["batch"])
-        since = torch.zeros(L)  # steps since each latent last fired
-        window = int(p["dead_window"])
-        resample_at = set(int(s) for s in p["resample_at"]) if fix == "resample" else set()
-        curve: list[tuple[float, float]] = []
-        resampled = 0
-        log_every = max(1, int(p["log_every"]))
-        for step in range(steps):
-            if step % 10 == 0:
-                ctx.check_cancelled()
-            x, _ = self._sample(T, batch, prob, g_data)
-            loss, parts, f = sae.loss(x, since > window)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            # keep decoder rows unit norm: drop the gradient component along each row, then renormalise
-            with torch.no_grad():
-                Wd, gd = sae.W_dec, sae.W_dec.grad
-                gd -= (gd * Wd).sum(1, keepdim=True) * Wd
-            opt.step()
-            sae.normalise_decoder()
-            with torch.no_grad():
-                fired = (f > 0).any(0)
-                since[fired] = 0
-                since[~fired] += 1
-            if step in resample_at:
-                resampled += self._resample(sae, opt, since > window, T, prob, g_data)
-                since[:] = 0
-            if step % log_every == 0 or step == steps - 1:
-                curve.append((float(step), parts["mse"]))
-                ctx.progress(stage * steps + step + 1, n_stages * steps, loss=float(loss.detach()),
-                             message=f"training {LABELS[vid]}")
+            sae = make_sae("jumprelu", p.d, L, l0=p.jump_l0, eps=p.jump_eps, theta_init=p.jump_theta_init, **kw)
+
+        def on_log(step: int, loss: float) -> None:
+            ctx.progress(stage * p.steps + step + 1, n_stages * p.steps, loss=loss, message=f"training {LABELS[vid]}")
+
+        curve, resampled = train_sae(
+            sae, lambda n, g: sample_activations(T, n, prob, g)[0], g_data, steps=p.steps, batch=p.batch, lr=p.lr,
+            dead_window=p.dead_window, resample_at=p.resample_at if fix == "resample" else (), ctx=ctx,
+            log_every=p.log_every, on_log=on_log)
         return sae, curve, resampled
-
-    @staticmethod
-    def _resample(sae, opt, dead, T, prob, g) -> int:
-        """Bricken et al. 2023: point dead latents at inputs with high reconstruction loss."""
-        import torch
-
-        n_dead = int(dead.sum())
-        if n_dead == 0:
-            return 0
-        with torch.no_grad():
-            x, _ = SAELab._sample(T, 4096, prob, g)
-            err = ((x - sae.decode(sae.encode(x))) ** 2).sum(-1)
-            idx = torch.multinomial(err ** 2 + 1e-12, n_dead, replacement=False, generator=g)
-            v = x[idx] - sae.b_dec
-            v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-8)
-            alive = ~dead
-            enc_norm = sae.W_enc[:, alive].norm(dim=0).mean() if bool(alive.any()) else torch.tensor(1.0)
-            ids = dead.nonzero().squeeze(1)
-            sae.W_dec[ids] = v
-            sae.W_enc[:, ids] = v.T * enc_norm * 0.2
-            sae.b_enc[ids] = 0.0
-            for prm in (sae.W_dec, sae.W_enc, sae.b_enc):
-                st = opt.state.get(prm, {})
-                for key in ("exp_avg", "exp_avg_sq"):
-                    if key in st:
-                        if prm is sae.W_enc:
-                            st[key][:, ids] = 0.0
-                        else:
-                            st[key][ids] = 0.0
-        return n_dead
-
-    # ------------------------------------------------------------------ evaluation
-
-    @staticmethod
-    def _evaluate(sae, T, x, c) -> dict[str, float]:
-        import torch
-
-        with torch.no_grad():
-            f = sae.encode(x)
-            x_hat = sae.decode(f)
-            mse = ((x - x_hat) ** 2).sum(-1).mean()
-            fvu = mse / ((x - x.mean(0)) ** 2).sum(-1).mean()
-            l0 = (f > 0).float().sum(-1).mean()
-            dead = int(((f > 0).sum(0) == 0).sum())
-            cos = T @ sae.W_dec.T  # [n_true, L]; rows of T and W_dec are unit norm
-            best, _ = cos.max(1)
-            # gain: each true feature alone at magnitude 1 (x = b_dec-free direction), read out along the feature
-            # through every latent that points roughly along it (handles features split over two latents)
-            M = (cos > 0.5).to(cos.dtype) * cos
-            f_iso = sae.encode(T)
-            gain = (f_iso @ M.T).diagonal()
-            recovered = best >= MATCH_COS
-            gain_mean = gain[recovered].mean() if bool(recovered.any()) else gain.mean()
-        return {"l0": float(l0), "mse": float(mse), "fvu": float(fvu), "dead": float(dead),
-                "gain": float(gain_mean), "mmcs": float(best.mean()), "recovered": float(recovered.sum())}
 
     # ------------------------------------------------------------------ run
 
     def run(self, ctx: LabContext) -> LabResult:
         import torch
 
-        p = {**self.defaults, **ctx.params}
-        variants = list(MAIN_VARIANTS) + [v for v in p["fixes"] if v in LABELS and v not in MAIN_VARIANTS]
+        from mi_prep.lab.sparse_autoencoders import evaluate_sae
+        from mi_prep.lab.tasks.sparse_features import feature_directions, sample_activations
+
+        p: SAEParams = ctx.params
+        variants = list(MAIN_VARIANTS) + [v for v in p.fixes if v not in MAIN_VARIANTS]
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        metrics: dict[str, float] = {k: float(p[k]) for k in ("d", "n_true", "n_latents", "p_active", "k")}
-        metrics["tight_latents"] = float(p["tight_latents"] or p["n_true"])
+        metrics: dict[str, float] = {k: float(getattr(p, k)) for k in ("d", "n_true", "n_latents", "p_active", "k")}
+        metrics["tight_latents"] = float(p.tight_latents or p.n_true)
         curves: dict[str, list[tuple[float, float]]] = {}
         extra: dict[str, str] = {}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(ctx.seed)
-            T = self._features(p, ctx.seed)
+            T = feature_directions(p.n_true, p.d, ctx.seed)
             g_eval = torch.Generator().manual_seed(ctx.seed * 1000 + 7)
-            x_eval, c_eval = self._sample(T, int(p["eval_samples"]), float(p["p_active"]), g_eval)
-            metrics["eval_samples"] = float(p["eval_samples"])
+            x_eval, c_eval = sample_activations(T, p.eval_samples, p.p_active, g_eval)
+            metrics["eval_samples"] = float(p.eval_samples)
             metrics["true_l0"] = float((c_eval > 0).float().sum(-1).mean())
             for stage, vid in enumerate(variants):
                 ts = time.perf_counter()
                 sae, curve, resampled = self._train(vid, ctx, p, T, stage, len(variants))
                 timings[f"train_{vid}"] = time.perf_counter() - ts
                 curves[vid] = curve
-                for key, val in self._evaluate(sae, T, x_eval, c_eval).items():
+                for key, val in evaluate_sae(sae, T, x_eval, match_cos=MATCH_COS).items():
                     metrics[f"{vid}_{key}"] = val
                 if SPECS[vid][2] == "resample":
                     metrics[f"{vid}_resampled"] = float(resampled)
@@ -551,29 +341,29 @@ class SAELab(Lab):
 
         rows = []
         for vid in variants:
-            n_l = int(p["n_latents"]) if SPECS[vid][1] == "main" else int(metrics["tight_latents"])
+            n_l = p.n_latents if SPECS[vid][1] == "main" else int(metrics["tight_latents"])
             rows.append([LABELS[vid], n_l] + [round(metrics[f"{vid}_{k}"], 4 if k in ("mse", "fvu") else 3)
                                          if k not in ("dead", "recovered") else int(metrics[f"{vid}_{k}"])
                                          for k in ("l0", "mse", "fvu", "dead", "gain", "mmcs", "recovered")])
         blocks = [
             Text(title="Setup", body=(
-                f"{int(p['n_true'])} unit-norm random true features in {int(p['d'])} dims, each active with "
-                f"probability {p['p_active']} (mean {metrics['true_l0']:.2f} active per input) at magnitude "
-                f"U(0.5, 1.5). The three main SAEs have {int(p['n_latents'])} latents; the dead-latent experiment "
+                f"{p.n_true} unit-norm random true features in {p.d} dims, each active with "
+                f"probability {p.p_active} (mean {metrics['true_l0']:.2f} active per input) at magnitude "
+                f"U(0.5, 1.5). The three main SAEs have {p.n_latents} latents; the dead-latent experiment "
                 f"uses a tight dictionary of {int(metrics['tight_latents'])} latents (as many as true features), where a "
-                f"dead latent means a missing feature. Unit-norm decoder rows, Adam lr {p['lr']}, "
-                f"{int(p['steps'])} steps of batch {int(p['batch'])}; all variants see the same init and data. "
-                f"ReLU+L1 lambda={p['l1']}; TopK k={p['k']}; JumpReLU L0 coef {p['jump_l0']}, rectangle-kernel "
-                f"width eps={p['jump_eps']}, theta init {p['jump_theta_init']}"
+                f"dead latent means a missing feature. Unit-norm decoder rows, Adam lr {p.lr}, "
+                f"{p.steps} steps of batch {p.batch}; all variants see the same init and data. "
+                f"ReLU+L1 lambda={p.l1}; TopK k={p.k}; JumpReLU L0 coef {p.jump_l0}, rectangle-kernel "
+                f"width eps={p.jump_eps}, theta init {p.jump_theta_init}"
                 + (f" ({extra['jumprelu']})" if "jumprelu" in extra else "")
-                + f"; AuxK k_aux={p['aux_k']}, coef {p['aux_coef']:.3g}, dead = no activation for {p['dead_window']} "
-                f"steps; resampling at steps {list(p['resample_at'])}.")),
+                + f"; AuxK k_aux={p.aux_k}, coef {p.aux_coef:.3g}, dead = no activation for {p.dead_window} "
+                f"steps; resampling at steps {list(p.resample_at)}.")),
             Table(title="SAE variants vs ground truth", columns=[
                 "variant", "latents", "L0", "MSE", "FVU", "dead", "gain", "MMCS", f"recovered (cos>={MATCH_COS})"],
                 rows=rows,
                 caption=(f"L0 = mean active latents per input (true {metrics['true_l0']:.2f}); MSE = mean squared "
                          "error summed over dims; FVU = fraction of variance unexplained; dead = latents never active "
-                         f"on {int(p['eval_samples'])} eval inputs; gain = SAE activation along a true feature fed "
+                         f"on {p.eval_samples} eval inputs; gain = SAE activation along a true feature fed "
                          "alone at magnitude 1 (< 1 = shrinkage); MMCS = mean over true features of the max cosine "
                          "with a decoder row.")),
             LinePlot(title="Reconstruction MSE during training",

@@ -17,56 +17,32 @@ Module import does not import torch; question building is a pure function of the
 
 from __future__ import annotations
 
-import math
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Mapping
 
-from mi_prep.lab.api import Lab, LabContext, LabResult, LinePlot, Series, Table, Text
-from mi_prep.lab.api import FreeText, MultipleChoice, Numeric, PickComponent, Question
-
-# --------------------------------------------------------------------------- corpus
-
-NOUNS = ("movie", "food", "book", "show", "hotel", "game", "song", "trip")
-POS_ADJ = ("great", "lovely", "excellent", "wonderful", "amazing", "superb")
-NEG_ADJ = ("awful", "terrible", "boring", "horrible", "dreadful", "poor")
-POS_VERB = ("loved", "enjoyed", "liked", "adored")
-NEG_VERB = ("hated", "disliked", "loathed", "regretted")
-FILLER = ("the", "was", "and", "i", "it", ".", "really", "so")
-SPECIAL = ("<bos>",)
-VOCAB = SPECIAL + FILLER + NOUNS + POS_ADJ + NEG_ADJ + POS_VERB + NEG_VERB
-POS_WORDS = POS_ADJ + POS_VERB
-NEG_WORDS = NEG_ADJ + NEG_VERB
-
-
-class WordTokenizer:
-    """Whitespace tokenizer over the fixed vocabulary."""
-
-    def __init__(self, vocab: tuple[str, ...] = VOCAB):
-        self.vocab = vocab
-        self.index = {w: i for i, w in enumerate(vocab)}
-
-    def encode(self, text: str, bos: bool = True) -> list[int]:
-        ids = [self.index[w] for w in text.split()]
-        return [self.index["<bos>"]] + ids if bos else ids
-
-    def decode(self, ids) -> str:
-        return " ".join(self.vocab[int(i)] for i in ids if self.vocab[int(i)] != "<bos>")
+from mi_prep.lab.api import (
+    Field,
+    FreeText,
+    Lab,
+    LabContext,
+    LabResult,
+    LinePlot,
+    MultipleChoice,
+    Numeric,
+    PickComponent,
+    Question,
+    Series,
+    Table,
+    Text,
+)
+from mi_prep.lab.tasks.sentiment import NEG_WORDS, NOUNS, POS_WORDS, SENTIMENT_SMALL, VOCAB, SentimentLMSpec
 
 
-def sentence(rng, positive: bool) -> str:
-    """One sentence whose sentiment words all agree."""
-    adj = POS_ADJ if positive else NEG_ADJ
-    verb = POS_VERB if positive else NEG_VERB
-    n = rng.choice(NOUNS)
-    a1, a2 = rng.sample(adj, 2)
-    v = rng.choice(verb)
-    intens = "really " if rng.random() < 0.3 else ""
-    t = rng.randrange(3)
-    if t == 0:
-        return f"the {n} was {intens}{a1} and {a2} . i {v} it ."
-    if t == 1:
-        return f"i {v} the {n} . it was {intens}{a1} and {a2} ."
-    return f"the {n} was {a1} . i {intens}{v} it and it was so {a2} ."
+class SteeringParams(SentimentLMSpec):
+    alphas: tuple[float, ...] = Field(tuple(round(0.2 * i, 1) for i in range(16)), min_length=1,
+                                      description="steering strengths, in multiples of the difference of means")
+    sample_tokens: int = Field(10, ge=0, description="tokens per sampled continuation")
+    n_samples: int = Field(4, ge=1, description="samples per prompt and condition")
 
 
 # --------------------------------------------------------------------------- pure question building
@@ -217,77 +193,6 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
     return qs
 
 
-# --------------------------------------------------------------------------- model helpers
-
-
-def _model_api() -> tuple[Callable, Callable, Callable]:
-    """``make_model, train_lm, cached`` from mi_prep.lab.models when present, else the local fallbacks."""
-    try:
-        from mi_prep.lab.models import cached, make_model, train_lm  # type: ignore[attr-defined]
-
-        return make_model, train_lm, cached
-    except ImportError:
-        return _make_model, _train_lm, _cached
-
-
-def _make_model(*, n_layers, d_model, n_heads, d_head, d_vocab, n_ctx, attn_only=False, d_mlp=None,
-                normalization="LN", seed, device):
-    import transformer_lens.model_bridge.sources  # noqa: F401  (registers TransformerBridge.boot_native)
-    from transformer_lens.config import TransformerBridgeConfig
-    from transformer_lens.model_bridge.bridge import TransformerBridge
-
-    cfg = TransformerBridgeConfig(
-        d_model=d_model, d_head=d_head, n_layers=n_layers, n_ctx=n_ctx, n_heads=n_heads, d_vocab=d_vocab,
-        d_mlp=d_mlp or 4 * d_model, attn_only=attn_only, act_fn="gelu", normalization_type=normalization,
-        seed=seed,
-    )
-    return TransformerBridge.boot_native(cfg, device=device)
-
-
-def _train_lm(model, batch_fn, *, steps, lr, ctx, weight_decay=0.0, log_every=10) -> list[float]:
-    import torch
-    import torch.nn.functional as F
-
-    g = torch.Generator().manual_seed(ctx.seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 20) * 0.5 * (1 + math.cos(math.pi * s / steps)))
-    losses = []
-    dev = next(model.parameters()).device
-    for step in range(steps):
-        ctx.check_cancelled()
-        toks = batch_fn(step, g).to(dev)
-        logits = model(toks)
-        loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), toks[:, 1:].reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        if step % log_every == 0 or step == steps - 1:
-            losses.append(float(loss.detach()))
-            ctx.progress(step + 1, steps, loss=losses[-1], message="training language model")
-    return losses
-
-
-def _cached(ctx, key, build, train):
-    import json
-
-    import torch
-
-    path = ctx.cache_dir / f"{key}.pt"
-    model = build()
-    if path.exists():
-        try:
-            blob = torch.load(path, map_location="cpu", weights_only=True)
-            model.load_state_dict(blob["state"])
-            return model, json.loads(blob["losses"]), True
-        except Exception:  # corrupt or incompatible cache: retrain
-            pass
-    losses = train(model)
-    ctx.cache_dir.mkdir(parents=True, exist_ok=True)
-    torch.save({"state": model.state_dict(), "losses": json.dumps(losses)}, path)
-    return model, losses, False
-
-
 # --------------------------------------------------------------------------- the lab
 
 
@@ -297,65 +202,24 @@ class SteeringLab(Lab):
     summary = ("Train a tiny LM on one-sentiment sentences, build a difference-of-means steering vector per layer, "
                "plot dose-response curves, sample steered text and ablate the direction.")
     topics = ("steering", "activation-addition", "refusal-direction", "linear-representations")
-    defaults: dict[str, Any] = {
-        "n_layers": 3,
-        "d_model": 64,
-        "n_heads": 4,
-        "d_head": 16,
-        "d_mlp": 128,
-        "n_ctx": 32,
-        "steps": 450,
-        "batch": 32,
-        "lr": 3e-3,
-        "alphas": [round(0.2 * i, 1) for i in range(16)],  # 0 .. 3.0
-        "sample_tokens": 10,
-        "n_samples": 4,
-    }
-    small: dict[str, Any] = {"steps": 150, "alphas": [0.0, 0.5, 1.0, 1.5, 2.0, 3.0], "n_samples": 2}
+    Params = SteeringParams
+    small = {**SENTIMENT_SMALL, "alphas": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0), "n_samples": 2}
 
     def run(self, ctx: LabContext) -> LabResult:
-        import random
-
         import torch
 
-        p = {**self.defaults, **ctx.params}
-        tok = WordTokenizer()
-        n_layers, n_ctx = int(p["n_layers"]), int(p["n_ctx"])
-        make_model, train_lm, cached = _model_api()
+        from mi_prep.lab.tasks.sentiment import WordTokenizer, sentiment_model
+
+        p: SteeringParams = ctx.params
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        dev = torch.device(ctx.device)
-
-        def batch_fn(step: int, g) -> "torch.Tensor":
-            seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
-            rng = random.Random(seed)
-            rows = []
-            for _ in range(int(p["batch"])):
-                ids = [tok.index["<bos>"]]
-                while len(ids) < n_ctx:
-                    ids += tok.encode(sentence(rng, rng.random() < 0.5), bos=False)
-                rows.append(ids[:n_ctx])
-            return torch.tensor(rows, dtype=torch.long)
-
-        def build():
-            return make_model(n_layers=n_layers, d_model=int(p["d_model"]), n_heads=int(p["n_heads"]),
-                              d_head=int(p["d_head"]), d_vocab=len(VOCAB), n_ctx=n_ctx, d_mlp=int(p["d_mlp"]),
-                              seed=ctx.seed, device=ctx.device)
-
-        def train(model):
-            return train_lm(model, batch_fn, steps=int(p["steps"]), lr=float(p["lr"]), ctx=ctx, log_every=10)
-
-        key = "steering-" + "-".join(f"{k}{p[k]}" for k in ("n_layers", "d_model", "n_heads", "d_head", "d_mlp", "n_ctx",
-                                                             "steps", "batch", "lr")) + f"-seed{ctx.seed}"
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(ctx.seed)
-            model, losses, was_cached = cached(ctx, key, build, train)
-            model.eval()
+            model, losses, was_cached = sentiment_model(ctx, p)
             timings["train"] = time.perf_counter() - t0
             t1 = time.perf_counter()
-            result = self._experiments(ctx, p, model, tok, dev)
+            metrics, blocks = self._experiments(ctx, p, model, WordTokenizer(), torch.device(ctx.device))
         timings["experiments"] = time.perf_counter() - t1
-        metrics, blocks = result
         metrics["was_cached"] = float(was_cached)
         metrics["final_loss"] = float(losses[-1]) if losses else float("nan")
         blocks.insert(1, LinePlot(title="Language-model training loss",
@@ -368,42 +232,28 @@ class SteeringLab(Lab):
 
     # ------------------------------------------------------------------ experiments
 
-    def _experiments(self, ctx: LabContext, p: Mapping[str, Any], model, tok: WordTokenizer, dev):
+    def _experiments(self, ctx: LabContext, p: SteeringParams, model, tok, dev):
         import torch
 
-        n_layers = int(p["n_layers"])
+        from mi_prep.lab.interventions import add_vector, project_out, sample
+        from mi_prep.lab.tasks.sentiment import contrastive_prompts, eval_prompts, pad
+
+        n_layers = p.n_layers
         points = [f"blocks.{i}.hook_resid_pre" for i in range(n_layers)] + [f"blocks.{n_layers - 1}.hook_resid_post"]
         names = layer_names(len(points))
         pos_ids = torch.tensor([tok.index[w] for w in POS_WORDS])
         neg_ids = torch.tensor([tok.index[w] for w in NEG_WORDS])
 
-        def pad(prompts: list[str]):
-            ids = [tok.encode(s) for s in prompts]
-            lens = torch.tensor([len(x) for x in ids])
-            L = int(lens.max())
-            arr = torch.zeros(len(ids), L, dtype=torch.long)
-            for i, x in enumerate(ids):
-                arr[i, : len(x)] = torch.tensor(x)  # right-padded; we read each row at its own last position
-            return arr.to(dev), lens - 1
-
         # contrastive pairs (identical but for the adjective's sentiment), activation at the adjective
         # CAA reads the activation where the behaviour is produced: the position right after the sentiment word,
         # whose next token must be a sentiment word. Nouns are split between vector building and evaluation.
         build_nouns, eval_nouns = NOUNS[: len(NOUNS) // 2 + 1], NOUNS[len(NOUNS) // 2 + 1:]
-        pos_prompts, neg_prompts = [], []
-        for n in build_nouns:
-            for a_p, a_n in zip(POS_ADJ, NEG_ADJ):
-                pos_prompts += [f"the {n} was {a_p} and", f"the {n} was {a_p} . i"]
-                neg_prompts += [f"the {n} was {a_n} and", f"the {n} was {a_n} . i"]
-            for v_p, v_n in zip(POS_VERB, NEG_VERB):
-                pos_prompts.append(f"i {v_p} the {n} . it was")
-                neg_prompts.append(f"i {v_n} the {n} . it was")
+        pos_prompts, neg_prompts = contrastive_prompts(build_nouns)
         n_pairs = len(pos_prompts)
         with torch.no_grad():
             vecs = []
-            last_pos = {}
             for prompts in (pos_prompts, neg_prompts):
-                toks, last = pad(prompts)
+                toks, last = pad(tok, prompts, dev)  # right-padded: each row is read at its own last position
                 _, cache = model.run_with_cache(toks, names_filter=lambda nm: nm in points)
                 rows = torch.arange(len(prompts))
                 vecs.append([cache[pt][rows, last].float() for pt in points])
@@ -411,12 +261,8 @@ class SteeringLab(Lab):
         ctx.check_cancelled()
 
         # eval prompts: positive sentiment set, next token is a sentiment word
-        eval_pos = ([f"the {n} was {a} and" for n in eval_nouns for a in POS_ADJ]
-                    + [f"i {v} the {n} . it was" for n in eval_nouns for v in POS_VERB]
-                    + [f"the {n} was {a} . i" for n in eval_nouns for a in POS_ADJ])
-        eval_neg = [s.replace(a, b) for s in eval_pos for a, b in zip(POS_WORDS, NEG_WORDS) if f" {a} " in f" {s} "]
-        toks_pos, last_pos_idx = pad(eval_pos)
-        rows_pos = torch.arange(len(eval_pos))
+        eval_pos, eval_neg = eval_prompts(eval_nouns)
+        toks_pos, last_pos_idx = pad(tok, eval_pos, dev)
 
         def sentiment_probs(toks, last, hooks):
             with torch.no_grad():
@@ -424,12 +270,7 @@ class SteeringLab(Lab):
                 probs = logits[torch.arange(toks.shape[0]), last].float().softmax(-1)
             return probs[:, pos_ids].sum(-1), probs[:, neg_ids].sum(-1)
 
-        def add_hook(vec, alpha):
-            def fn(act, hook):
-                return act + alpha * vec.to(act.dtype)
-            return fn
-
-        alphas = [float(a) for a in p["alphas"]]
+        alphas = [float(a) for a in p.alphas]
         metrics: dict[str, float] = {"n_layers": float(n_layers), "n_points": float(len(points)),
                                      "n_alphas": float(len(alphas)), "n_pairs": float(n_pairs),
                                      "n_eval_prompts": float(len(eval_pos))}
@@ -440,7 +281,7 @@ class SteeringLab(Lab):
             metrics[f"steer_norm_L{li}"] = float(steer[li].norm())
             for j, a in enumerate(alphas):
                 ctx.check_cancelled()
-                hooks = [(pt, add_hook(steer[li], a))] if a != 0 else []
+                hooks = [(pt, add_vector(steer[li], a))] if a != 0 else []
                 pp, pn = sentiment_probs(toks_pos, last_pos_idx, hooks)
                 metrics[f"flip_L{li}_a{j}"] = float((pn / (pp + pn).clamp_min(1e-9)).mean())
                 metrics[f"mass_L{li}_a{j}"] = float((pp + pn).mean())
@@ -459,13 +300,7 @@ class SteeringLab(Lab):
                          + [f"blocks.{i}.hook_resid_mid" for i in range(n_layers)]
                          + [f"blocks.{n_layers - 1}.hook_resid_post"])
 
-        def ablate_hook(direction):
-            def fn(act, hook):
-                d_ = direction.to(act.dtype)
-                return act - (act @ d_)[..., None] * d_
-            return fn
-
-        toks_neg, last_neg_idx = pad(eval_neg)
+        toks_neg, last_neg_idx = pad(tok, eval_neg, dev)
 
         def consistency(hooks):
             pp, pn = sentiment_probs(toks_pos, last_pos_idx, hooks)
@@ -475,8 +310,8 @@ class SteeringLab(Lab):
             return float(torch.cat([agree_pos, agree_neg]).mean())
 
         metrics["consistency_base"] = consistency([])
-        metrics["consistency_ablated"] = consistency([(pt, ablate_hook(r)) for pt in ablate_points])
-        metrics["consistency_random"] = consistency([(pt, ablate_hook(r_rand)) for pt in ablate_points])
+        metrics["consistency_ablated"] = consistency([(pt, project_out(r)) for pt in ablate_points])
+        metrics["consistency_random"] = consistency([(pt, project_out(r_rand)) for pt in ablate_points])
         ctx.check_cancelled()
 
         # samples: base, steered at the best layer, ablated
@@ -485,20 +320,19 @@ class SteeringLab(Lab):
         metrics["alpha_shown"] = float(a_show)
         seeds_prompts = ["the movie was great and", "i loved the book . it was", "the food was lovely . i"]
         sample_rows = []
-        n_samp = int(p["n_samples"])
+        n_samp = p.n_samples
         frac: dict[str, float] = {}
         for label, hooks in (
             ("base", []),
-            (f"steered {names[b]} alpha={a_show:.2f}", [(points[b], add_hook(steer[b], a_show))]),
-            ("direction ablated", [(pt, ablate_hook(r)) for pt in ablate_points]),
+            (f"steered {names[b]} alpha={a_show:.2f}", [(points[b], add_vector(steer[b], a_show))]),
+            ("direction ablated", [(pt, project_out(r)) for pt in ablate_points]),
         ):
             gs = torch.Generator().manual_seed(ctx.seed + 101)  # same sampling noise for every condition
             neg_count = pos_count = 0
             for prompt in seeds_prompts:
                 for _ in range(n_samp):
                     ctx.check_cancelled()
-                    ids = self._sample(model, tok.encode(prompt), int(p["sample_tokens"]), hooks, gs, dev,
-                                       int(p["n_ctx"]))
+                    ids = sample(model, tok.encode(prompt), p.sample_tokens, hooks, gs, dev, p.n_ctx)
                     cont = tok.decode(ids[len(tok.encode(prompt)):])
                     words = cont.split()
                     neg_count += sum(w in NEG_WORDS for w in words)
@@ -514,8 +348,8 @@ class SteeringLab(Lab):
         blocks: list = [Text(title="Setup", body=(
             f"Word-level corpus over {len(VOCAB)} words: sentences such as 'the movie was great and lovely . i loved "
             "it .' or 'i hated the book . it was awful and boring .', each with one sentiment (50/50), concatenated "
-            f"to {int(p['n_ctx'])} tokens. Model: {n_layers} layers, d_model {p['d_model']}, {p['n_heads']} heads, "
-            f"MLP {p['d_mlp']}, trained {p['steps']} steps. Steering vector per point = mean(negative) - mean(positive) "
+            f"to {p.n_ctx} tokens. Model: {n_layers} layers, d_model {p.d_model}, {p.n_heads} heads, "
+            f"MLP {p.d_mlp}, trained {p.steps} steps. Steering vector per point = mean(negative) - mean(positive) "
             f"residual at the position after the sentiment word (where the next word must carry the sentiment) over {n_pairs} contrastive pairs (nouns {', '.join(build_nouns)}); evaluation uses the other nouns; alpha * v is added at every position of "
             f"{len(eval_pos)} positive prompts. 'flip' = P(negative words) / P(sentiment words) at the next token. "
             f"L0..L{n_layers - 1} = input of block i (hook_resid_pre), L{n_layers} = final residual (resid_post).")),
@@ -553,21 +387,6 @@ class SteeringLab(Lab):
             caption="negative share of sentiment words sampled: " + ", ".join(f"{k} {v:.2f}" for k, v in frac.items()),
         ))
         return metrics, blocks
-
-    @staticmethod
-    def _sample(model, ids: list[int], n_new: int, hooks, g, dev, n_ctx: int) -> list[int]:
-        import torch
-
-        ids = list(ids)
-        with torch.no_grad():
-            for _ in range(n_new):
-                if len(ids) >= n_ctx:
-                    break
-                toks = torch.tensor([ids], device=dev)
-                logits = model.run_with_hooks(toks, fwd_hooks=hooks) if hooks else model(toks)
-                probs = logits[0, -1].float().softmax(-1).cpu()
-                ids.append(int(torch.multinomial(probs, 1, generator=g)))
-        return ids
 
 
 LAB = SteeringLab()

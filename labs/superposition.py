@@ -13,22 +13,28 @@ Module import does not import torch; question building is a pure function of the
 
 from __future__ import annotations
 
-import math
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from mi_prep.lab.api import (
+    Field,
+    FreeText,
     Heatmap,
     Lab,
     LabContext,
+    LabParams,
     LabResult,
     LinePlot,
+    MultipleChoice,
+    Numeric,
+    Question,
     Scatter,
     Series,
     Table,
     Text,
+    field_validator,
 )
-from mi_prep.lab.api import FreeText, MultipleChoice, Numeric, Question
 
 REPRESENTED = 0.5
 """A feature counts as represented when its embedding norm ||W_i|| exceeds this."""
@@ -168,7 +174,7 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
                     "Which geometry do the represented features form?"),
             options=GEOMETRIES[1:],
             correct=geoms[k] - 1 if geoms[k] > 0 else len(GEOMETRIES) - 2,
-            explanation=(f"Represented features and angles: "
+            explanation=("Represented features and angles: "
                          + ", ".join(f"f{i} at {a % 360:.0f} deg" for i, a in sorted(rep.items(), key=lambda t: t[1] % 360))
                          + f"; gaps between neighbours: {', '.join(f'{g:.0f}' for g in sorted(gaps))} deg"
                          + (f"; antipodal pairs: {', '.join(f'f{i}/f{j}' for i, j in pairs)}" if pairs else "")
@@ -218,115 +224,74 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
 # --------------------------------------------------------------------------- the lab
 
 
+class SuperpositionParams(LabParams):
+    n_features: int = Field(5, ge=1)
+    n_hidden: int = Field(2, ge=1)
+    importance_decay: float = Field(0.9, gt=0, description="feature i has importance decay**i")
+    sparsities: tuple[float, ...] = Field((0.0, 0.7, 0.9, 0.97, 0.99, 0.999), min_length=1,
+                                          description="feature sparsities S (one model each), each in [0, 1)")
+    restarts: int = Field(4, ge=1, description="random restarts per sparsity (the best is kept)")
+    steps: int = Field(2500, gt=0)
+    batch: int = Field(1024, gt=0)
+    lr: float = Field(1e-2, gt=0)
+    eval_samples: int = Field(20000, gt=0)
+    log_every: int = Field(50, ge=1)
+
+    @field_validator("sparsities")
+    @classmethod
+    def _in_range(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not 0.0 <= s < 1.0 for s in v):
+            raise ValueError("every sparsity must be in [0, 1)")
+        return v
+
+
 class SuperpositionLab(Lab):
     name = "superposition"
     title = "Toy models of superposition"
     summary = ("Train the 5-features-in-2-dims toy model across feature sparsities; watch features go into "
                "superposition as antipodal pairs and a pentagon.")
     topics = ("superposition", "polysemanticity", "toy-models")
-    defaults: dict[str, Any] = {
-        "n_features": 5,
-        "n_hidden": 2,
-        "importance_decay": 0.9,
-        "sparsities": [0.0, 0.7, 0.9, 0.97, 0.99, 0.999],
-        "restarts": 4,
-        "steps": 2500,
-        "batch": 1024,
-        "lr": 1e-2,
-        "eval_samples": 20000,
-        "log_every": 50,
-    }
-    small: dict[str, Any] = {"steps": 1000, "restarts": 2, "batch": 512, "eval_samples": 5000}
+    Params = SuperpositionParams
+    small = {"steps": 1000, "restarts": 2, "batch": 512, "eval_samples": 5000}
 
     def run(self, ctx: LabContext) -> LabResult:
         import torch
 
-        p = {**self.defaults, **ctx.params}
-        n, m = int(p["n_features"]), int(p["n_hidden"])
-        sparsities = [float(s) for s in p["sparsities"]]
-        R, steps, batch = int(p["restarts"]), int(p["steps"]), int(p["batch"])
+        from mi_prep.lab.toy_models import train_toy_models
+
+        p: SuperpositionParams = ctx.params
+        n, m = p.n_features, p.n_hidden
+        sparsities = [float(s) for s in p.sparsities]
         n_s = len(sparsities)
-        I = n_s * R  # instance i = k * R + r
-        dev = torch.device(ctx.device)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
+        toy = train_toy_models(ctx, n=n, m=m, sparsities=sparsities, restarts=p.restarts, steps=p.steps,
+                               batch=p.batch, lr=p.lr, importance_decay=p.importance_decay,
+                               eval_samples=p.eval_samples, log_every=p.log_every)
+        timings["train"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        Wb, bb, best = toy.W, toy.b, toy.best
 
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(ctx.seed)
-            g = torch.Generator(device="cpu").manual_seed(ctx.seed)
-            S = torch.tensor(sparsities).repeat_interleave(R).to(dev)  # [I]
-            prob = (1.0 - S)[None, :, None]
-            importance = (float(p["importance_decay"]) ** torch.arange(n, dtype=torch.float32)).to(dev)
-            W = torch.randn(I, m, n, generator=g) * math.sqrt(2.0 / (m + n))  # xavier normal
-            W = torch.nn.Parameter(W.to(dev))
-            b = torch.nn.Parameter(torch.zeros(I, n, device=dev))
-            opt = torch.optim.AdamW([W, b], lr=float(p["lr"]), weight_decay=0.0)
-
-            def sample(bs: int, gen: torch.Generator) -> torch.Tensor:
-                x = torch.rand(bs, I, n, generator=gen).to(dev)
-                on = torch.rand(bs, I, n, generator=gen).to(dev)
-                return x * (on < prob)
-
-            def forward(x: torch.Tensor) -> torch.Tensor:
-                h = torch.einsum("imn,bin->bim", W, x)
-                return torch.relu(torch.einsum("imn,bim->bin", W, h) + b)
-
-            log_every = max(1, int(p["log_every"]))
-            curves: list[list[float]] = [[] for _ in range(I)]
-            curve_x: list[float] = []
-            for step in range(steps):
-                if step % 10 == 0:
-                    ctx.check_cancelled()
-                x = sample(batch, g)
-                per_inst = (importance * (x - forward(x)) ** 2).mean(dim=(0, 2))  # [I]
-                loss = per_inst.sum()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                if step % log_every == 0 or step == steps - 1:
-                    vals = per_inst.detach().cpu().tolist()
-                    for i in range(I):
-                        curves[i].append(vals[i])
-                    curve_x.append(float(step))
-                    ctx.progress(step + 1, steps, loss=float(loss.item()) / I, message="training toy models")
-            ctx.progress(steps, steps, message="training done")
-            timings["train"] = time.perf_counter() - t0
-
-            # pick the best restart per sparsity on a shared held-out batch (common random numbers)
-            t1 = time.perf_counter()
-            ge = torch.Generator(device="cpu").manual_seed(ctx.seed + 1)
-            with torch.no_grad():
-                n_eval = int(p["eval_samples"])
-                val = torch.rand(n_eval, n_s, n, generator=ge)
-                on = torch.rand(n_eval, n_s, n, generator=ge)
-                pr = (1.0 - torch.tensor(sparsities))[None, :, None]
-                xe = (val * (on < pr)).repeat_interleave(R, dim=1).to(dev)
-                eval_loss = (importance * (xe - forward(xe)) ** 2).mean(dim=(0, 2)).cpu()
-                best = [k * R + int(torch.argmin(eval_loss[k * R:(k + 1) * R])) for k in range(n_s)]
-                Wb = W.detach().cpu()[best]  # [n_s, m, n]
-                bb = b.detach().cpu()[best]
-            ctx.check_cancelled()
-
-            metrics: dict[str, float] = {"n_sparsities": float(n_s), "n_features": float(n), "n_hidden": float(m),
-                                         "restarts": float(R)}
-            gram = torch.einsum("kmi,kmj->kij", Wb, Wb)  # W^T W  [n_s, n, n]
-            norms = Wb.norm(dim=1)  # [n_s, n]
-            unit = Wb / norms.clamp_min(1e-8)[:, None, :]
-            overlap = torch.einsum("kmi,kmj->kij", unit, Wb) ** 2  # (Ŵ_i·W_j)^2
-            eye = torch.eye(n, dtype=torch.bool)
-            superpos = overlap.masked_fill(eye, 0.0).sum(-1)  # sum_{j != i}
-            dimensionality = norms ** 2 / overlap.sum(-1).clamp_min(1e-8)
-            angles = torch.rad2deg(torch.atan2(Wb[:, 1, :], Wb[:, 0, :])) if m == 2 else None
-            for k, s_val in enumerate(sparsities):
-                metrics[f"sparsity_{k}"] = s_val
-                metrics[f"eval_loss_s{k}"] = float(eval_loss[best[k]])
-                for i in range(n):
-                    metrics[f"norm_s{k}_f{i}"] = float(norms[k, i])
-                    metrics[f"superposition_s{k}_f{i}"] = float(superpos[k, i])
-                    metrics[f"dimensionality_s{k}_f{i}"] = float(dimensionality[k, i])
-                    metrics[f"bias_s{k}_f{i}"] = float(bb[k, i])
-                    if angles is not None:
-                        metrics[f"angle_s{k}_f{i}"] = float(angles[k, i])
+        metrics: dict[str, float] = {"n_sparsities": float(n_s), "n_features": float(n), "n_hidden": float(m),
+                                     "restarts": float(p.restarts)}
+        gram = torch.einsum("kmi,kmj->kij", Wb, Wb)  # W^T W  [n_s, n, n]
+        norms = Wb.norm(dim=1)  # [n_s, n]
+        unit = Wb / norms.clamp_min(1e-8)[:, None, :]
+        overlap = torch.einsum("kmi,kmj->kij", unit, Wb) ** 2  # (Ŵ_i·W_j)^2
+        eye = torch.eye(n, dtype=torch.bool)
+        superpos = overlap.masked_fill(eye, 0.0).sum(-1)  # sum_{j != i}
+        dimensionality = norms ** 2 / overlap.sum(-1).clamp_min(1e-8)
+        angles = torch.rad2deg(torch.atan2(Wb[:, 1, :], Wb[:, 0, :])) if m == 2 else None
+        for k, s_val in enumerate(sparsities):
+            metrics[f"sparsity_{k}"] = s_val
+            metrics[f"eval_loss_s{k}"] = toy.eval_loss[k]
+            for i in range(n):
+                metrics[f"norm_s{k}_f{i}"] = float(norms[k, i])
+                metrics[f"superposition_s{k}_f{i}"] = float(superpos[k, i])
+                metrics[f"dimensionality_s{k}_f{i}"] = float(dimensionality[k, i])
+                metrics[f"bias_s{k}_f{i}"] = float(bb[k, i])
+                if angles is not None:
+                    metrics[f"angle_s{k}_f{i}"] = float(angles[k, i])
 
         summ = summarise(metrics)
         for k in range(n_s):
@@ -337,7 +302,7 @@ class SuperpositionLab(Lab):
         metrics["represented_at_max_sparsity"] = float(summ["counts"][-1])
         timings["analysis"] = time.perf_counter() - t1
 
-        blocks = self._blocks(p, metrics, summ, gram, Wb, curves, curve_x, best)
+        blocks = self._blocks(p, metrics, summ, gram, Wb, toy.curves, toy.curve_x, best)
         questions = build_questions(metrics)
         timings["total"] = time.perf_counter() - t0
         return LabResult(blocks=blocks, metrics=metrics, questions=questions, timings=timings)
@@ -350,10 +315,10 @@ class SuperpositionLab(Lab):
         blocks: list = [Text(
             title="Setup",
             body=(f"{n} features, each zero with probability S and otherwise uniform in [0, 1], importance "
-                  f"{p['importance_decay']}^i (f0 most important), squeezed into {m} dimensions: h = W x, "
+                  f"{p.importance_decay}^i (f0 most important), squeezed into {m} dimensions: h = W x, "
                   f"x' = ReLU(W^T h + b). One model per sparsity S in {', '.join(_fmt_s(s) for s in sp)}; "
-                  f"{p['restarts']} restarts each, trained together as independent instances for {p['steps']} steps "
-                  f"(Adam, lr {p['lr']}, batch {p['batch']}); the restart with the lowest held-out loss is shown. "
+                  f"{p.restarts} restarts each, trained together as independent instances for {p.steps} steps "
+                  f"(Adam, lr {p.lr}, batch {p.batch}); the restart with the lowest held-out loss is shown. "
                   f"A feature is 'represented' when ||W_i|| > {REPRESENTED}."),
         )]
         blocks.append(LinePlot(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 if TYPE_CHECKING:
     from mi_prep.core.deck import DeckSet
+    from mi_prep.core.drill import LabProvider
     from mi_prep.core.store import Store
 
 
@@ -28,7 +29,7 @@ class AppContext:
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     clock: Callable[[], datetime] = _local_now
-    lab_provider: Callable[..., Any] | None = None
+    lab_provider: "LabProvider | None" = None
     """A drill's lab provider (tests inject a fake); None: :meth:`drill_lab_provider` makes the real one."""
     _store: "Store | None" = field(default=None, repr=False)
     _decks: "DeckSet | None" = field(default=None, repr=False)
@@ -69,7 +70,7 @@ class AppContext:
         """Use ``deckset`` from now on (the TUI's reload)."""
         self._decks = deckset
 
-    def drill_lab_provider(self) -> Callable[..., Any]:
+    def drill_lab_provider(self) -> "LabProvider":
         """The lab provider a drill uses: the injected one, else a real lab run."""
         if self.lab_provider is not None:
             return self.lab_provider

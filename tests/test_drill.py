@@ -53,8 +53,8 @@ def env(tmp_path):
     return store, ds
 
 
-def fake_lab(topics, seed):
-    return ("toy-lab", [
+def fake_lab(topics, seed, *, on_progress=None, cancel=None):
+    return D.LabSection("toy-lab", [
         MultipleChoice("mc", "Which head is induction?", "L1H0 scored 0.9", ("L0H0", "L1H0"), 1),
         Numeric("num", "Induction score of L1H0?", "0.9 measured", answer=0.9, abs_tol=0.05),
         FreeText("ft", "Why does the loss drop?", "the bump", model_answer="Induction heads form",
@@ -560,10 +560,8 @@ def test_cli_drill_eof_marks_the_rest_unanswered_and_lab_skipped(tmp_path):
     clock = Clock()
     app, out = cli_app(tmp_path, "", clock)
 
-    def no_torch(topics, seed):
-        from mi_prep.lab.api import LabUnavailable
-
-        raise LabUnavailable("lab skipped: torch is not installed (pip install 'mi-prep[labs]')")
+    def no_torch(topics, seed, **_):
+        return D.LabSkipped("torch is not installed (pip install 'mi-prep[labs]')")
 
     app.lab_provider = no_torch
     stdin, p = script_for(app.store, ds, 2, {"recall": "x\n\nw\n", "choice": choice_key(ds, "t-choice", 2, right=False) + "\n",
@@ -619,12 +617,50 @@ def test_real_lab_provider_without_torch(monkeypatch, tmp_path):
     import importlib.util
 
     from mi_prep.lab import drill_provider
-    from mi_prep.lab.api import LabUnavailable
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
-    with pytest.raises(LabUnavailable, match="torch is not installed"):
-        drill_provider.make_lab_provider(cache_dir=tmp_path)(["induction"], 1)
+    outcome = drill_provider.make_lab_provider(cache_dir=tmp_path)(["induction"], 1)
+    assert outcome == D.LabSkipped("torch is not installed (pip install 'mi-prep[labs]')")
+    assert outcome.note == "lab skipped: torch is not installed (pip install 'mi-prep[labs]')"
+
+
+def test_real_lab_provider_reports_a_failed_run_as_skipped_once(monkeypatch, tmp_path):
+    """An unusable device or a failed run comes back as LabSkipped with its reason; nothing is retried."""
+    import importlib.util
+
+    from mi_prep.lab import runner
+    from mi_prep.lab.api import LabUnavailable
+    from mi_prep.lab.drill_provider import make_lab_provider
+
+    labs = tmp_path / "labs"
+    labs.mkdir()
+    (labs / "toy.py").write_text(
+        "from mi_prep.lab.api import Lab, LabResult\n"
+        "class Toy(Lab):\n    name = 'toy'\n    topics = ('induction',)\n    defaults = {'steps': 1}\n"
+        "    def run(self, ctx):\n        return LabResult([], {}, [])\n"
+        "LAB = Toy()\n"
+    )
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "torch" else real(name, *a))
+    calls = []
+
+    def no_cuda(lab, **kw):
+        calls.append(kw["device"])
+        raise LabUnavailable("--device cuda: CUDA is not available here (use --device cpu)")
+
+    monkeypatch.setattr(runner, "run_lab", no_cuda)
+    out = make_lab_provider(device="cuda", labs_dir=labs, cache_dir=tmp_path)(["induction"], 1)
+    assert out == D.LabSkipped("toy: --device cuda: CUDA is not available here (use --device cpu)")
+    assert calls == ["cuda"]  # no second try on the CPU
+
+    class Failed:
+        status, ok, error, result = "failed", False, "RuntimeError: boom\ntraceback ...", None
+
+    monkeypatch.setattr(runner, "run_lab", lambda lab, **kw: calls.append(kw["device"]) or Failed())
+    assert make_lab_provider(labs_dir=labs, cache_dir=tmp_path)(["induction"], 1) == \
+        D.LabSkipped("toy failed (RuntimeError: boom)")
+    assert calls == ["cuda", None]
 
 
 def test_pick_lab_prefers_weakest_topic():

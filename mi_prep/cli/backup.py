@@ -11,8 +11,9 @@ Usage::
                                        refused, never backed up: restore one instead)
 
 Backups are made automatically (``<data dir>/backups/``): before a schema upgrade and once a day,
-the newest 10 kept (see :mod:`mi_prep.core.store.backup`). ``restore`` never opens the damaged
-database as a store, so it works when nothing else does; close every running mi-prep first.
+the newest 10 kept (see :mod:`mi_prep.core.store.backups`). ``restore`` (:mod:`mi_prep.core.store.restore`)
+never opens the damaged database as a store, so it works when nothing else does; close every running
+mi-prep first.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def cmd_backup(args: argparse.Namespace, app: "AppContext") -> int:
 
 
 def _list(app: "AppContext", db_path) -> int:
-    from mi_prep.core.store.backup import KEEP, backup_dir, backup_dir_problem, inspect, list_backups
+    from mi_prep.core.store.backups import KEEP, backup_dir, backup_dir_problem, list_backups
+    from mi_prep.core.store.restore import inspect
 
     problem = backup_dir_problem(db_path)
     if problem is not None:
@@ -81,13 +83,11 @@ def _list(app: "AppContext", db_path) -> int:
 
 def _now(app: "AppContext") -> int:
     from mi_prep.core.store import open_store
-    from mi_prep.core.store.backup import make_backup
 
     now = app.now()
     store = open_store(app.data_dir, now=now, daily_backup=False)
     try:
-        assert store.path is not None
-        b = make_backup(store.db.conn, store.path, now)  # refuses a damaged database: the good backups stay
+        b = store.backup(now)  # refuses a damaged database: the good backups stay
     finally:
         store.close()
     for warning in store.warnings:
@@ -98,7 +98,7 @@ def _now(app: "AppContext") -> int:
 
 def _restore(app: "AppContext", db_path, which: str) -> int:
     from mi_prep.core.store import open_store
-    from mi_prep.core.store.backup import restore
+    from mi_prep.core.store.restore import restore
 
     app.close_store()
     result = restore(db_path, which, app.now())

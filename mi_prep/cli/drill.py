@@ -19,20 +19,20 @@ Protocol (questions on stdout, answers on stdin, so it can be scripted):
 
 The lab part runs one lab with its small settings and cached model before the clock starts
 (:mod:`mi_prep.lab.drill_provider`), printing its progress; its result tables and heatmaps are
-printed before its questions. Without torch (or without any lab) the drill goes on without it and
-the report says why.
-The weighting, time budgets, scoring and the boost rule are documented in
-:mod:`mi_prep.core.drill`; ``config set interview-date`` caps review intervals to the days left.
+printed before its questions. A lab that cannot run (no torch, no labs, a failed or unusable run)
+is skipped, not retried: ``lab skipped: <reason>`` is printed, the drill goes on without it and the
+report says why. The weighting, time budgets, scoring and the boost rule are documented in the
+modules of :mod:`mi_prep.core.drill`; ``config set interview-date`` caps review intervals to the days left.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from mi_prep.context import AppContext
+    from mi_prep.core.drill import Drill
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,8 +60,9 @@ class _EOF(Exception):
 
 
 def _fmt(ms: int) -> str:
-    s = max(0, int(round(ms / 1000)))
-    return f"{s // 60}:{s % 60:02d}"
+    from mi_prep.core.drill import format_clock  # the core is imported when a drill runs, not at start-up
+
+    return format_clock(ms)
 
 
 def _readline(app: "AppContext", prompt: str) -> str:
@@ -72,7 +73,7 @@ def _readline(app: "AppContext", prompt: str) -> str:
     return line.rstrip("\n")
 
 
-def _read_answer(app: "AppContext", drill: Any, multiline: bool) -> str:
+def _read_answer(app: "AppContext", drill: "Drill", multiline: bool) -> str:
     """Read an answer; ``p`` alone pauses until Enter."""
     while True:
         first = _readline(app, "answer> ")
@@ -103,8 +104,8 @@ def _parse_ticks(raw: str, n: int) -> list[bool] | None:
     return [i in chosen for i in range(n)]
 
 
-def run_plain_drill(app: "AppContext", drill: Any) -> int:
-    from mi_prep.core.drill import format_report
+def run_plain_drill(app: "AppContext", drill: "Drill") -> int:
+    from mi_prep.core.drill import LabSkipped, format_report
 
     now = app.now()
     drill.start(now)
@@ -113,7 +114,8 @@ def run_plain_drill(app: "AppContext", drill: Any) -> int:
     lab_shown = False
     try:
         while drill.phase not in ("finished", "waiting"):
-            v = drill.view()
+            v, q = drill.view(), drill.current_question
+            assert v is not None and q is not None
             now = app.now()
             if v.kind == "lab" and not lab_shown and drill.lab is not None and drill.lab.blocks:
                 from mi_prep.lab.render import render_block
@@ -130,7 +132,6 @@ def run_plain_drill(app: "AppContext", drill: Any) -> int:
             if v.hint:
                 app.print(f"({v.hint})")
             typed = _read_answer(app, drill, multiline=not v.options)
-            q = drill.current_question
             ev = drill.submit(typed, app.now())
             if ev is None:
                 rec = drill.records[-1]
@@ -165,11 +166,12 @@ def run_plain_drill(app: "AppContext", drill: Any) -> int:
                 app.print(f"source: {ev.source}")
             app.print(f"score {rec.score:.0%} · took {_fmt(rec.elapsed_ms)} of {_fmt(q.budget_ms)}")
         if drill.phase == "waiting":  # only with an async lab provider; the CLI adds the lab before starting
-            drill.drop_lab("lab skipped: not ready", app.now())
+            drill.drop_lab(LabSkipped("not ready"), app.now())
     except _EOF:
         app.print("\n(end of input: the remaining questions are marked unanswered)")
         drill.abandon(app.now())
     app.print("\n" + "=" * 40)
+    assert drill.report is not None
     app.print(format_report(drill.report))
     return 0
 
@@ -185,9 +187,9 @@ def cmd_drill(args: argparse.Namespace, app: "AppContext") -> int:
             return 0
         app.print(f"{'id':>4}  {'date':<16}  {'min':>5}  {'score':>5}  {'status':<9}  topics")
         for r in rows:
-            topics = ", ".join(f"{t} {'-' if s is None else f'{s:.0%}'}" for t, s in r.topics.items())
-            score = "-" if r.score is None else f"{r.score:.0%}"
-            app.print(f"{r.id:>4}  {r.started[:16].replace('T', ' '):<16}  {r.minutes:>5g}  {score:>5}  {r.status:<9}  {topics}")
+            scores = ", ".join(f"{t} {D.percent(s)}" for t, s in r.topics.items())
+            score = D.percent(r.score)
+            app.print(f"{r.id:>4}  {r.started[:16].replace('T', ' '):<16}  {r.minutes:>5g}  {score:>5}  {r.status:<9}  {scores}")
         return 0
     if args.action == "show":
         report = D.load_report(store, args.drill_id) if args.drill_id else None
@@ -211,16 +213,14 @@ def cmd_drill(args: argparse.Namespace, app: "AppContext") -> int:
             return 2
         plan.lab_budget_ms = 0 if args.no_lab else plan.lab_budget_ms
     else:
-        seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
-        plan = D.make_plan(store, app.decks, now, random.Random(seed), seed=seed, minutes=args.minutes,
-                           topics=topics, n_questions=args.questions, with_lab=not args.no_lab)
+        plan = D.seeded_plan(store, app.decks, now, args.seed, minutes=args.minutes, topics=topics,
+                             n_questions=args.questions, with_lab=not args.no_lab)
     if not plan.questions and not plan.lab_budget_ms:
-        known = sorted({t for d in app.decks.decks for t in (d.deck.tags or (d.id,))})
+        known = D.known_topics(app.decks)
         app.print(f"nothing to drill for topics {topics or 'all'}; known topics: {', '.join(known)}")
         return 2
     drill = D.Drill(store, app.decks, plan)
     if plan.lab_budget_ms:
-        from mi_prep.core.drill import call_provider
         provider = app.drill_lab_provider()
         app.print("preparing the lab (small settings, cached model) ...")
         shown = {"tenth": -1}
@@ -232,11 +232,7 @@ def cmd_drill(args: argparse.Namespace, app: "AppContext") -> int:
                 loss = f", loss {p.loss:.3f}" if p.loss is not None else ""
                 app.print(f"  {p.message or 'lab'}: step {p.step}/{p.total}{loss}")
 
-        try:
-            drill.add_lab(call_provider(provider, plan.lab_topics, plan.seed, on_progress=progress))
-            app.print(f"lab ready: {drill.lab.name}")
-        except Exception as exc:  # noqa: BLE001 - any lab failure must not stop the drill
-            note = D.lab_skip_note(exc)
-            drill.drop_lab(note)
-            app.print(note)
+        outcome = D.fetch_lab(provider, plan.lab_topics, plan.seed, on_progress=progress)
+        drill.use_lab(outcome)
+        app.print(D.lab_status_text(outcome))
     return run_plain_drill(app, drill)

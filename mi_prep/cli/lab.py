@@ -111,7 +111,7 @@ class _Progress:
 
 def cmd_lab_run(args: argparse.Namespace, app: Any) -> int:
     from mi_prep.lab import history, registry
-    from mi_prep.lab.api import LabUnavailable
+    from mi_prep.lab.api import LabUnavailable, ParamError
     from mi_prep.lab.render import render_result
     from mi_prep.lab.runner import merge_params, start_lab
 
@@ -122,8 +122,8 @@ def cmd_lab_run(args: argparse.Namespace, app: Any) -> int:
         return 2
     try:
         params = merge_params(lab, _parse_overrides(args.overrides), small=args.small)
-    except (KeyError, ValueError) as exc:
-        _say(app, f"error: {exc.args[0]}")
+    except (ParamError, ValueError) as exc:  # unknown key, bad value, or not KEY=VALUE
+        _say(app, f"error: {exc}")
         return 2
     _say(app, f"Running {lab.name} (seed {args.seed}{', small' if args.small else ''})...")
     handle = start_lab(lab, seed=args.seed, device=args.device, params=params, on_progress=_Progress(app))
@@ -178,10 +178,10 @@ def _read(app: Any) -> str | None:
     return line.rstrip("\n")
 
 
-def ask_questions(app: Any, questions: list["Question"], *, store: Any = None, run_id: int | None = None) -> float | None:
+def ask_questions(app: Any, questions: list[Question], *, store: Any = None, run_id: int | None = None) -> float | None:
     """Ask on stdin; EOF skips the remaining questions. Returns the mean score of answered ones."""
-    from mi_prep.lab import history
     from mi_prep.core.questions import FreeText, MultipleChoice, Numeric, PickComponent
+    from mi_prep.lab import history
 
     scores: list[float] = []
     for i, q in enumerate(questions, 1):

@@ -13,9 +13,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Iterable
 
-from mi_prep.core.grading import coverage, suggest_rating
+from mi_prep.core.due_text import next_review_in, until
+from mi_prep.core.review_grading import (choice_suggestion, coverage_suggestion, is_choice, key_point_coverage,
+                                         picked_option, takes_typed_answer)
 from mi_prep.core.scheduling import Rating, format_interval
-from mi_prep.core.session import ReviewItem, ReviewSession
+from mi_prep.core.session import ReviewSession
 
 if TYPE_CHECKING:  # pragma: no cover
     from mi_prep.context import AppContext
@@ -31,10 +33,6 @@ def _readline(app: "AppContext", prompt: str) -> str:
     if not line:
         raise _EOF
     return line.rstrip("\n")
-
-
-def _key_points_coverage(item: ReviewItem, typed: str) -> list[bool]:
-    return coverage([kp.grading_point() for kp in item.card.key_points], typed)
 
 
 def run_plain_review(app: "AppContext", deck_ids: Iterable[str] | None = None,
@@ -62,7 +60,7 @@ def run_plain_review(app: "AppContext", deck_ids: Iterable[str] | None = None,
             if item is None:
                 nxt = session.next_learning_due(now)
                 if nxt is not None:
-                    app.print(f"Nothing more right now; {format_interval(nxt - now)} until the next learning card.")
+                    app.print(f"Nothing more right now; {until(nxt, now)} until the next learning card.")
                 else:
                     app.print("Congratulations! No more cards are due today.")
                 break
@@ -72,12 +70,12 @@ def run_plain_review(app: "AppContext", deck_ids: Iterable[str] | None = None,
             shown_at = time.monotonic()
             suggested = Rating.GOOD
             typed = ""
-            order = session.option_order(item) if item.card.type == "choice" else []
-            if item.card.type == "choice":
+            order = session.option_order(item) if is_choice(item) else []
+            if is_choice(item):
                 for pos, idx in enumerate(order, 1):
                     app.print(f"  {pos}. {item.card.options[idx].text}")
                 cmd = _readline(app, "your choice (number; u/s/b/q): ").strip().lower()
-            elif item.card.type == "explain" and item.variant == "front":
+            elif takes_typed_answer(item):
                 app.print("(type your answer; an empty line ends it; or u/s/b/q alone)")
                 lines: list[str] = []
                 while True:
@@ -108,27 +106,24 @@ def run_plain_review(app: "AppContext", deck_ids: Iterable[str] | None = None,
                 app.print("buried until tomorrow")
                 continue
             app.print("-" * 40)
-            if item.card.type == "choice":
+            if is_choice(item):
                 right = item.card.correct_index
-                picked = None
-                if cmd.isdigit() and 1 <= int(cmd) <= len(order):
-                    picked = order[int(cmd) - 1]
-                ok = picked == right
-                app.print(("Correct: " if ok else "Wrong. Answer: ")
+                picked = picked_option(order, cmd)
+                suggested = choice_suggestion(item, picked)
+                app.print(("Correct: " if picked == right else "Wrong. Answer: ")
                           + f"{order.index(right) + 1}. {item.card.options[right].text}")
                 for pos, idx in enumerate(order, 1):
                     if item.card.options[idx].why:
                         app.print(f"  {pos}. {item.card.options[idx].why}")
-                suggested = Rating.GOOD if ok else Rating.AGAIN
                 if item.card.back:
                     app.print(item.card.back)
-            elif item.card.type == "explain" and item.variant == "front":
+            elif takes_typed_answer(item):
                 app.print("Model answer:\n" + item.card.back)
-                cov = _key_points_coverage(item, typed)
+                cov = key_point_coverage(item, typed)
                 app.print("Key points (x = found in your answer):")
                 for hit, kp in zip(cov, item.card.key_points):
                     app.print(f"  [{'x' if hit else ' '}] {kp.text}")
-                suggested = Rating(suggest_rating(sum(cov) / len(cov)))
+                suggested = coverage_suggestion(cov)
             else:
                 app.print(item.answer())
             if item.card.source:
@@ -148,8 +143,7 @@ def run_plain_review(app: "AppContext", deck_ids: Iterable[str] | None = None,
             state = session.answer(item, rating, app.now(), elapsed_ms=elapsed)
             answered += 1
             actions.append("answer")
-            due = format_interval(state.due - app.now()) if state.due else "-"
-            app.print(f"saved: {rating.label}; next in {due}")
+            app.print(f"saved: {rating.label}; next in {next_review_in(state, app.now())}")
     except _EOF:
         pass
     app.print(f"\n{answered} answers saved.")

@@ -283,8 +283,7 @@ def due_labs(store: Store, now: datetime) -> list[str]:
 
 def streak(store: Store, now: datetime) -> int:
     """Consecutive study days with at least one review, ending today (or yesterday if none yet today)."""
-    days = {study_day(datetime.fromisoformat(r[0]), now.tzinfo) for r in store.db.execute(
-        "SELECT ts FROM review_log WHERE kind = 'review'").fetchall()}
+    days = {study_day(ts, now.tzinfo) for ts in store.review_times()}
     today = study_day(now)
     day = today if today in days else today - timedelta(days=1)
     n = 0

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.scheduling import CardState, study_day
 from mi_prep.core.session import interview_cap, items_for
-from mi_prep.core.store import Store
+from mi_prep.core.store import ReviewRecord, Store
 
 MATURE_DAYS = 21
 """Anki's threshold: a card whose interval is at least 21 days is "mature"."""
@@ -88,25 +88,18 @@ class Stats:
     """The interval (days) at which an item counts fully toward mastery (see :func:`mastery_target`)."""
 
 
-def _undone_ids(store: Store) -> set[int]:
-    return {r[0] for r in store.db.execute("SELECT ref_id FROM review_log WHERE kind='undo' AND ref_id IS NOT NULL")}
-
-
 def compute(store: Store, deckset: DeckSet, now: datetime, days: int = 30, forecast_days: int = 30) -> Stats:
     today = study_day(now)
-    undone = _undone_ids(store)
-    rows = [r for r in store.db.query(
-        "SELECT id, item_id, ts, rating, interval_before, phase_before FROM review_log WHERE kind='review' ORDER BY id")
-        if r["id"] not in undone]
-    per_day: Counter[date] = Counter(study_day(datetime.fromisoformat(r["ts"]), now.tzinfo) for r in rows)
+    rows = store.reviews()  # answers not undone, oldest first
+    per_day: Counter[date] = Counter(study_day(r.ts, now.tzinfo) for r in rows)
     reviews_per_day = [(today - timedelta(days=i), per_day.get(today - timedelta(days=i), 0)) for i in range(days - 1, -1, -1)]
     year_ago = today - timedelta(days=365)
     heatmap = {d: n for d, n in per_day.items() if d > year_ago}
 
-    mature = [r for r in rows if r["phase_before"] == "review" and (r["interval_before"] or 0) >= MATURE_DAYS]
-    young = [r for r in rows if r["phase_before"] == "review" and (r["interval_before"] or 0) < MATURE_DAYS]
-    true_ret = sum(r["rating"] > 1 for r in mature) / len(mature) if mature else None
-    young_ret = sum(r["rating"] > 1 for r in young) / len(young) if young else None
+    mature = [r for r in rows if r.phase_before == "review" and (r.interval_before or 0) >= MATURE_DAYS]
+    young = [r for r in rows if r.phase_before == "review" and (r.interval_before or 0) < MATURE_DAYS]
+    true_ret = sum(r.passed for r in mature) / len(mature) if mature else None
+    young_ret = sum(r.passed for r in young) / len(young) if young else None
 
     states = store.states()
     items = items_for(deckset)
@@ -121,9 +114,9 @@ def compute(store: Store, deckset: DeckSet, now: datetime, days: int = 30, forec
             forecast_counter[d] += 1
     forecast = [(today + timedelta(days=i), forecast_counter.get(today + timedelta(days=i), 0)) for i in range(forecast_days)]
 
-    by_item_reviews: dict[str, list[dict]] = defaultdict(list)
+    by_item_reviews: dict[str, list[ReviewRecord]] = defaultdict(list)
     for r in rows:
-        by_item_reviews[r["item_id"]].append(r)
+        by_item_reviews[r.item_id].append(r)
     topic_items: dict[str, list[str]] = defaultdict(list)
     for item in items:
         for tag in (item.deck.deck.tags or (item.deck.id,)):
@@ -136,7 +129,7 @@ def compute(store: Store, deckset: DeckSet, now: datetime, days: int = 30, forec
         seen = [states[i] for i in ids if i in states and states[i].phase != "new"]
         topics.append(TopicStat(
             topic=topic, cards=len(ids), seen=len(seen), reviews=len(revs),
-            passed=sum(r["rating"] > 1 for r in revs),
+            passed=sum(r.passed for r in revs),
             mean_ease=round(sum(s.ease for s in seen) / len(seen), 3) if seen else None,
             lapses=sum(s.lapses for s in seen),
             mastery=round(sum(score[i] for i in ids) / len(ids), 3) if ids else 0.0,

@@ -1,22 +1,32 @@
 """The contract between the lab engine and the labs in ``labs/*.py``. Pure Python, no torch.
 
-A lab file defines ``LAB = SomeLab()`` where ``SomeLab`` subclasses :class:`Lab`::
+A lab file defines ``LAB = SomeLab()`` where ``SomeLab`` subclasses :class:`Lab` and declares its
+parameters as a :class:`LabParams` class (typed, validated once; the field defaults are the lab's
+defaults, ``small`` the overrides for fast runs)::
+
+    class InductionParams(InductionSpec):      # shared model spec from mi_prep.lab.tasks
+        n_eval: int = Field(64, gt=0)
 
     class InductionLab(Lab):
         name = "induction-heads"
         title = "Induction heads"
         summary = "Train a 2-layer attention-only model and find its induction circuit."
         topics = ("induction-heads",)          # deck tags this lab exercises
-        defaults = {"steps": 600, "d_model": 64}
-        small = {"steps": 150}                 # settings for fast tests
+        Params = InductionParams
+        small = {"steps": 400}                 # overrides for fast tests and drills
 
         def run(self, ctx: LabContext) -> LabResult:
             import torch                        # torch only inside run()
+            p: InductionParams = ctx.params     # already merged and validated by the runner
             ...
             ctx.progress(step, total, loss=loss, message="training")
             ctx.check_cancelled()
             ...
             return LabResult(blocks=[...], metrics={...}, questions=[...])
+
+:meth:`Lab.make_params` is the one place defaults, ``small`` and user overrides are merged
+(``mi_prep.lab.runner.merge_params`` calls it). A lab without ``Params`` may still declare a plain
+``defaults`` dict; it then gets a dict (unknown keys rejected, values unchecked).
 
 Blocks are plain data (lists of floats / strings) so a run can be stored as JSON,
 re-rendered later and shown in the plain terminal or the TUI.
@@ -26,9 +36,13 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator  # noqa: F401 - re-exported: labs declare Params with them
 
 from mi_prep.core.questions import (  # noqa: F401 - re-exported: labs import everything from mi_prep.lab.api
     FreeText,
@@ -47,6 +61,46 @@ class LabCancelled(Exception):
 
 class LabUnavailable(Exception):
     """The lab cannot run here (e.g. torch is not installed); the message says how to fix it."""
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+class ParamError(ValueError):
+    """A lab parameter override is unknown or has a bad value; the message says which and why."""
+
+
+class UnknownParamError(ParamError, KeyError):
+    """An override names a parameter the lab does not have (also a ``KeyError``, as it always was)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class LabParams(BaseModel):
+    """Base class of a lab's typed parameters: frozen, unknown keys rejected, values coerced and
+    checked once (``Field(600, gt=0)``). Field defaults are the lab's defaults."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (tuples as lists): what a stored run records."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(cls.model_fields)
+
+
+def _validation_message(lab: str, exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["loc"]:  # one field
+            parts.append(f"{'.'.join(str(x) for x in err['loc'])}: {msg} (got {err['input']!r})")
+        else:  # a check across fields
+            parts.append(msg)
+    return f"lab {lab!r}: bad parameter value: " + "; ".join(parts)
 
 
 # --------------------------------------------------------------------------- blocks
@@ -145,8 +199,9 @@ class LabContext:
     seed: int
     device: str
     """'cpu', 'cuda', 'cuda:1', 'mps' (resolved by mi_prep.lab.device)."""
-    params: dict[str, Any]
-    """The lab's ``defaults`` updated with user overrides."""
+    params: Any
+    """The merged, validated parameters: an instance of the lab's ``Params`` (a dict for a lab that
+    only declares ``defaults``)."""
     cache_dir: Path
     """Where trained models are cached (``.safetensors``)."""
     on_progress: ProgressFn | None = None
@@ -184,7 +239,7 @@ class LabResult:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "LabResult":
+    def from_dict(cls, d: Mapping[str, Any]) -> LabResult:
         return cls(
             blocks=[block_from_dict(b) for b in d.get("blocks", [])],
             metrics=dict(d.get("metrics", {})),
@@ -198,9 +253,42 @@ class Lab:
     title: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     topics: ClassVar[tuple[str, ...]] = ()
-    defaults: ClassVar[dict[str, Any]] = {}
-    small: ClassVar[dict[str, Any]] = {}
-    """Overrides for fast tests (seconds on CPU)."""
+    Params: ClassVar[type[LabParams] | None] = None
+    """The lab's typed parameters; its field defaults are the lab's defaults."""
+    small: ClassVar[Mapping[str, Any]] = {}
+    """Overrides for fast runs (seconds on CPU): tests and drills."""
+    defaults: ClassVar[Mapping[str, Any]] = {}
+    """Read-only view of the defaults. Derived from ``Params`` when it is set; a lab without
+    ``Params`` declares this dict itself (untyped)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.Params is not None and "defaults" not in cls.__dict__:
+            cls.defaults = MappingProxyType(cls.Params().model_dump())
+
+    def make_params(self, overrides: Mapping[str, Any] | LabParams | None = None, *, small: bool = False) -> Any:
+        """The one merge: defaults, then ``small`` if asked, then ``overrides``; validated once.
+
+        Returns an instance of ``Params`` (a dict for an untyped lab). An instance of ``Params`` passed
+        as ``overrides`` is already merged and is returned as it is. Raises :class:`UnknownParamError`
+        for a key the lab does not have and :class:`ParamError` for a bad value."""
+        if isinstance(overrides, LabParams):
+            if self.Params is None or not isinstance(overrides, self.Params):
+                raise ParamError(f"lab {self.name!r} does not take {type(overrides).__name__}")
+            return overrides
+        overrides = dict(overrides or {})
+        known = self.Params.field_names() if self.Params is not None else tuple(self.defaults)
+        unknown = [k for k in overrides if k not in known and (self.Params is not None or k not in self.small)]
+        if unknown and (self.Params is not None or self.defaults):
+            raise UnknownParamError(f"lab {self.name!r} has no parameter {unknown[0]!r} "
+                                    f"(known: {', '.join(sorted(known)) or 'none'})")
+        merged = {**(self.small if small else {}), **overrides}
+        if self.Params is None:
+            return {**self.defaults, **merged}
+        try:
+            return self.Params(**merged)
+        except ValidationError as exc:
+            raise ParamError(_validation_message(self.name, exc)) from None
 
     def run(self, ctx: LabContext) -> LabResult:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -7,7 +7,8 @@ torch / transformer-lens are imported inside the functions, so importing this mo
     losses = train_lm(model, batch_fn, steps=400, lr=1e-3, ctx=ctx)
     model, losses, was_cached = cached(ctx, key, build=lambda: make_model(...), train=lambda m: train_lm(m, ...))
 
-The cache never downloads anything: a model is either on disk or trained here.
+The cache never downloads anything: a model is either on disk or trained here. Task-specific
+models (the induction model, the sentiment LM) are built in :mod:`mi_prep.lab.tasks`.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from mi_prep.lab.api import LabContext
 
@@ -46,14 +48,13 @@ def make_model(
     seed: int,
     device: str = "cpu",
     act_fn: str = "gelu",
-) -> "TransformerBridge":
+) -> TransformerBridge:
     """A freshly initialised TL-native transformer (``TransformerBridge.boot_native``).
 
     Weights depend only on the arguments (init runs on CPU with a scoped generator, inside
     ``torch.random.fork_rng`` so the caller's global RNG is untouched), then move to ``device``.
     """
     import torch
-
     import transformer_lens.model_bridge.sources  # noqa: F401  (attaches TransformerBridge.boot_native)
     from transformer_lens.config import TransformerBridgeConfig
     from transformer_lens.model_bridge.bridge import TransformerBridge
@@ -73,16 +74,16 @@ def make_model(
     )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = TransformerBridge.boot_native(cfg, device=device)
+        model = TransformerBridge.boot_native(cfg, device=device)  # type: ignore[attr-defined]  # set by .sources
     # remember the build arguments for the cache sidecar
-    model._mi_prep_config = dict(  # type: ignore[attr-defined]
+    model._mi_prep_config = dict(
         n_layers=n_layers, d_model=d_model, n_heads=n_heads, d_head=d_head, d_vocab=d_vocab, n_ctx=n_ctx,
         attn_only=attn_only, d_mlp=d_mlp, normalization=normalization, seed=seed, act_fn=act_fn,
     )
     return model
 
 
-def lm_loss(logits: "torch.Tensor", tokens: "torch.Tensor", *, reduction: str = "mean") -> "torch.Tensor":
+def lm_loss(logits: torch.Tensor, tokens: torch.Tensor, *, reduction: str = "mean") -> torch.Tensor:
     """Next-token cross-entropy of ``logits[:, :-1]`` against ``tokens[:, 1:]``.
 
     ``reduction="none"`` gives per-position losses of shape ``[batch, seq-1]``.
@@ -95,8 +96,8 @@ def lm_loss(logits: "torch.Tensor", tokens: "torch.Tensor", *, reduction: str = 
 
 
 def train_lm(
-    model: "TransformerBridge",
-    batch_fn: Callable[[int, "torch.Generator"], "torch.Tensor"],
+    model: TransformerBridge,
+    batch_fn: Callable[[int, torch.Generator], torch.Tensor],
     *,
     steps: int,
     lr: float,
@@ -155,7 +156,7 @@ def _cache_paths(cache_dir: Path, key: str) -> tuple[Path, Path]:
     return cache_dir / f"{safe}.safetensors", cache_dir / f"{safe}.json"
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     os.close(fd)
@@ -167,7 +168,7 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
             os.unlink(tmp)
 
 
-def save_model(model: "TransformerBridge", weights: Path, sidecar: Path, *, key: str, losses: list[float],
+def save_model(model: TransformerBridge, weights: Path, sidecar: Path, *, key: str, losses: list[float],
                extra: dict[str, Any] | None = None) -> None:
     """Weights as safetensors (never pickle) + JSON sidecar with config and loss curve."""
     from safetensors.torch import save_file
@@ -184,7 +185,7 @@ def save_model(model: "TransformerBridge", weights: Path, sidecar: Path, *, key:
     _atomic_write(sidecar, lambda p: p.write_text(json.dumps(meta, indent=1)))
 
 
-def load_into(model: "TransformerBridge", weights: Path, sidecar: Path) -> list[float] | None:
+def load_into(model: TransformerBridge, weights: Path, sidecar: Path) -> list[float] | None:
     """Load cached weights into ``model``; the loss curve, or None if missing/stale/corrupt."""
     if not (weights.exists() and sidecar.exists()):
         return None
@@ -209,9 +210,9 @@ def load_into(model: "TransformerBridge", weights: Path, sidecar: Path) -> list[
 def cached(
     ctx: LabContext,
     key: str,
-    build: Callable[[], "TransformerBridge"],
-    train: Callable[["TransformerBridge"], list[float]],
-) -> tuple["TransformerBridge", list[float], bool]:
+    build: Callable[[], TransformerBridge],
+    train: Callable[[TransformerBridge], list[float]],
+) -> tuple[TransformerBridge, list[float], bool]:
     """``(model, loss_curve, was_cached)``.
 
     Loads ``ctx.cache_dir/<key>.safetensors`` (+ ``<key>.json``) when present and matching, else
@@ -238,57 +239,3 @@ def param_key(prefix: str, params: dict[str, Any], names: list[str] | tuple[str,
     """A cache key like ``prefix-n_layers2-d_model64-...-seed0`` from the named params."""
     parts = [f"{n}{params[n]}" for n in names]
     return "-".join([prefix, *parts, f"seed{seed}"])
-
-
-# --------------------------------------------------------------------------- zoo: the induction task
-#
-# Shared by the induction-heads, activation-patching and attribution-patching labs: one cached
-# model per (hyperparameters, seed), trained once.
-
-INDUCTION_DEFAULTS: dict[str, Any] = {
-    "n_layers": 2,
-    "d_model": 64,
-    "n_heads": 3,
-    "d_head": 16,
-    "d_vocab": 48,
-    "n_ctx": 40,
-    "batch": 32,
-    "steps": 600,
-    "lr": 2e-3,
-    "min_period": 6,
-    "max_period": 16,
-}
-INDUCTION_SMALL: dict[str, Any] = {"steps": 400}
-INDUCTION_KEYS = tuple(INDUCTION_DEFAULTS)
-
-
-def repeated_tokens(n: int, generator: "torch.Generator", *, d_vocab: int, n_ctx: int, min_period: int,
-                    max_period: int) -> tuple["torch.Tensor", "torch.Tensor"]:
-    """``(tokens[n, n_ctx], period[n])``: BOS (token 0), then a prefix of ``period`` distinct random tokens
-    repeated until the context is full. The period is random per sequence, so position alone
-    cannot tell layer 0 where the previous copy is: the model has to learn induction."""
-    import torch
-
-    period = torch.randint(min_period, max_period + 1, (n, 1), generator=generator)
-    perm = torch.rand(n, d_vocab - 1, generator=generator).argsort(-1) + 1
-    body = perm.gather(1, torch.arange(n_ctx - 1)[None] % period)
-    return torch.cat([torch.zeros(n, 1, dtype=torch.long), body], 1), period[:, 0]
-
-
-def induction_model(ctx: LabContext, params: dict[str, Any]) -> tuple["TransformerBridge", list[float], bool]:
-    """The cached 2-layer attention-only model trained on :func:`repeated_tokens` (``params`` over
-    :data:`INDUCTION_DEFAULTS`). Returns ``(model, loss_curve, was_cached)``."""
-    p = {**INDUCTION_DEFAULTS, **{k: v for k, v in params.items() if k in INDUCTION_DEFAULTS}}
-    data = dict(d_vocab=int(p["d_vocab"]), n_ctx=int(p["n_ctx"]), min_period=int(p["min_period"]),
-                max_period=int(p["max_period"]))
-
-    def build():
-        return make_model(n_layers=int(p["n_layers"]), d_model=int(p["d_model"]), n_heads=int(p["n_heads"]),
-                          d_head=int(p["d_head"]), d_vocab=data["d_vocab"], n_ctx=data["n_ctx"], attn_only=True,
-                          seed=ctx.seed, device=ctx.device)
-
-    def train(model):
-        return train_lm(model, lambda step, g: repeated_tokens(int(p["batch"]), g, **data)[0],
-                        steps=int(p["steps"]), lr=float(p["lr"]), ctx=ctx, log_every=10, cosine=False)
-
-    return cached(ctx, param_key("induction", p, INDUCTION_KEYS, ctx.seed), build, train)

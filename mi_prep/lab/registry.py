@@ -1,6 +1,8 @@
 """Discover labs: every ``labs/*.py`` that defines ``LAB`` (a :class:`mi_prep.lab.api.Lab`).
 
 Importing a lab file must not import torch (labs import it inside ``run``), so listing labs is cheap.
+Adding a lab is adding one file: the CLI, the TUI, drills, the contract tests and the benchmarks all
+iterate over :func:`discover`.
 The labs directory is :func:`mi_prep.core.locations.labs_dir`.
 """
 
@@ -45,11 +47,6 @@ def load_module(path: Path) -> ModuleType:
     return mod
 
 
-def lab_module(stem: str, directory: Path | None = None) -> ModuleType:
-    """Another lab's module by file stem, e.g. ``lab_module("activation_patching")`` (labs reuse code)."""
-    return load_module((directory or labs_dir()) / f"{stem}.py")
-
-
 def discover(directory: Path | None = None, errors: list[LoadError] | None = None) -> dict[str, Lab]:
     """``{lab.name: lab}`` sorted by name. Files that fail to import are skipped (and listed in ``errors``)."""
     directory = directory or labs_dir()
@@ -81,3 +78,9 @@ def get(name: str, directory: Path | None = None) -> Lab:
     if alt in labs:
         return labs[alt]
     raise KeyError(f"no lab named {name!r}; available: {', '.join(labs) or '(none)'}")
+
+
+def module_of(name: str, directory: Path | None = None) -> ModuleType:
+    """The module of the file defining lab ``name`` (tests reach a lab's pure helpers through it).
+    Labs never load each other: code two labs share lives in :mod:`mi_prep.lab` (tasks, patching, ...)."""
+    return sys.modules[type(get(name, directory)).__module__]

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from mi_prep.lab.api import Block, Heatmap, LabResult, LinePlot, Scatter, Table, Text
 

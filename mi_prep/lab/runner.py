@@ -1,6 +1,7 @@
 """Run a lab: resolve the device, seed, merge params, report progress, honour cancel, time it.
 
-    run = run_lab(lab, seed=0, device=None, params={"steps": 100})
+    params = merge_params(lab, {"steps": 100}, small=False)   # validated once (ParamError if bad)
+    run = run_lab(lab, seed=0, device=None, params=params)
     run.status  # 'done' | 'cancelled' | 'failed'
     run.result  # LabResult when done
 
@@ -14,12 +15,13 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
-from mi_prep.lab.api import Lab, LabCancelled, LabContext, LabResult, LabUnavailable, Progress
+from mi_prep.lab.api import Lab, LabCancelled, LabContext, LabParams, LabResult, LabUnavailable, Progress
 
 
 def parse_value(text: str) -> Any:
@@ -35,16 +37,18 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def merge_params(lab: Lab, params: Mapping[str, Any] | None = None, *, small: bool = False) -> dict[str, Any]:
-    """``lab.defaults``, then ``lab.small`` if asked, then the user's overrides (unknown keys rejected)."""
-    out = dict(lab.defaults)
-    if small:
-        out.update(lab.small)
-    for key, value in (params or {}).items():
-        if lab.defaults and key not in lab.defaults and key not in lab.small:
-            raise KeyError(f"lab {lab.name!r} has no parameter {key!r} (known: {', '.join(sorted(lab.defaults))})")
-        out[key] = value
-    return out
+def merge_params(lab: Lab, params: Mapping[str, Any] | LabParams | None = None, *, small: bool = False) -> Any:
+    """The lab's defaults, then its ``small`` overrides if asked, then ``params`` (the user's overrides),
+    validated once: an instance of ``lab.Params`` (a dict for an untyped lab). See :meth:`Lab.make_params`.
+
+    Raises :class:`~mi_prep.lab.api.UnknownParamError` (a ``KeyError``) for an unknown key and
+    :class:`~mi_prep.lab.api.ParamError` (a ``ValueError``) for a bad value."""
+    return lab.make_params(params, small=small)
+
+
+def params_dict(params: Any) -> dict[str, Any]:
+    """Plain JSON-able values of merged params (what a :class:`LabRun` records)."""
+    return params.to_dict() if isinstance(params, LabParams) else dict(params)
 
 
 @dataclass
@@ -53,6 +57,7 @@ class LabRun:
     seed: int
     device: str
     params: dict[str, Any]
+    """The merged parameters as plain values."""
     started: datetime
     finished: datetime | None = None
     status: str = "running"
@@ -67,7 +72,7 @@ class LabRun:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def run_lab(
@@ -75,13 +80,15 @@ def run_lab(
     *,
     seed: int = 0,
     device: str | None = None,
-    params: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | LabParams | None = None,
     cache_dir: Path | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
     raise_errors: bool = False,
 ) -> LabRun:
-    """Run ``lab`` synchronously. ``params`` are merged over ``lab.defaults`` (already-merged dicts are fine).
+    """Run ``lab`` synchronously. ``params``: the result of :func:`merge_params`, or overrides that are
+    merged here the same way (without ``small``); bad params raise :class:`~mi_prep.lab.api.ParamError`
+    before anything runs.
 
     Never raises for lab errors unless ``raise_errors``: the returned run says 'failed' with the message.
     :class:`LabUnavailable` (torch missing, bad device) is always raised, so callers can show the fix.
@@ -89,10 +96,10 @@ def run_lab(
     from mi_prep.lab.device import require_torch, resolve_device
     from mi_prep.lab.models import default_cache_dir
 
+    merged = merge_params(lab, params)
     require_torch()
     dev = resolve_device(device)
-    merged = {**lab.defaults, **(params or {})}
-    run = LabRun(lab=lab.name, seed=int(seed), device=dev, params=merged, started=_utcnow())
+    run = LabRun(lab=lab.name, seed=int(seed), device=dev, params=params_dict(merged), started=_utcnow())
     cache = Path(cache_dir or default_cache_dir())
     cache.mkdir(parents=True, exist_ok=True)
     ctx = LabContext(seed=int(seed), device=dev, params=merged, cache_dir=cache,

@@ -389,7 +389,7 @@ def test_bad_output_paths(tmp_path, decks):
 def test_unwritable_parent(tmp_path, decks, monkeypatch):
     import os
 
-    import mi_prep.core.anki as anki
+    import mi_prep.core.anki.package as package
 
     ro = tmp_path / "ro"
     ro.mkdir()
@@ -405,20 +405,20 @@ def test_unwritable_parent(tmp_path, decks, monkeypatch):
     def denied(*a, **k):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(anki.os, "access", lambda *a: True)
-    monkeypatch.setattr(anki.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(package.os, "access", lambda *a: True)
+    monkeypatch.setattr(package.tempfile, "mkstemp", denied)
     with pytest.raises(ExportError, match="cannot write .*x.apkg: Permission denied"):
         export_apkg(load_ok(decks), ro / "x.apkg", now=T0)
     assert list(ro.iterdir()) == []
 
 
 def test_failed_write_leaves_nothing(tmp_path, decks, monkeypatch):
-    import mi_prep.core.anki as anki
+    import mi_prep.core.anki.package as package
 
     def boom(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(anki.os, "replace", boom)
+    monkeypatch.setattr(package.os, "replace", boom)
     out = tmp_path / "full.apkg"
     with pytest.raises(ExportError, match="No space left"):
         export_apkg(load_ok(decks), out, now=T0)

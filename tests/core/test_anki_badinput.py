@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import mi_prep.core.anki as anki
+import mi_prep.core.anki.package as package  # where the .apkg is written: the tests patch its names
 from mi_prep.core.anki import ExportError, export_apkg, render_markdown, svg_problem
 from mi_prep.core.deck import load_decks
 
@@ -290,7 +291,7 @@ def test_write_failures_are_one_line_export_errors(tmp_path, small_decks, monkey
         def writestr(self, *a, **k):
             raise OSError(code, strerror)
 
-    monkeypatch.setattr(anki.zipfile, "ZipFile", FailingZip)
+    monkeypatch.setattr(package.zipfile, "ZipFile", FailingZip)
     out = tmp_path / "o.apkg"
     with pytest.raises(ExportError) as err:
         export_apkg(load_ok(small_decks), out, now=T0)
@@ -305,7 +306,7 @@ def test_temp_file_beside_output_fails(tmp_path, small_decks, monkeypatch):
     def no_space(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(anki.tempfile, "mkstemp", no_space)
+    monkeypatch.setattr(package.tempfile, "mkstemp", no_space)
     with pytest.raises(ExportError, match=r"cannot write .*o\.apkg: No space left on device \(the disk is full\)"):
         export_apkg(load_ok(small_decks), tmp_path / "o.apkg", now=T0)
 
@@ -314,13 +315,13 @@ def test_collection_database_full_is_an_export_error(tmp_path, small_decks, monk
     def full(*a, **k):
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(anki, "write_collection", full)
+    monkeypatch.setattr(package, "write_collection", full)
     with pytest.raises(ExportError, match=r"o\.apkg: database or disk is full \(the disk is full\); free some space"):
         export_apkg(load_ok(small_decks), tmp_path / "o.apkg", now=T0)
 
 
 def test_read_only_output_directory(tmp_path, small_decks, monkeypatch):
-    monkeypatch.setattr(anki, "_read_only_fs", lambda path: True)
+    monkeypatch.setattr(package, "_read_only_fs", lambda path: True)
     with pytest.raises(ExportError, match="is on a read-only file system; choose an output file on a writable disk"):
         export_apkg(load_ok(small_decks), tmp_path / "o.apkg", now=T0)
 
@@ -329,7 +330,7 @@ def test_cli_full_disk_is_one_line_no_traceback(tmp_path, small_decks, monkeypat
     from mi_prep.cli import main
     from mi_prep.context import AppContext
 
-    monkeypatch.setattr(anki.zipfile, "ZipFile", _FullDiskZip)
+    monkeypatch.setattr(package.zipfile, "ZipFile", _FullDiskZip)
     buf = io.StringIO()
     app = AppContext(tmp_path / "data", [small_decks], stdin=io.StringIO(""), stdout=buf, clock=lambda: T0)
     out = tmp_path / "cli.apkg"

@@ -19,7 +19,7 @@ import pytest
 from mi_prep.cli import main
 from mi_prep.context import AppContext
 from mi_prep.core.store import SCHEMA_VERSION, StorageError, Store, open_store
-from mi_prep.core.store.backup import KEEP, list_backups, make_backup
+from mi_prep.core.store.backups import KEEP, list_backups, make_backup
 
 T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -149,8 +149,8 @@ def test_disk_full_through_the_cli(tmp_path, monkeypatch):
     assert s.scheduler_name == "sm2" and all(st.scheduler == "sm2" for st in s.states().values())
 
 
-def test_sqlite_error_from_a_direct_query_is_one_line(tmp_path):
-    """Modules outside the store that query ``store.db`` get the last-resort handler in main()."""
+def test_sqlite_error_from_a_query_is_one_line(tmp_path):
+    """A query failing on a dropped table (stats reads the log through the store) is one line."""
     data = tmp_path / "data"
     make_history(data)
     s = open_store(data, now=T0)
@@ -612,7 +612,7 @@ def test_backup_now_and_repair_refuse_a_damaged_database_and_keep_the_good_backu
 
 
 def test_pruning_never_deletes_the_newest_good_backup(tmp_path):
-    from mi_prep.core.store.backup import prune
+    from mi_prep.core.store.backups import prune
 
     data = tmp_path / "data"
     db = make_history(data)

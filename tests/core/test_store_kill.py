@@ -25,7 +25,7 @@ import sqlite_utils
 
 import mi_prep.core.store.schema as schema
 from mi_prep.core.store import MIGRATIONS, SCHEMA_VERSION, Store, open_store, schema_version
-from mi_prep.core.store.backup import list_backups
+from mi_prep.core.store.backups import list_backups
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
 KILLS = int(os.environ.get("MI_PREP_KILLS", "30"))

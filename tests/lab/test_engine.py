@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Literal
 
 import pytest
 import sqlite_utils
 
-from mi_prep.lab.api import Heatmap, Lab, LabCancelled, LabContext, LabResult, LinePlot, Scatter, Series, Table, Text
 from mi_prep.core.questions import FreeText, MultipleChoice, Numeric, PickComponent, question_from_dict
+from mi_prep.lab.api import (
+    Field,
+    Heatmap,
+    Lab,
+    LabCancelled,
+    LabContext,
+    LabParams,
+    LabResult,
+    LinePlot,
+    Scatter,
+    Series,
+    Table,
+    Text,
+)
 
-NOW = datetime(2026, 1, 2, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------- questions
@@ -144,14 +159,6 @@ def test_render_blocks_plain():
 # --------------------------------------------------------------------------- registry, runner, cancel
 
 
-def test_registry_finds_my_labs():
-    from mi_prep.lab import registry
-
-    labs = registry.discover()
-    for name in ("induction-heads", "activation-patching", "attribution-patching"):
-        assert name in labs and labs[name].summary and labs[name].topics
-
-
 class SlowLab(Lab):
     name = "slow"
     title = "Slow"
@@ -167,7 +174,7 @@ class SlowLab(Lab):
         return _result()
 
 
-def test_runner_cancel_from_progress_callback(tmp_path):
+def test_runner_cancel_from_progress_callback(torch, tmp_path):
     from mi_prep.lab import history
     from mi_prep.lab.runner import run_lab
 
@@ -190,7 +197,7 @@ def test_runner_cancel_from_progress_callback(tmp_path):
         SlowLab().run(ctx)
 
 
-def test_start_lab_thread_cancel(tmp_path):
+def test_start_lab_thread_cancel(torch, tmp_path):
     from mi_prep.lab.runner import start_lab
 
     started = threading.Event()
@@ -201,14 +208,91 @@ def test_start_lab_thread_cancel(tmp_path):
     assert run.status == "cancelled"
 
 
-def test_merge_params_and_parse():
+def test_merge_params_untyped_lab_and_parse():
     from mi_prep.lab.runner import merge_params, parse_value
 
     lab = SlowLab()
-    assert merge_params(lab, {"steps": 3})["steps"] == 3
+    assert merge_params(lab) == {"steps": 1000} and merge_params(lab, {"steps": 3})["steps"] == 3
     with pytest.raises(KeyError):
         merge_params(lab, {"nope": 1})
     assert parse_value("3") == 3 and parse_value("[1, 2]") == [1, 2] and parse_value("abc") == "abc"
+
+
+class TypedParams(LabParams):
+    steps: int = Field(10, gt=0)
+    lr: float = 0.5
+    sizes: tuple[int, ...] = (1, 2)
+    name: Literal["a", "b"] = "a"
+
+
+class TypedLab(Lab):
+    name = "typed"
+    title = "Typed"
+    Params = TypedParams
+    small = {"steps": 2}
+
+    def run(self, ctx: LabContext) -> LabResult:
+        assert isinstance(ctx.params, TypedParams)
+        return LabResult([], {"steps": float(ctx.params.steps), "lr": ctx.params.lr}, [])
+
+
+def test_typed_params_are_merged_and_validated_once():
+    from mi_prep.lab.api import ParamError, UnknownParamError
+    from mi_prep.lab.runner import merge_params
+
+    lab = TypedLab()
+    assert dict(lab.defaults) == {"steps": 10, "lr": 0.5, "sizes": (1, 2), "name": "a"}
+    assert merge_params(lab) == TypedParams()
+    p = merge_params(lab, {"lr": 1, "sizes": [3]}, small=True)
+    assert p == TypedParams(steps=2, lr=1.0, sizes=(3,)) and isinstance(p.lr, float)
+    assert p.to_dict() == {"steps": 2, "lr": 1.0, "sizes": [3], "name": "a"}
+    assert merge_params(lab, {"steps": 5}, small=True).steps == 5  # the user's override wins over small
+    assert merge_params(lab, p) is p
+    with pytest.raises(UnknownParamError, match=r"lab 'typed' has no parameter 'step' \(known: lr, name, sizes, steps\)"):
+        merge_params(lab, {"step": 5})
+    for bad, where in (({"steps": "many"}, "steps"), ({"steps": 0}, "steps"), ({"steps": 2.5}, "steps"),
+                       ({"name": "c"}, "name"), ({"sizes": "x"}, "sizes")):
+        with pytest.raises(ParamError, match=f"lab 'typed': bad parameter value: {where}: .*got"):
+            merge_params(lab, bad)
+
+
+def test_run_lab_takes_merged_params_or_overrides(torch, tmp_path):
+    from mi_prep.lab.api import ParamError
+    from mi_prep.lab.runner import merge_params, run_lab
+
+    lab = TypedLab()
+    run = run_lab(lab, device="cpu", cache_dir=tmp_path, params=merge_params(lab, small=True))
+    assert run.ok and run.result.metrics["steps"] == 2.0
+    assert run.params == {"steps": 2, "lr": 0.5, "sizes": [1, 2], "name": "a"}  # plain values: stored as JSON
+    assert json.loads(json.dumps(run.params)) == run.params
+    assert run_lab(lab, device="cpu", cache_dir=tmp_path, params={"steps": 4}).result.metrics["steps"] == 4.0
+    assert run_lab(lab, device="cpu", cache_dir=tmp_path).result.metrics["steps"] == 10.0
+    with pytest.raises(ParamError):
+        run_lab(lab, device="cpu", cache_dir=tmp_path, params={"steps": -1})
+
+
+def test_cli_set_reports_unknown_keys_and_bad_values(tmp_path, monkeypatch):
+    import io
+
+    from mi_prep.cli import lab as cli_lab
+    from mi_prep.lab import registry
+
+    monkeypatch.setattr(registry, "get", lambda name, directory=None: TypedLab())
+    ran = []
+    monkeypatch.setattr("mi_prep.lab.runner.start_lab", lambda *a, **k: ran.append(k))
+
+    class App:
+        stdout = io.StringIO()
+
+    for sets, message in ((["step=3"], "error: lab 'typed' has no parameter 'step' (known: lr, name, sizes, steps)"),
+                          (["steps=lots"], "error: lab 'typed': bad parameter value: steps: Input should be a valid "
+                                           "integer, unable to parse string as an integer (got 'lots')"),
+                          (["steps"], "error: --set expects KEY=VALUE, got 'steps'")):
+        App.stdout = io.StringIO()
+        args = argparse.Namespace(name="typed", overrides=sets, small=False, seed=0, device="cpu")
+        assert cli_lab.cmd_lab_run(args, App()) == 2
+        assert App.stdout.getvalue().strip() == message
+    assert not ran
 
 
 # --------------------------------------------------------------------------- lazy torch
@@ -226,7 +310,7 @@ def test_missing_torch_raises_lab_unavailable(monkeypatch):
         device.require_torch()
 
 
-def test_device_resolution():
+def test_device_resolution(torch):
     from mi_prep.lab.api import LabUnavailable
     from mi_prep.lab.device import resolve_device
 

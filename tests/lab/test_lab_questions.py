@@ -9,27 +9,23 @@ import re
 import pytest
 
 from mi_prep.core.grading import coverage
+from mi_prep.core.questions import FreeText, MultipleChoice, Numeric, PickComponent
 from mi_prep.lab import registry
 from mi_prep.lab.drill_provider import MODEL_SEEDS
-from mi_prep.core.questions import FreeText, MultipleChoice, Numeric, PickComponent
 
 LABS = sorted(registry.discover())
 SEEDS = MODEL_SEEDS[:2]
 
 
-@pytest.fixture(scope="module")
-def runs(lab_cache):
-    pytest.importorskip("torch")
-    from mi_prep.lab.runner import merge_params, run_lab
+@pytest.fixture
+def runs(small_result):
+    """``runs[name, seed]``: the session's shared small runs (tests/lab/conftest.py)."""
 
-    out = {}
-    for name in LABS:
-        lab = registry.discover()[name]
-        for seed in SEEDS:
-            run = run_lab(lab, seed=seed, params=merge_params(lab, small=True), cache_dir=lab_cache)
-            assert run.ok, f"{name} seed {seed}: {run.error}"
-            out[name, seed] = run.result
-    return out
+    class Runs:
+        def __getitem__(self, key):
+            return small_result(*key)
+
+    return Runs()
 
 
 def key_marks(q) -> list[str]:

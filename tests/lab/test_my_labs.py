@@ -1,47 +1,14 @@
-"""The induction, activation-patching and attribution-patching labs end to end (small settings, seeded)."""
+"""The induction, activation-patching and attribution-patching labs: their own numbers and keys (small
+settings, seeded). The checks every lab shares (params, imports, round trip, cancel) are in test_contract."""
 
 from __future__ import annotations
 
 import io
-import os
-import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from mi_prep.lab.api import LabCancelled, LabContext, LabResult
-
-pytest.importorskip("torch")
-pytest.importorskip("transformer_lens")
-
-
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("mi_prep_cache")
-    old = os.environ.get("MI_PREP_CACHE")
-    os.environ["MI_PREP_CACHE"] = str(d)
-    yield d / "models"
-    if old is None:
-        os.environ.pop("MI_PREP_CACHE", None)
-    else:
-        os.environ["MI_PREP_CACHE"] = old
-
-
-def lab(name):
-    from mi_prep.lab import registry
-
-    return registry.get(name)
-
-
-_RESULTS: dict = {}
-
-
-def run_small(name, cache_dir, seed=0) -> LabResult:
-    if (name, seed) not in _RESULTS:
-        lb = lab(name)
-        ctx = LabContext(seed=seed, device="cpu", params={**lb.defaults, **lb.small}, cache_dir=cache_dir)
-        _RESULTS[(name, seed)] = lb.run(ctx)
-    return _RESULTS[(name, seed)]
+from mi_prep.lab import registry
 
 
 def q(result, qid):
@@ -49,8 +16,8 @@ def q(result, qid):
 
 
 @pytest.mark.slow
-def test_induction_lab_causal_check(cache_dir):
-    r = run_small("induction-heads", cache_dir)
+def test_induction_lab_causal_check(small_result):
+    r = small_result("induction-heads")
     m = r.metrics
     # the claimed previous-token head is the one whose ablation hurts the claimed induction head most
     assert m["causal_check"] == 1.0
@@ -63,13 +30,10 @@ def test_induction_lab_causal_check(cache_dir):
     assert q(r, "loss-drop").grade(f"{m['loss_drop']:.3f}").correct
     kinds = {b.kind for b in r.blocks}
     assert {"heatmap", "line", "table", "text"} <= kinds
-    LabResult.from_dict(r.to_dict())  # JSON-able for the store
 
 
 def test_induction_keys_follow_the_numbers():
-    from mi_prep.lab import registry
-
-    mod = registry.lab_module("induction_heads")
+    mod = registry.module_of("induction-heads")
     base = {"prev_head": 0.0, "ind_head": 1.0, "prev_score": 0.4, "ind_score": 0.9, "ind_score_after_prev_ablation": 0.2,
             "ind_score_after_layer0_ablation": 0.05, "drop_prev_ablation": 0.78, "max_drop_other_ablation": 0.1,
             "loss_first": 3.8, "loss_repeat": 0.1, "loss_drop": 3.7, "phase_change_step": 200.0}
@@ -86,9 +50,9 @@ def test_induction_keys_follow_the_numbers():
 
 
 @pytest.mark.slow
-def test_induction_other_seed_keys_follow(cache_dir):
-    r1 = run_small("induction-heads", cache_dir, seed=0)
-    r2 = run_small("induction-heads", cache_dir, seed=1)
+def test_induction_other_seed_keys_follow(small_result):
+    r1 = small_result("induction-heads", seed=0)
+    r2 = small_result("induction-heads", seed=1)
     for r in (r1, r2):  # each run's key is its own argmax, whatever it is
         m = r.metrics
         best = max(range(3), key=lambda h: m[f"prev_L0H{h}"])
@@ -97,8 +61,8 @@ def test_induction_other_seed_keys_follow(cache_dir):
 
 
 @pytest.mark.slow
-def test_activation_patching_matches_transformer_lens(cache_dir):
-    r = run_small("activation-patching", cache_dir)
+def test_activation_patching_matches_transformer_lens(small_result):
+    r = small_result("activation-patching")
     m = r.metrics
     assert m["max_abs_diff"] <= 1e-4
     assert m["top_head_layer"] == 1.0  # the induction head moves B/D to the end
@@ -108,8 +72,8 @@ def test_activation_patching_matches_transformer_lens(cache_dir):
 
 
 @pytest.mark.slow
-def test_attribution_patching_correlates(cache_dir):
-    r = run_small("attribution-patching", cache_dir)
+def test_attribution_patching_correlates(small_result):
+    r = small_result("attribution-patching")
     m = r.metrics
     assert m["pearson_heads"] >= 0.9
     assert q(r, "pearson-heads").grade(f"{m['pearson_heads']:.3f}").correct
@@ -117,32 +81,19 @@ def test_attribution_patching_correlates(cache_dir):
 
 
 @pytest.mark.slow
-def test_cancel_mid_training_saves_nothing(tmp_path):
-    lb = lab("induction-heads")
-    cancel = threading.Event()
-
-    def on_progress(p):
-        if p.message == "training" and p.step > 20:
-            cancel.set()
-
-    ctx = LabContext(seed=7, device="cpu", params={**lb.defaults, **lb.small}, cache_dir=tmp_path,
-                     on_progress=on_progress, cancel=cancel)
-    with pytest.raises(LabCancelled):
-        lb.run(ctx)
-    assert not list(tmp_path.glob("*.safetensors"))
-
-
-@pytest.mark.slow
-def test_model_cache_roundtrip(tmp_path):
-    import torch
-
+def test_model_cache_roundtrip(torch, tmp_path):
+    from mi_prep.lab.api import LabContext
     from mi_prep.lab.models import cached, make_model, train_lm
 
     ctx = LabContext(seed=0, device="cpu", params={}, cache_dir=tmp_path)
-    build = lambda: make_model(n_layers=1, d_model=16, n_heads=2, d_head=8, d_vocab=10, n_ctx=8, d_mlp=32, seed=0,
-                               device="cpu")
-    train = lambda m: train_lm(m, lambda s, g: torch.randint(0, 10, (4, 8), generator=g), steps=5, lr=1e-3, ctx=ctx,
-                               log_every=2)
+    def build():
+        return make_model(n_layers=1, d_model=16, n_heads=2, d_head=8, d_vocab=10, n_ctx=8, d_mlp=32, seed=0,
+                          device="cpu")
+
+    def train(m):
+        return train_lm(m, lambda s, g: torch.randint(0, 10, (4, 8), generator=g), steps=5, lr=1e-3, ctx=ctx,
+                        log_every=2)
+
     before = torch.random.get_rng_state()
     m1, l1, c1 = cached(ctx, "tiny-seed0", build, train)
     m2, l2, c2 = cached(ctx, "tiny-seed0", build, train)
@@ -154,16 +105,17 @@ def test_model_cache_roundtrip(tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_run_answers_from_pipe_and_saves(cache_dir, tmp_path):
+def test_cli_run_answers_from_pipe_and_saves(small_result, lab_cache, tmp_path, monkeypatch):
     from mi_prep.cli import main
     from mi_prep.context import AppContext
     from mi_prep.lab import history
 
-    r = run_small("induction-heads", cache_dir)  # warms the cache
+    r = small_result("induction-heads")  # warms the cache the CLI reads
+    monkeypatch.setattr("mi_prep.lab.models.default_cache_dir", lambda: lab_cache)
     prev = f"L0H{int(r.metrics['prev_head'])}"
     out = io.StringIO()
     app = AppContext(tmp_path / "data", [], stdin=io.StringIO(f"{prev}\n"), stdout=out,
-                     clock=lambda: datetime(2026, 1, 2, tzinfo=timezone.utc))
+                     clock=lambda: datetime(2026, 1, 2, tzinfo=UTC))
     rc = main(["--data-dir", str(tmp_path / "data"), "lab", "run", "induction-heads", "--small"], app=app)
     text = out.getvalue()
     assert rc == 0, text

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, Select, Static
 
+from mi_prep.core.browse import sort_value
 from mi_prep.tui.screens.browse import BrowseScreen
 
 ODD = """\
@@ -63,7 +64,7 @@ def seed(app, clock) -> None:
 
 def check_order(screen: BrowseScreen, key: str, descending: bool) -> None:
     now = screen.app.now()
-    values = [screen.sort_value(screen.by_id[i], key, now) for i in screen.shown]
+    values = [sort_value(screen.by_id[i], screen.states.get(i), key, now) for i in screen.shown]
     have = [v for v in values if v is not None]
     assert values[: len(have)] == have, f"{key}: missing values must come last"
     assert have == sorted(have, reverse=descending), f"{key} {'desc' if descending else 'asc'}: {values}"

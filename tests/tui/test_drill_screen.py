@@ -12,6 +12,7 @@ from textual.app import App
 from textual.widgets import SelectionList, Static, TextArea
 
 from mi_prep.core.deck import load_decks
+from mi_prep.core.drill import LabSection, LabSkipped
 from mi_prep.core.store import open_store
 from mi_prep.core.questions import FreeText, MultipleChoice
 from mi_prep.tui.screens.drill import DrillScreen
@@ -65,8 +66,8 @@ class Clock:
         self.t += timedelta(**kw)
 
 
-def lab(topics, seed):
-    return ("toy-lab", [
+def lab(topics, seed, **_):
+    return LabSection("toy-lab", [
         MultipleChoice("mc", "Which head is the induction head?", "L1H0 scored 0.9", ("L0H0", "L1H0"), 1),
         FreeText("ft", "Why does the loss drop?", "the bump", model_answer="Induction heads form",
                  key_points=("induction heads form", "phase change"), terms=(("induction",), ("phase",))),
@@ -209,7 +210,7 @@ async def _test_waits_for_slow_lab_with_clocks_paused(env):
     clock = Clock()
     release = threading.Event()
 
-    def slow_lab(topics, seed):
+    def slow_lab(topics, seed, **_):
         release.wait(10)
         return lab(topics, seed)
 
@@ -257,23 +258,35 @@ async def _test_waits_for_slow_lab_with_clocks_paused(env):
         assert [a.status for a in d.report.answers] == ["answered", "unanswered", "unanswered"]
 
 
-def test_lab_failure_is_noted_and_standalone_exit(env):
-    asyncio.run(_test_lab_failure_is_noted_and_standalone_exit(env))
+def no_torch(topics, seed, **_):
+    return LabSkipped("torch is not installed (pip install 'mi-prep[labs]')")
 
 
-async def _test_lab_failure_is_noted_and_standalone_exit(env):
+def crashing(topics, seed, **_):
+    raise RuntimeError("CUDA out of memory [device 0]")
+
+
+@pytest.mark.parametrize("provider, note", [
+    (no_torch, "lab skipped: torch is not installed (pip install 'mi-prep[labs]')"),
+    (crashing, "lab skipped: RuntimeError: CUDA out of memory [device 0]"),  # reported, never retried
+])
+def test_lab_failure_is_noted_and_standalone_exit(env, provider, note):
+    asyncio.run(_test_lab_failure_is_noted_and_standalone_exit(env, provider, note))
+
+
+async def _test_lab_failure_is_noted_and_standalone_exit(env, provider, note):
     store, ds = env
     clock = Clock()
+    calls = []
 
-    def broken(topics, seed):
-        from mi_prep.lab.api import LabUnavailable
-
-        raise LabUnavailable("lab skipped: torch is not installed (pip install 'mi-prep[labs]')")
+    def counted(topics, seed, **kw):
+        calls.append(seed)
+        return provider(topics, seed, **kw)
 
     class Standalone(App):
         def on_mount(self):
             self.push_screen(DrillScreen(store, ds, clock=clock, seed=2, minutes=1, topics=["circuits"],
-                                         questions=1, lab_provider=broken, tick_seconds=60))
+                                         questions=1, lab_provider=counted, tick_seconds=60))
 
     app = Standalone()
     async with app.run_test(size=(110, 50)) as pilot:
@@ -281,7 +294,9 @@ async def _test_lab_failure_is_noted_and_standalone_exit(env):
         await app.workers.wait_for_complete()
         await pilot.pause()
         screen = app.screen
-        assert "torch is not installed" in str(screen.query_one("#drill-intro-text", Static).render())
+        assert calls == [2]
+        assert note in str(screen.query_one("#drill-intro-text", Static).render())
+        assert any(n.message == note for n in app._notifications)  # the warning shows the reason literally
         await pilot.click("#drill-start")
         await pilot.pause()
         clock.advance(minutes=2)  # the whole drill runs out
@@ -289,9 +304,9 @@ async def _test_lab_failure_is_noted_and_standalone_exit(env):
         await pilot.pause()
         assert screen.drill.phase == "finished" and screen.drill.report.status == "timed out"
         text = str(screen.query_one("#drill-report-text", Static).render())
-        assert "note: lab skipped: torch is not installed" in text
+        assert f"note: {note}" in text
         plan = json.loads(store.db.execute("SELECT plan FROM drills").fetchone()[0])
-        assert plan["lab"]["note"].startswith("lab skipped")
+        assert plan["lab"] == {"name": None, "topics": [], "note": note}
         await pilot.click("#drill-close")
         await pilot.pause()
     assert app.return_value is None or app.return_value.status == "timed out"
@@ -334,8 +349,7 @@ async def _bracket_drill(tmp_path):
     store = open_store(tmp_path / "data")
     clock = Clock()
 
-    def bracket_lab(topics, seed):
-        from mi_prep.core.drill import LabSection
+    def bracket_lab(topics, seed, **_):
         from mi_prep.lab.api import Text as TextBlock
 
         return LabSection("brk-lab", [MultipleChoice("mc", "Which [head]?", "[L1H0] wins", ("[L0H0]", "[L1H0]"), 1)],

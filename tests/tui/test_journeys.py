@@ -15,6 +15,8 @@ import random
 import time
 
 import pytest
+
+from mi_prep.lab.api import Lab
 from textual.widgets import DataTable, Static
 
 from mi_prep.lab import registry
@@ -245,8 +247,8 @@ def test_brackets_are_literal_on_every_screen(make_app, tmp_path, screen_text, c
     asyncio.run(body())
 
 
-class OneQuestionLab:
-    """A fast fake lab for the Home journey (the Labs screen takes any Lab-like object)."""
+class OneQuestionLab(Lab):
+    """A fast fake lab for the Home journey."""
 
     name = "toy"
     title = "Toy"

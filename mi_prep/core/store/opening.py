@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import sqlite_utils
 
 from mi_prep.core.store import checks
-from mi_prep.core.store.backup import (
+from mi_prep.core.store.backups import (
     daily_backup_due, database_problem, list_backups, make_backup, refuse_backup,
 )
 from mi_prep.core.store.connection import connect, enable_wal

@@ -21,7 +21,7 @@ from mi_prep.core.store import checks
 from mi_prep.core.store.errors import DamagedRow, StorageError, restore_or_start_over
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mi_prep.core.store.backup import Backup
+    from mi_prep.core.store.backups import Backup
     from mi_prep.core.store.store import Store
 
 
@@ -135,7 +135,7 @@ class RepairResult:
 def repair_database(store: "Store", now: datetime) -> RepairResult:
     """``mi-prep backup repair`` (see the module doc). Raises StorageError, changing nothing, when only a
     backup can help."""
-    from mi_prep.core.store.backup import copy_aside, make_backup, quick_problem
+    from mi_prep.core.store.backups import copy_aside, make_backup, quick_problem
     from mi_prep.core.store.schema import missing_tables, recreate_missing
 
     aware(now)

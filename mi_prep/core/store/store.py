@@ -1,4 +1,4 @@
-"""The Store: card state, the append-only review log, config (every SQL statement lives in this package).
+"""The Store: config, card state and the events that change it (every SQL statement lives in this package).
 
 * WAL journal, a busy timeout, autocommit connections and every write in one explicit
   ``BEGIN IMMEDIATE`` transaction, so two running copies never corrupt each other and a killed
@@ -6,7 +6,8 @@
   state, in one transaction).
 * ``review_log`` is append-only. Undo appends an ``undo`` event pointing at the event it cancels
   (and restores that event's ``state_before``); :meth:`Store.replay_item` rebuilds any item's state
-  from the log alone, skipping undone events, and must equal the ``card_state`` row (tested).
+  from the log alone, skipping undone events, and must equal the ``card_state`` row (tested). Appending
+  and the queries over the log: :mod:`~mi_prep.core.store.review_log`; replay: :mod:`~mi_prep.core.store.replay`.
 * History is keyed by item id (card id, ``id#rev``, ``id#cN``, ``lab:NAME``), so editing or deleting a
   card in YAML never loses its history.
 * Storage problems (damaged, read-only, full, locked, newer schema, hand-edited rows) surface as
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -25,37 +25,22 @@ from typing import Any, Callable
 import sqlite_utils
 
 from mi_prep.core import settings
-from mi_prep.core.scheduling import SCHEDULERS, CardState, Rating, Scheduler, aware, day_start, get_scheduler
-from mi_prep.core.store import checks
+from mi_prep.core.scheduling import SCHEDULERS, CardState, Rating, Scheduler, aware, get_scheduler
+from mi_prep.core.store import checks, replay as replaying
+from mi_prep.core.store.backups import Backup, make_backup
 from mi_prep.core.store.errors import DamagedRow, check_summary
 from mi_prep.core.store.guard import GuardedTransaction, guard_public_methods
+from mi_prep.core.store.review_log import LogEntry, ReviewLogReads, append_event, last_undoable
 from mi_prep.core.store.schema import has_data
 
-
-@dataclass(frozen=True)
-class LogEntry:
-    id: int
-    item_id: str
-    kind: str
-    ts: datetime
-    rating: int | None
-    elapsed_ms: int | None
-    source: str | None
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "LogEntry":
-        ts = checks.aware(row["ts_local"] or row["ts"], "ts", "review_log", row["id"])
-        return cls(row["id"], row["item_id"], row["kind"], ts, row["rating"], row["elapsed_ms"], row["source"])
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return dt.astimezone(timezone.utc).isoformat() if dt is not None else None
-
+__all__ = ["Store", "LogEntry", "utc"]
 
 _DEFAULT: Any = object()
 
 
-class Store:
+class Store(ReviewLogReads):
+    """The database: config, card state and events (review-log queries: :class:`ReviewLogReads`)."""
+
     def __init__(self, path: Path | str, *, now: datetime | None = None, check_rows: bool = True) -> None:
         """Open (creating and migrating) the database at ``path`` (or ``":memory:"``).
 
@@ -171,19 +156,8 @@ class Store:
             f"INSERT OR REPLACE INTO card_state ({cols}) VALUES ({', '.join('?' for _ in row)})", list(row.values())
         )
 
-    def _append(self, conn: sqlite3.Connection, *, item_id: str, card_id: str, kind: str, now: datetime,
-                before: CardState, after: CardState, rating: int | None = None, elapsed_ms: int | None = None,
-                max_interval: float | None = None, ref_id: int | None = None, source: str = "review",
-                data: dict[str, Any] | None = None) -> int:
-        cur = conn.execute(
-            """INSERT INTO review_log (item_id, card_id, kind, ts, ts_local, rating, elapsed_ms, interval_before,
-               interval_after, ease, scheduler, phase_before, phase_after, due_after, max_interval, ref_id, source,
-               state_before, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-            [item_id, card_id, kind, _iso(now), now.isoformat(), rating, elapsed_ms, before.interval, after.interval,
-             after.ease, after.scheduler, before.phase, after.phase, _iso(after.due), max_interval, ref_id, source,
-             json.dumps(before.to_row()), json.dumps(data) if data else None],
-        )
-        return int(cur.lastrowid)
+    def _append(self, conn: sqlite3.Connection, **event: Any) -> int:
+        return append_event(conn, **event)
 
     def _current(self, item_id: str) -> CardState:
         return self.state(item_id) or CardState(item_id=item_id, scheduler=self.scheduler_name)
@@ -250,13 +224,7 @@ class Store:
         """Undo the most recent not-yet-undone event from ``source``. Returns its item id."""
         aware(now)
         with self.transaction() as conn:
-            row = conn.execute(
-                """SELECT id, item_id, card_id, state_before FROM review_log
-                   WHERE kind != 'undo' AND source = ? AND id NOT IN
-                   (SELECT ref_id FROM review_log WHERE kind = 'undo' AND ref_id IS NOT NULL)
-                   ORDER BY id DESC LIMIT 1""",
-                [source],
-            ).fetchone()
+            row = last_undoable(conn, source)
             if row is None:
                 return None
             log_id, item_id, card_id, state_before = row
@@ -268,61 +236,8 @@ class Store:
         return item_id
 
     # ---- replay -------------------------------------------------------------
-    def log_rows(self, item_id: str | None = None) -> list[dict[str, Any]]:
-        if item_id is None:
-            return list(self.db.query("SELECT * FROM review_log ORDER BY id"))
-        return list(self.db.query("SELECT * FROM review_log WHERE item_id = ? ORDER BY id", [item_id]))
-
-    def review_count(self, item_id: str) -> int:
-        """How many answers the item has had (undone ones not counted)."""
-        row = self.db.execute(
-            """SELECT COUNT(*) FROM review_log r WHERE r.item_id = ? AND r.kind = 'review'
-               AND NOT EXISTS (SELECT 1 FROM review_log u WHERE u.kind = 'undo' AND u.ref_id = r.id)""",
-            [item_id],
-        ).fetchone()
-        return int(row[0])
-
-    def history(self, item_id: str) -> list[LogEntry]:
-        return [LogEntry.from_row(r) for r in self.log_rows(item_id)]
-
-    @staticmethod
-    def replay(item_id: str, rows: list[dict[str, Any]], scheduler: str | None = None,
-               default_scheduler: str = "sm2") -> CardState:
-        """Rebuild an item's state from its log rows alone (undone events skipped).
-
-        A row replay cannot use raises :class:`DamagedRow` (a ValueError) naming it."""
-        undone = {r["ref_id"] for r in rows if r["kind"] == "undo"}
-        state = CardState(item_id=item_id, scheduler=scheduler or default_scheduler)
-        for r in rows:
-            checks.check_log_row(r)
-            if r["kind"] == "undo" or r["id"] in undone:
-                continue
-            try:
-                state = Store._replay_row(state, r, scheduler, default_scheduler)
-            except DamagedRow:
-                raise
-            except (OverflowError, ValueError) as exc:  # dates past 9999, absurd numbers: edited by hand
-                raise DamagedRow("review_log", r["id"], f"replaying it fails: {exc}") from None
-        return state
-
-    @staticmethod
-    def _replay_row(state: CardState, r: dict[str, Any], scheduler: str | None, default_scheduler: str) -> CardState:
-        now = datetime.fromisoformat(r["ts_local"] or r["ts"])
-        data = json.loads(r["data"]) if r["data"] else {}
-        if r["kind"] == "review":
-            name = scheduler or (state.scheduler if state.phase != "new" else r["scheduler"] or default_scheduler)
-            return get_scheduler(name).review(state, Rating(r["rating"]), now, max_interval=r["max_interval"])
-        if r["kind"] == "suspend":
-            return state.evolve(suspended=True)
-        if r["kind"] == "unsuspend":
-            return state.evolve(suspended=False)
-        if r["kind"] == "bury":
-            return state.evolve(buried_until=datetime.fromisoformat(data["until"]))
-        if r["kind"] == "boost":
-            due = datetime.fromisoformat(data["due"])
-            if state.phase != "new" and state.due is not None and state.due > due:
-                return state.evolve(due=due)
-        return state
+    replay = staticmethod(replaying.replay)
+    """Rebuild an item's state from its log rows alone (see :func:`mi_prep.core.store.replay.replay`)."""
 
     def replay_item(self, item_id: str, scheduler: str | None = None) -> CardState:
         """Replay under ``scheduler`` (default: the collection's, which :meth:`set_scheduler` applied to all
@@ -345,7 +260,6 @@ class Store:
         with self.transaction() as conn:
             return self._rebuild_all(conn, scheduler or self.scheduler_name)
 
-
     def set_scheduler(self, name: str) -> int:
         """Switch the collection's scheduler; existing histories are replayed under it.
 
@@ -355,31 +269,6 @@ class Store:
         with self.transaction() as conn:
             self._set_config(conn, "scheduler", name)
             return self._rebuild_all(conn, name)
-
-    # ---- counts -------------------------------------------------------------
-    def today_counts(self, now: datetime) -> dict[str, int]:
-        """Reviews done today (not undone): new cards introduced, review-phase answers, all answers."""
-        start = _iso(day_start(now))
-        rows = self.db.execute(
-            """SELECT phase_before, COUNT(*) FROM review_log WHERE kind = 'review' AND ts >= ? AND source = 'review'
-               AND id NOT IN (SELECT ref_id FROM review_log WHERE kind = 'undo' AND ref_id IS NOT NULL)
-               GROUP BY phase_before""",
-            [start],
-        ).fetchall()
-        counts = dict(rows)
-        return {
-            "new": counts.get("new", 0),
-            "review": counts.get("review", 0),
-            "total": sum(counts.values()),
-        }
-
-    def review_rows_since(self, since: datetime) -> list[dict[str, Any]]:
-        return list(self.db.query(
-            """SELECT * FROM review_log WHERE kind = 'review' AND ts >= ?
-               AND id NOT IN (SELECT ref_id FROM review_log WHERE kind = 'undo' AND ref_id IS NOT NULL)
-               ORDER BY id""",
-            [_iso(since)],
-        ))
 
     # ---- maintenance --------------------------------------------------------
     def quick_check(self) -> str:
@@ -391,6 +280,13 @@ class Store:
 
     def has_data(self) -> bool:
         return has_data(self.db.conn)
+
+    def backup(self, now: datetime) -> Backup:
+        """Write a backup now (rotated like the daily one). A database failing its checks is refused
+        (StorageError, nothing written): the good backups stay."""
+        if self.path is None:
+            raise ValueError("an in-memory database has no backups")
+        return make_backup(self.db.conn, self.path, now)
 
 
 def utc(dt: datetime) -> datetime:

@@ -17,95 +17,24 @@ All deck and user text is passed to widgets as :class:`rich.text.Text`, never as
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
+from mi_prep.core.browse import BrowseFilter, schedule_cells, sort_items
 from mi_prep.core.deck import DeckSet
-from mi_prep.core.scheduling import CardState, format_interval
+from mi_prep.core.scheduling import CardState
 from mi_prep.core.session import ReviewItem, items_for
-from mi_prep.tui.storage import guarded
 from mi_prep.tui.editor import open_in_editor
-
-STATES = ("new", "learning", "review", "suspended", "buried")
-STATE_STYLES = {"new": "#5fafff", "learning": "#ff5f5f", "review": "#5fd75f", "suspended": "#ffaf00", "buried": "dim"}
-
-# column key -> header label; the order is the table's column order and the `o` cycle order
-COLUMNS = {"q": "Question", "deck": "Deck", "tags": "Tags", "state": "State", "due": "Due",
-           "ease": "Ease", "lapses": "Lapses"}
-# content widths of the columns that are never cut ("suspended", "10.5mo", "1000%", header "Lapses")
-FIXED_WIDTHS = {"state": 9, "due": 6, "ease": 5, "lapses": 6}
-RIGHT_ALIGNED = ("due", "ease", "lapses")
-SORT_CYCLE = (None, "q", "deck", "tags", "state", "due", "ease", "lapses")
-TAGS_MIN_WIDTH = 100  # below this many columns the Tags column is dropped (the tag filter remains)
-QUESTION_MIN = 12
-ARROWS = {False: "↑", True: "↓"}
-
-
-def state_label(state: CardState | None, now: datetime) -> str:
-    if state is not None and state.suspended:
-        return "suspended"
-    if state is not None and state.buried_until is not None and state.buried_until > now:
-        return "buried"
-    if state is None or state.phase == "new":
-        return "new"
-    return "learning" if state.phase in ("learning", "relearning") else "review"
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _cut(text: str) -> Text:
-    """One literal line that the table cuts with an ellipsis instead of wrapping."""
-    return Text(_one_line(text), no_wrap=True, overflow="ellipsis", end="")
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    key: str
-    label: str
-    width: int
-
-
-def plan_columns(width: int, deck_names: list[str], tag_texts: list[str], sort_key: str | None,
-                 descending: bool, *, padding: int = 1, scrollbar: int = 2) -> list[ColumnSpec]:
-    """Column widths for a table ``width`` cells wide: the fixed columns first, then Deck and Tags
-    (shrunk, or dropped when there is no room), the question gets the rest."""
-
-    def label(key: str) -> str:
-        return COLUMNS[key] + (f" {ARROWS[descending]}" if key == sort_key else "")
-
-    def need(key: str, content: int) -> int:
-        return max(content, cell_len(label(key)))
-
-    pad = 2 * padding
-    avail = max(0, width - scrollbar)
-    fixed = {k: need(k, w) for k, w in FIXED_WIDTHS.items()}
-    rest = avail - sum(w + pad for w in fixed.values()) - pad  # what Question, Deck and Tags share
-    widths: dict[str, int] = {}
-    longest_deck = max((cell_len(n) for n in deck_names), default=4)
-    longest_tags = max((cell_len(t) for t in tag_texts), default=4)
-    share = rest // 5  # Deck and Tags get up to a fifth each of what is left
-    if rest - QUESTION_MIN >= 8 + pad:
-        widths["deck"] = max(need("deck", 0), min(longest_deck, max(10, share), rest - QUESTION_MIN - pad))
-        rest -= widths["deck"] + pad
-    if width >= TAGS_MIN_WIDTH and rest - QUESTION_MIN >= 8 + pad:
-        widths["tags"] = max(need("tags", 0), min(longest_tags, max(8, share)))
-        rest -= widths["tags"] + pad
-    widths["q"] = max(QUESTION_MIN, rest)
-    widths.update(fixed)
-    return [ColumnSpec(k, label(k), widths[k]) for k in COLUMNS if k in widths]
+from mi_prep.tui.storage import guarded
+from mi_prep.tui.widgets.browse_columns import ARROWS, COLUMNS, SORT_CYCLE, ColumnSpec, header, item_cells, plan_columns
+from mi_prep.tui.widgets.browse_filters import BrowseFilters, no_match_message
 
 
 class BrowseScreen(Screen[None]):
@@ -160,11 +89,7 @@ class BrowseScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Horizontal(id="browse-filters"):
-            yield Input(placeholder="search text, id or tag  (/)", id="browse-search", compact=True)
-            yield Select([], prompt="all decks", id="f-deck", compact=True)
-            yield Select([], prompt="all tags", id="f-tag", compact=True)
-            yield Select([(Text(s), s) for s in STATES], prompt="any state", id="f-state", compact=True)
+        yield BrowseFilters(id="browse-filters")
         yield Static("", id="browse-status")
         yield DataTable(id="browse-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="browse-empty")
@@ -183,94 +108,14 @@ class BrowseScreen(Screen[None]):
 
     # ---- data --------------------------------------------------------------------
     def load(self) -> None:
-        deckset = self.app.deckset
-        self.items = items_for(deckset)
+        self.items = items_for(self.app.deckset)
         self.by_id = {i.item_id: i for i in self.items}
         self.states = self.app.store.states()
-        decks = self.query_one("#f-deck", Select)
-        tags = self.query_one("#f-tag", Select)
-        deck_value, tag_value = decks.value, tags.value
-        with self.prevent(Select.Changed):
-            decks.set_options([(Text(d.deck.name), d.id) for d in deckset.decks])
-            all_tags = sorted({t for i in self.items for t in i.tags})
-            tags.set_options([(Text(t), t) for t in all_tags])
-            if deck_value in {d.id for d in deckset.decks}:
-                decks.value = deck_value
-            if tag_value in all_tags:
-                tags.value = tag_value
+        self.query_one(BrowseFilters).set_choices(self.app.deckset, sorted({t for i in self.items for t in i.tags}))
         self.refresh_table()
 
-    def _filters(self) -> tuple[str, str | None, str | None, str | None]:
-        def val(sel: str) -> str | None:
-            v = self.query_one(sel, Select).value
-            return None if v is Select.NULL else str(v)
-
-        return self.query_one("#browse-search", Input).value.strip().lower(), val("#f-deck"), val("#f-tag"), val("#f-state")
-
-    def matches(self, item: ReviewItem, query: str, deck: str | None, tag: str | None, state: str | None,
-                now: datetime) -> bool:
-        if deck and item.deck.id != deck:
-            return False
-        if tag and tag not in item.tags:
-            return False
-        if state and state_label(self.states.get(item.item_id), now) != state:
-            return False
-        if query:
-            card = item.card
-            hay = " ".join((item.item_id, card.front, card.back, " ".join(item.tags),
-                            " ".join(o.text for o in card.options))).lower()
-            return all(word in hay for word in query.split())
-        return True
-
-    def sort_value(self, item: ReviewItem, key: str | None, now: datetime) -> object | None:
-        """The value ``item`` sorts by in column ``key``; None sorts last in either direction."""
-        state = self.states.get(item.item_id)
-        started = state is not None and state.phase != "new"
-        if key == "q":
-            return _one_line(item.question()).casefold()
-        if key == "deck":
-            return item.deck.deck.name.casefold()
-        if key == "tags":
-            return " ".join(item.tags).casefold() or None
-        if key == "state":
-            return STATES.index(state_label(state, now))
-        if key == "due":
-            return state.due if started and state.due is not None else None
-        if key == "ease":
-            return state.ease if started else None
-        if key == "lapses":
-            return state.lapses if state is not None else 0
-        return None
-
-    def sorted_items(self, items: list[ReviewItem], now: datetime) -> list[ReviewItem]:
-        if self.sort_key is None:
-            return list(reversed(items)) if self.sort_desc else list(items)
-        keyed = [(self.sort_value(i, self.sort_key, now), i) for i in items]
-        have = [(v, i) for v, i in keyed if v is not None]
-        have.sort(key=lambda vi: vi[0], reverse=self.sort_desc)  # stable: ties keep the file order
-        return [i for _, i in have] + [i for v, i in keyed if v is None]
-
-    def _cells(self, item: ReviewItem, now: datetime) -> dict[str, object]:
-        state = self.states.get(item.item_id)
-        label = state_label(state, now)
-        due = "-"
-        if state is not None and state.due is not None and state.phase != "new":
-            due = "now" if state.due <= now else format_interval(state.due - now)
-        ease = f"{state.ease:.0%}" if state is not None and state.phase != "new" else "-"
-        lapses = str(state.lapses) if state is not None else "0"
-        return {
-            "q": _cut(item.question()),
-            "deck": _cut(item.deck.deck.name),
-            "tags": _cut(" ".join(item.tags)),
-            "state": Text(label, style=STATE_STYLES[label], end=""),
-            "due": Text(due, justify="right", end=""),
-            "ease": Text(ease, justify="right", end=""),
-            "lapses": Text(lapses, justify="right", end=""),
-        }
-
-    def _row(self, item: ReviewItem, now: datetime) -> list[object]:
-        cells = self._cells(item, now)
-        return [cells[c.key] for c in self.columns]
+    def _cells(self, item: ReviewItem, now: datetime) -> dict[str, Text]:
+        return item_cells(item, schedule_cells(self.states.get(item.item_id), now))
 
     def _fit_columns(self, table: DataTable) -> None:
         # a hidden table (empty state) keeps a stale size: the table spans the screen, so use that
@@ -288,72 +133,46 @@ class BrowseScreen(Screen[None]):
         table.clear(columns=True)
         self.columns = plan
         for c in plan:
-            label = Text(c.label, justify="right" if c.key in RIGHT_ALIGNED else "left", end="")
-            table.add_column(label, key=c.key, width=c.width)
+            table.add_column(header(c), key=c.key, width=c.width)
 
     def refresh_table(self) -> None:
         """Fit the columns to the width, then show the filtered, sorted items; the cursor stays on
         the same card when it is still shown."""
         now = self.app.now()
-        query, deck, tag, state = self._filters()
+        f = self.query_one(BrowseFilters).current()
         table = self.query_one("#browse-table", DataTable)
         keep, keep_row = self.current_item_id(), table.cursor_row
         self._fit_columns(table)
         table.clear()
-        shown = self.sorted_items([i for i in self.items if self.matches(i, query, deck, tag, state, now)], now)
+        matching = [i for i in self.items if f.matches(i, self.states.get(i.item_id), now)]
+        shown = sort_items(matching, self.states, self.sort_key, self.sort_desc, now)
         for item in shown:
-            table.add_row(*self._row(item, now), key=item.item_id)
+            cells = self._cells(item, now)
+            table.add_row(*(cells[c.key] for c in self.columns), key=item.item_id)
         self.shown = [i.item_id for i in shown]
         if shown:
             row = self.shown.index(keep) if keep in self.shown else min(max(keep_row, 0), len(shown) - 1)
             table.move_cursor(row=row, animate=False)
-        self._show_empty(not shown, query, deck, tag, state)
+        self._show_empty(not shown, f)
         self._update_status()
         self.refresh_bindings()
 
     # kept under the old name: other code and tests call it after changing a filter
     apply_filters = refresh_table
 
-    def _show_empty(self, empty: bool, query: str, deck: str | None, tag: str | None, state: str | None) -> None:
+    def _show_empty(self, empty: bool, f: BrowseFilter) -> None:
         table = self.query_one("#browse-table", DataTable)
         box = self.query_one("#browse-empty", Static)
         if empty:
-            box.update(self.empty_message(query, deck, tag, state))
+            deck_name = next((d.deck.name for d in self.app.deckset.decks if d.id == f.deck), None)
+            search = self.query_one("#browse-search", Input).value.strip()
+            box.update(no_match_message(f, search, deck_name, bool(self.items)))
             if self.focused is table:
                 self.set_focus(None)
         elif not table.display and self.focused is None:
             self.call_after_refresh(table.focus)
         table.display = not empty
         box.display = empty
-
-    def empty_message(self, query: str, deck: str | None, tag: str | None, state: str | None) -> Text:
-        if not self.items:
-            return Text("No cards yet: add a deck file (YAML) to your decks folder and it shows up here.")
-        parts: list[tuple[str, str]] = []
-        if query:
-            parts.append(("search", self.query_one("#browse-search", Input).value.strip()))
-        if deck:
-            name = next((d.deck.name for d in self.app.deckset.decks if d.id == deck), deck)
-            parts.append(("deck", name))
-        if tag:
-            parts.append(("tag", tag))
-        if state:
-            parts.append(("state", state))
-        msg = Text("No cards match ", style="bold")
-        for n, (what, value) in enumerate(parts):
-            if n:
-                msg.append(" + ", style="bold")
-            msg.append(f"{what} ", style="bold")
-            msg.append(f"“{value}”", style="bold")
-        msg.append(".\n\n")
-        hints = []
-        if query:
-            hints.append("Esc or ctrl+u in the search box clears the search")
-        if deck or tag or state:
-            hints.append("Pick “all decks” / “all tags” / “any state” to drop a filter")
-        hints.append("Press c (outside the search box) to clear every filter")
-        msg.append(".\n".join(hints) + ".")
-        return msg
 
     def _update_status(self) -> None:
         status = Text(f"{len(self.shown)} of {len(self.items)} cards · ", end="")
@@ -440,10 +259,7 @@ class BrowseScreen(Screen[None]):
         self.refresh_table()
 
     def action_clear_filters(self) -> None:
-        with self.prevent(Input.Changed, Select.Changed):
-            self.query_one("#browse-search", Input).value = ""
-            for sel in ("#f-deck", "#f-tag", "#f-state"):
-                self.query_one(sel, Select).clear()
+        self.query_one(BrowseFilters).clear()
         self.refresh_table()
         self._focus_table()
 

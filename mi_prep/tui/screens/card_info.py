@@ -16,11 +16,8 @@ from mi_prep.core.session import ReviewItem, items_for
 from mi_prep.tui.widgets.mathmd import math_markdown
 
 
-def _when(raw: str | None, now: datetime) -> str:
-    if not raw:
-        return "-"
-    dt = datetime.fromisoformat(raw).astimezone(now.tzinfo)
-    return f"{dt:%Y-%m-%d %H:%M}"
+def _when(dt: datetime, now: datetime) -> str:
+    return f"{dt.astimezone(now.tzinfo):%Y-%m-%d %H:%M}"
 
 
 class CardInfoScreen(ModalScreen[None]):
@@ -48,16 +45,15 @@ class CardInfoScreen(ModalScreen[None]):
         now = app.now()
         item = self._item()
         state = app.store.state(self.item_id)
-        rows = app.store.log_rows(self.item_id)
+        events = app.store.history(self.item_id)
         title = Text(f"Card info · {self.item_id}", style="bold")
         if item is not None:
             title.append(f"   {item.deck.deck.name} · {item.card.type} · {item.deck.path}:{item.line}", style="dim")
         self.query_one("#info-title", Static).update(title)
 
         st = Text()
-        reviews = [r for r in rows if r["kind"] == "review"]
-        undone = {r["ref_id"] for r in rows if r["kind"] == "undo"}
-        done = [r for r in reviews if r["id"] not in undone]
+        undone = {e.ref_id for e in events if e.kind == "undo"}
+        done = [e for e in events if e.kind == "review" and e.id not in undone]
         if state is None or state.phase == "new":
             st.append("New (never answered)\n", style="bold #5fafff")
         else:
@@ -101,15 +97,15 @@ class CardInfoScreen(ModalScreen[None]):
 
         table = self.query_one("#info-history", DataTable)
         table.add_columns("When", "Event", "Rating", "Interval", "Ease", "Time")
-        for r in rows:
-            rating = Rating(r["rating"]).label if r["rating"] else ""
-            if r["id"] in undone:
+        for e in events:
+            rating = Rating(e.rating).label if e.rating else ""
+            if e.id in undone:
                 rating = f"{rating} (undone)".strip()
-            interval = f"{r['interval_after']:g}d" if r["kind"] == "review" and r["interval_after"] is not None else ""
-            ease = f"{r['ease']:.0%}" if r["kind"] == "review" and r["ease"] else ""
-            secs = f"{r['elapsed_ms'] / 1000:.0f}s" if r["elapsed_ms"] else ""
-            table.add_row(_when(r["ts"], now), r["kind"], rating, interval, ease, secs)
-        if not rows:
+            interval = f"{e.interval_after:g}d" if e.kind == "review" and e.interval_after is not None else ""
+            ease = f"{e.ease:.0%}" if e.kind == "review" and e.ease else ""
+            secs = f"{e.elapsed_ms / 1000:.0f}s" if e.elapsed_ms else ""
+            table.add_row(_when(e.ts, now), e.kind, rating, interval, ease, secs)
+        if not events:
             table.add_row("-", "no history yet", "", "", "", "")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -11,9 +11,9 @@ Constructor::
         minutes=30.0,             # length of the whole drill
         topics=None,              # list of topic tags to draw from (default: all)
         questions=8,              # deck questions, besides the lab
-        lab_provider=DEFAULT_LAB, # (topics, seed[, on_progress, cancel]) -> LabSection | (name, questions[, topics]);
-                                  # DEFAULT_LAB runs a real lab (small settings, a cached model:
-                                  # mi_prep.lab.drill_provider); None: no lab part
+        lab_provider=DEFAULT_LAB, # (topics, seed, *, on_progress, cancel) -> LabSection | LabSkipped
+                                  # (mi_prep.core.drill.LabProvider); DEFAULT_LAB runs a real lab (small
+                                  # settings, a cached model: mi_prep.lab.drill_provider); None: no lab part
         plan=None,                # a DrillPlan to use instead of drawing one (e.g. a replay)
         tick_seconds=0.5,         # how often the countdowns refresh
     )
@@ -34,17 +34,19 @@ scroll them). F2 pauses (the question is hidden and the clocks stop). Escape in 
 leaves it; Escape elsewhere (or Stop) asks before stopping the drill, with the clocks stopped while
 it asks. When a question's time runs out it is marked timed out and the next one appears. The lab
 runs in a worker thread while you answer; if its questions are not ready when the deck questions
-are done, the clocks wait (the status line says so and shows the lab's progress). At the end: the
+are done, the clocks wait (the status line says so and shows the lab's progress). A lab that could
+not run is skipped with its reason (a warning, the intro and the report say why). At the end: the
 report (score per topic, time per question, points missed with sources, trend against earlier
 drills).
 
 All time comes from ``clock``; :meth:`DrillScreen.tick` (also run by a timer) applies timeouts,
-so tests drive it with a fake clock.
+so tests drive it with a fake clock. The panels are widgets (``mi_prep.tui.widgets.drill_*``:
+``DrillStatus``, ``DrillIntro``, ``DrillQuestion``, ``DrillEvaluation``); the rules are all in
+:mod:`mi_prep.core.drill`.
 """
 
 from __future__ import annotations
 
-import random
 import threading
 from datetime import datetime
 from typing import Any, Callable, Sequence
@@ -52,7 +54,7 @@ from typing import Any, Callable, Sequence
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static, TextArea
@@ -62,14 +64,12 @@ from mi_prep.core.deck import DeckSet
 from mi_prep.core.store import Store
 from mi_prep.tui.storage import guarded
 from mi_prep.tui.widgets.confirm import Confirm
-from mi_prep.tui.widgets.keypoints import KeyPointList
+from mi_prep.tui.widgets.drill_evaluation import DrillEvaluation
+from mi_prep.tui.widgets.drill_intro import DrillIntro
+from mi_prep.tui.widgets.drill_question import DrillQuestion
+from mi_prep.tui.widgets.drill_status import DrillStatus
 
 DEFAULT_LAB = "default"
-
-
-def _fmt(ms: int) -> str:
-    s = max(0, int(round(ms / 1000)))
-    return f"{s // 60}:{s % 60:02d}"
 
 
 class LabProgressMessage(Message):
@@ -124,11 +124,10 @@ class DrillScreen(Screen[Any]):
             from mi_prep.lab.drill_provider import make_lab_provider
 
             lab_provider = make_lab_provider()
-        self.lab_provider = lab_provider
+        self.lab_provider: D.LabProvider | None = lab_provider
         if plan is None:
-            seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
-            plan = D.make_plan(store, deckset, self.clock(), random.Random(seed), seed=seed, minutes=minutes,
-                               topics=topics, n_questions=questions, with_lab=lab_provider is not None)
+            plan = D.seeded_plan(store, deckset, self.clock(), seed, minutes=minutes, topics=topics,
+                                 n_questions=questions, with_lab=lab_provider is not None)
         self.plan = plan
         self.drill = D.Drill(store, deckset, plan)
         self.tick_seconds = tick_seconds
@@ -139,28 +138,11 @@ class DrillScreen(Screen[Any]):
 
     # ---- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Static("", id="drill-status", markup=False)
-        with Vertical(id="drill-intro"):
-            yield Static("", id="drill-intro-text", markup=False)
-            yield Button("Start", id="drill-start", variant="primary")
+        yield DrillStatus(id="drill-status")
+        yield DrillIntro(id="drill-intro")
         yield Vertical(id="drill-lab", classes="hidden")
-        with VerticalScroll(id="drill-question", classes="hidden"):
-            yield Static("", id="drill-prompt", markup=False)
-            yield Static("", id="drill-hint", markup=False)
-            yield Static("", id="drill-options", markup=False)
-            yield TextArea(id="drill-answer", soft_wrap=True, tab_behavior="focus")
-            with Horizontal(id="drill-buttons"):
-                yield Button("Submit (ctrl+s)", id="drill-submit", variant="primary")
-                yield Button("Pause (F2)", id="drill-pause")
-                yield Button("Stop", id="drill-stop", variant="error")
-        with VerticalScroll(id="drill-eval", classes="hidden"):
-            yield Static("", id="drill-reference", markup=False)
-            yield KeyPointList(id="drill-points")
-            with Horizontal(id="drill-grade"):
-                yield Button("Right (r)", id="grade-right", variant="success")
-                yield Button("Partly (p)", id="grade-partly", variant="warning")
-                yield Button("Wrong (w)", id="grade-wrong", variant="error")
-                yield Button("Next (Enter)", id="grade-next", variant="primary")
+        yield DrillQuestion(id="drill-question", classes="hidden")
+        yield DrillEvaluation(id="drill-eval", classes="hidden")
         with VerticalScroll(id="drill-report", classes="hidden"):
             yield Static("", id="drill-report-text", markup=False)
             yield Button("Close", id="drill-close", variant="primary")
@@ -192,17 +174,14 @@ class DrillScreen(Screen[Any]):
     # ---- lab worker ---------------------------------------------------------
     @work(thread=True, exclusive=True, group="drill-lab")
     def _run_lab(self) -> None:
-        try:
-            section = D.call_provider(self.lab_provider, self.plan.lab_topics, self.plan.seed,
-                                      on_progress=lambda p: self.post_message(LabProgressMessage(p)),
-                                      cancel=self.lab_cancel)
-        except Exception as exc:  # noqa: BLE001 - a failing lab never stops the drill
-            note = D.lab_skip_note(exc)
-            if not self.lab_cancel.is_set():
-                self.app.call_from_thread(self._lab_failed, note)
-            return
+        assert self.lab_provider is not None
+        outcome = D.fetch_lab(self.lab_provider, self.plan.lab_topics, self.plan.seed, on_progress=self._post_progress,
+                              cancel=self.lab_cancel)
         if not self.lab_cancel.is_set():
-            self.app.call_from_thread(self._lab_ready, section)
+            self.app.call_from_thread(self._lab_done, outcome)
+
+    def _post_progress(self, progress: Any) -> None:  # called in the worker thread
+        self.post_message(LabProgressMessage(progress))
 
     def on_lab_progress_message(self, message: LabProgressMessage) -> None:
         p = message.progress
@@ -212,20 +191,16 @@ class DrillScreen(Screen[Any]):
         self.lab_status = f"preparing the lab: {p.message or 'running'} step {p.step}/{p.total}{loss}"
         self._refresh()
 
-    def _lab_ready(self, section: D.LabSection) -> None:
-        self.drill.add_lab(section, self.clock() if self.drill.phase != "ready" else None)
-        self.lab_status = f"lab ready: {section.name} ({len(section.questions[:D.MAX_LAB_QUESTIONS])} questions)"
-        if section.blocks:
+    def _lab_done(self, outcome: D.LabOutcome) -> None:
+        self.drill.use_lab(outcome, self.clock() if self.drill.phase != "ready" else None)
+        self.lab_status = D.lab_status_text(outcome)
+        if isinstance(outcome, D.LabSkipped):
+            self.notify(self.lab_status, severity="warning", markup=False)
+        elif outcome.blocks:
             from mi_prep.lab.api import LabResult
             from mi_prep.tui.widgets.lab_view import LabResultView
 
-            self.query_one("#drill-lab").mount(LabResultView(LabResult(list(section.blocks), {}, []), id="drill-lab-view"))
-        self._refresh()
-
-    def _lab_failed(self, note: str) -> None:
-        self.drill.drop_lab(note, self.clock() if self.drill.phase != "ready" else None)
-        self.lab_status = note
-        self.notify(note, severity="warning")
+            self.query_one("#drill-lab").mount(LabResultView(LabResult(list(outcome.blocks), {}, []), id="drill-lab-view"))
         self._refresh()
 
     # ---- rendering ----------------------------------------------------------
@@ -238,19 +213,8 @@ class DrillScreen(Screen[Any]):
         self.refresh_bindings()
 
     def _render_intro(self) -> None:
-        p = self.plan
-        deck_qs = [q for q in p.questions if q.kind != "lab"]
-        kinds = ", ".join(f"{n} {k}" for k, n in sorted(
-            {k: sum(q.kind == k for q in deck_qs) for k in {q.kind for q in deck_qs}}.items()))
-        weak = ", ".join(f"{t} ({p.topic_weights[t]:.1f})" for t in p.lab_topics[:3])
-        lab = " + a lab" if p.lab_budget_ms else ""
-        self.query_one("#drill-intro-text", Static).update(
-            f"Mock interview: {len(deck_qs)} questions ({kinds or 'none'}){lab}, {p.minutes:g} minutes, seed {p.seed}.\n"
-            f"Weakest topics (weight): {weak or '-'}\n{self.lab_status}\n\n"
-            "Ctrl+S submits an answer, F2 pauses, Escape leaves the answer box (again: stop the drill). "
-            "Press Start when ready."
-        )
-        self.query_one("#drill-status", Static).update(f"Drill · {_fmt(self.drill.total_ms)}")
+        self.query_one(DrillIntro).show_plan(self.plan, self.lab_status)
+        self.query_one(DrillStatus).update(f"Drill · {D.format_clock(self.drill.total_ms)}")
 
     def _refresh(self) -> None:
         d = self.drill
@@ -260,9 +224,7 @@ class DrillScreen(Screen[Any]):
             self._render_report()
         elif d.phase == "waiting":
             self._show("drill-intro")
-            self.query_one("#drill-start").display = False
-            self.query_one("#drill-intro-text", Static).update(
-                f"Waiting for the lab (the clocks are stopped) ...\n{self.lab_status}")
+            self.query_one(DrillIntro).show_waiting(self.lab_status)
             self._render_status()
         elif d.phase == "answering":
             if self._rendered_idx != d.current_index:
@@ -273,84 +235,40 @@ class DrillScreen(Screen[Any]):
 
     def _render_status(self) -> None:
         d = self.drill
-        now = self.clock()
-        status = self.query_one("#drill-status", Static)
-        v = d.view()
-        if d.phase == "waiting":
-            text = f"Waiting for the lab · clocks stopped · drill {_fmt(d.remaining_ms(now))} · {self.lab_status}"
-        else:
-            head = f"Q {v.number}/{v.total} · {v.kind} · {v.topic}" if v else "Drill"
-            q = f"question {_fmt(d.question_remaining_ms(now))}" if d.phase == "answering" else "grading"
-            text = f"{head}   {q}   drill {_fmt(d.remaining_ms(now))}"
-            if d.paused:
-                text += "   PAUSED (F2 resumes)"
-        status.update(text)
-        status.set_class(d.paused and d.phase != "waiting", "paused")
-        status.set_class(d.phase == "answering" and not d.paused and d.question_remaining_ms(now) < 15_000, "urgent")
+        self.query_one(DrillStatus).show(d, self.clock(), self.lab_status)
         # the question hides while paused; while grading, the eval below shows the typed answer instead
-        self.query_one("#drill-question").set_class(d.phase != "answering" or d.paused, "hidden")
+        self.query_one(DrillQuestion).set_class(d.phase != "answering" or d.paused, "hidden")
 
     def _render_question(self) -> None:
-        d = self.drill
-        v = d.view()
+        v = self.drill.view()
         assert v is not None
-        self._rendered_idx = d.current_index
+        self._rendered_idx = self.drill.current_index
         self._show("drill-question")
-        self.query_one("#drill-prompt", Static).update(v.prompt)
-        self.query_one("#drill-hint", Static).update(f"({v.hint})" if v.hint else "")
-        self.query_one("#drill-options", Static).update("\n".join(f"  {i}. {o}" for i, o in enumerate(v.options, 1)))
-        self.query_one("#drill-options").display = bool(v.options)
-        area = self.query_one("#drill-answer", TextArea)
-        area.set_class(not v.long_answer, "short")
-        area.text = ""
-        area.read_only = False
-        area.focus()
+        self.query_one(DrillQuestion).show(v)
 
     def _render_eval(self, ev: D.Evaluation) -> None:
         self._show("drill-eval")
-        typed = self.query_one("#drill-answer", TextArea).text.strip()
         v = self.drill.view()
-        parts = [f"{v.prompt}" if v else "", f"Your answer: {typed or '(nothing)'}"]
-        if ev.mode == "auto":
-            parts.append(ev.feedback)
-        else:
-            parts.append(("Model answer:\n" if ev.mode == "points" else "Answer:\n") + ev.reference)
-            if ev.feedback:
-                parts.append(ev.feedback)
-        if ev.source:
-            parts.append(f"source: {ev.source}")
-        if ev.mode == "points":
-            parts.append("Key points found in your answer are ticked; Up/Down and x change them, Enter goes on:")
-        elif ev.mode == "self":
-            parts.append("Was your answer right? r right · p partly · w wrong")
-        self.query_one("#drill-reference", Static).update("\n\n".join(parts))
-        points = self.query_one("#drill-points", KeyPointList)
-        points.display = ev.mode == "points"
-        if ev.mode == "points":
-            points.set_points(ev.points, ev.ticked)
-        for gid in ("grade-right", "grade-partly", "grade-wrong"):
-            self.query_one(f"#{gid}").display = ev.mode == "self"
-        self.query_one("#grade-next").display = ev.mode != "self"
-        (points if ev.mode == "points" else self.query_one("#grade-right" if ev.mode == "self" else "#grade-next")).focus()
-        self.query_one("#drill-eval", VerticalScroll).scroll_home(animate=False)
+        self.query_one(DrillEvaluation).show(ev, v.prompt if v else "", self._answer().text.strip())
         self._render_status()
 
     def _render_report(self) -> None:
         self._show("drill-report")
         report = self.drill.report
         self.query_one("#drill-report-text", Static).update(D.format_report(report) if report else "")
-        self.query_one("#drill-status", Static).update(
-            f"Drill finished · score {'-' if not report or report.score is None else f'{report.score:.0%}'}")
+        self.query_one(DrillStatus).update(f"Drill finished · score {D.percent(report.score if report else None)}")
         self.query_one("#drill-close", Button).focus()
+
+    def _answer(self) -> TextArea:
+        return self.query_one(DrillQuestion).answer
 
     # ---- clock --------------------------------------------------------------
     def tick(self) -> None:
         """Apply timeouts and refresh the countdowns (a timer calls this; tests call it directly)."""
         d = self.drill
         if d.phase == "answering":
-            typed = self.query_one("#drill-answer", TextArea).text
             before = d.current_index
-            if d.tick(self.clock(), typed=typed):
+            if d.tick(self.clock(), typed=self._answer().text):
                 over = " (drill over)" if d.phase == "finished" else ""
                 self.notify(f"Time's up: question {before + 1} marked timed out{over}", severity="warning")
                 self._refresh()
@@ -369,12 +287,12 @@ class DrillScreen(Screen[Any]):
         d = self.drill
         if d.phase != "answering" or d.paused:
             return
-        ev = d.submit(self.query_one("#drill-answer", TextArea).text, self.clock())
+        ev = d.submit(self._answer().text, self.clock())
         if ev is None:
             self.notify("Time's up: marked timed out", severity="warning")
             self._refresh()
             return
-        self.query_one("#drill-answer", TextArea).read_only = True
+        self._answer().read_only = True
         self._render_eval(ev)
 
     def action_toggle_pause(self) -> None:
@@ -387,7 +305,7 @@ class DrillScreen(Screen[Any]):
             d.pause(self.clock())
         self._render_status()
         if not d.paused and d.phase == "answering":
-            self.query_one("#drill-answer", TextArea).focus()
+            self._answer().focus()
 
     def action_escape(self) -> None:
         if isinstance(self.focused, TextArea):
@@ -402,7 +320,7 @@ class DrillScreen(Screen[Any]):
             return
         if self._asking:
             return
-        left = len(d.questions) - d.current_index
+        left = d.unanswered_count
         paused_here = not d.paused
         if paused_here:
             d.pause(self.clock())  # the clocks wait while the user decides
@@ -441,7 +359,7 @@ class DrillScreen(Screen[Any]):
         if d.paused:
             d.resume(self.clock())
         if ev.mode == "points":
-            kwargs: dict[str, Any] = {"ticked": self.query_one("#drill-points", KeyPointList).ticks()}
+            kwargs: dict[str, Any] = {"ticked": self.query_one(DrillEvaluation).ticks()}
         elif ev.mode == "self":
             kwargs = {"self_grade": self_grade}
         else:

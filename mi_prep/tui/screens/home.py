@@ -21,6 +21,7 @@ from mi_prep.core.scheduling import study_day
 from mi_prep.core.session import ReviewSession, due_by_deck, due_labs, streak
 from mi_prep.core.stats import MATURE_DAYS, compute
 from mi_prep.tui.widgets.heatmap import Heatmap
+from mi_prep.tui.widgets.mastery_bar import bar, mastery_style
 
 ACTIONS = [
     ("Review", "screen.review_all", "r", "primary"),
@@ -30,11 +31,6 @@ ACTIONS = [
     ("Stats", "app.stats", "s", "default"),
     ("Export", "app.export", "x", "default"),
 ]
-
-
-def bar(share: float, width: int = 20) -> str:
-    filled = round(max(0.0, min(1.0, share)) * width)
-    return "█" * filled + "░" * (width - filled)
 
 
 class HomeScreen(Screen[None]):
@@ -188,8 +184,7 @@ class HomeScreen(Screen[None]):
         width = max([len(t.topic) for t in stats.topics] + [5])
         for t in sorted(stats.topics, key=lambda t: t.mastery):
             lines.append(f"{t.topic:<{width}} ")
-            style = "#5fd75f" if t.mastery >= 0.7 else "#ffaf00" if t.mastery >= 0.3 else "#ff5f5f"
-            lines.append(bar(t.mastery, 16), style=style)
+            lines.append(bar(t.mastery, 16), style=mastery_style(t.mastery))
             lines.append(f" {t.mastery:>4.0%}  seen {t.seen}/{t.cards}\n", style="dim")
         if not stats.topics:
             lines.append("no topics yet", style="dim")

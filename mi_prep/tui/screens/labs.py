@@ -14,49 +14,26 @@ start=NAME)`` runs a lab at once (Home's "run the due lab" key).
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from typing import Any, Callable
 
-from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.content import Content
-from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, OptionList, ProgressBar, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Button, DataTable, Footer, Header, Input, OptionList, Static
 
-from mi_prep.core.scheduling import format_interval
-from mi_prep.core.session import lab_item_id
-from mi_prep.lab.api import Lab, LabUnavailable, Progress
+from mi_prep.core.due_text import lab_due_text
 from mi_prep.core.questions import FreeText, Grade, MultipleChoice, Question
+from mi_prep.core.scheduling import Rating
+from mi_prep.core.session import lab_item_id
+from mi_prep.lab.api import Lab
+from mi_prep.tui.messages import LabFinished
 from mi_prep.tui.widgets.confirm import Confirm
-from mi_prep.tui.widgets.keypoints import KeyPointList
-
-RATING_NAMES = ("Again", "Hard", "Good", "Easy")
-
-
-class LabProgress(Message):
-    def __init__(self, progress: Progress) -> None:
-        super().__init__()
-        self.progress = progress
-
-
-class LabFinished(Message):
-    def __init__(self, run: Any, error: str = "") -> None:
-        super().__init__()
-        self.run = run
-        self.error = error
-
-
-def lab_due_text(state: Any, now: datetime) -> str:
-    """``due`` / ``in 3d`` / ``-`` for a lab's SRS state (``lab:NAME``)."""
-    if state is None or state.due is None or state.suspended:
-        return "-"
-    return "due" if state.due <= now else f"in {format_interval(state.due - now)}"
+from mi_prep.tui.widgets.lab_list import LabTable, lab_detail
+from mi_prep.tui.widgets.lab_questions import LabQuestionPanel, answer_feedback
+from mi_prep.tui.widgets.lab_run_panel import LabRunPanel
 
 
 class LabsScreen(Screen):
@@ -72,17 +49,9 @@ class LabsScreen(Screen):
     LabsScreen #lab-table { height: 1fr; }
     LabsScreen #lab-detail { height: auto; padding: 0 1; border-top: solid $accent; }
     LabsScreen #run-panel { height: auto; padding: 0 1; }
-    LabsScreen #progress-line { height: 1; }
     LabsScreen #results { height: 1fr; min-height: 6; }
     LabsScreen #question-panel { height: auto; max-height: 60%; padding: 0 1; border-top: solid $accent;
                                  overflow-y: auto; }
-    LabsScreen #question { height: auto; }
-    LabsScreen #hint { height: auto; color: $text-muted; }
-    LabsScreen #answer { margin: 0; }
-    LabsScreen #choices { height: auto; max-height: 9; }
-    LabsScreen #points { max-height: 8; }
-    LabsScreen #feedback { height: auto; color: $text-muted; }
-    LabsScreen #next { margin: 0; }
     LabsScreen .hidden { display: none; }
     """
 
@@ -98,7 +67,6 @@ class LabsScreen(Screen):
         self.cache_dir = cache_dir
         self.device = device
         self.start_with = start
-        self.cancel_event: threading.Event | None = None
         self.running: str | None = None
         self.run_id: int | None = None
         self.current_run: Any = None
@@ -116,21 +84,11 @@ class LabsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DataTable(id="lab-table", cursor_type="row")
+        yield LabTable(id="lab-table", cursor_type="row")
         yield Static("", id="lab-detail")
-        with Vertical(id="run-panel", classes="hidden"):
-            yield Static("", id="run-title", markup=False)
-            yield ProgressBar(id="progress", total=100, show_eta=False)
-            yield Static("", id="progress-line", markup=False)
+        yield LabRunPanel(id="run-panel", classes="hidden")
         yield Vertical(id="results", classes="hidden")
-        with Vertical(id="question-panel", classes="hidden"):
-            yield Static("", id="question", markup=False)
-            yield Static("", id="hint", markup=False)
-            yield OptionList(id="choices", markup=False, classes="hidden")
-            yield Input(placeholder="your answer, then Enter", id="answer", compact=True)
-            yield Static("", id="feedback", markup=False)
-            yield KeyPointList(id="points", classes="hidden")
-            yield Button("Next", id="next", classes="hidden", compact=True)
+        yield LabQuestionPanel(id="question-panel", classes="hidden")
         yield Footer()
 
     @property
@@ -159,21 +117,12 @@ class LabsScreen(Screen):
     def refresh_table(self) -> None:
         from mi_prep.lab import history
 
-        table = self.query_one("#lab-table", DataTable)
-        table.clear(columns=True)
-        table.add_columns("lab", "topics", "last", "mastery", "next")
         try:
             summ = history.summaries(self.store, self.labs) if self.store is not None else {}
         except Exception:  # noqa: BLE001 - a broken history table must not hide the labs
             summ = {}
         now = self.now_fn()
-        for name, lab in self.labs.items():
-            s = summ.get(name)
-            last = "-" if s is None or s.last_score is None else f"{s.last_score:.0%}"
-            mastery = "-" if s is None or s.mastery is None else f"{s.mastery:.0%}"
-            due = self._due_text(name, now)
-            table.add_row(Text(name), Text(", ".join(lab.topics[:2])), last, mastery,
-                          Text(due, style="bold #5fd75f" if due == "due" else "dim"), key=name)
+        self.query_one(LabTable).show_labs(self.labs, summ, lambda name: self._due_text(name, now))
         self._show_detail()
 
     def _due_text(self, name: str, now: datetime) -> str:
@@ -182,18 +131,13 @@ class LabsScreen(Screen):
 
     def _cursor_lab(self) -> str | None:
         """Name of the lab under the table's cursor."""
-        names = list(self.labs)
-        return names[min(self.query_one("#lab-table", DataTable).cursor_row, len(names) - 1)] if names else None
+        return self.query_one(LabTable).cursor_name(list(self.labs))
 
     def _show_detail(self, name: str | None = None) -> None:
         name = name or self._cursor_lab()
         if name is None:
             return
-        lab = self.labs[name]
-        small = "  (small settings on: s toggles)" if self.small else ""
-        self.query_one("#lab-detail", Static).update(Text.assemble(
-            (lab.title, "bold"), small, "\n", lab.summary, "\n",
-            (f"topics: {', '.join(lab.topics)} · Enter or r runs it", "dim")))
+        self.query_one("#lab-detail", Static).update(lab_detail(self.labs[name], self.small))
 
     @on(DataTable.RowHighlighted, "#lab-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -223,38 +167,12 @@ class LabsScreen(Screen):
         lab = self.labs[name]
         self.running = name
         self.state = "running"
-        self.cancel_event = threading.Event()
-        for wid in ("#lab-table", "#lab-detail", "#results", "#question-panel"):
-            self.query_one(wid).add_class("hidden")
+        self.query("#lab-table, #lab-detail, #results, #question-panel").add_class("hidden")
         self.query_one("#run-panel").remove_class("hidden")
         settings = "small settings, " if self.small else ""
-        self.query_one("#run-title", Static).update(f"Running {lab.title} ({settings}seed {self.seed}) - Esc cancels")
-        self.query_one("#progress", ProgressBar).update(total=100, progress=0)
-        self.query_one("#progress-line", Static).update("starting ...")
+        self.query_one(LabRunPanel).run(lab, f"Running {lab.title} ({settings}seed {self.seed}) - Esc cancels",
+                                        seed=self.seed, small=self.small, device=self.device, cache_dir=self.cache_dir)
         self.refresh_bindings()
-        self.run_worker_for(lab)
-
-    @work(thread=True, exclusive=True, group="lab")
-    def run_worker_for(self, lab: Lab) -> None:
-        from mi_prep.lab.runner import merge_params, run_lab
-
-        try:
-            params = merge_params(lab, small=self.small)
-            run = run_lab(lab, seed=self.seed, device=self.device, params=params, cache_dir=self.cache_dir,
-                          on_progress=lambda p: self.post_message(LabProgress(p)), cancel=self.cancel_event)
-            self.post_message(LabFinished(run))
-        except LabUnavailable as exc:
-            self.post_message(LabFinished(None, str(exc)))
-        except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
-            self.post_message(LabFinished(None, f"{type(exc).__name__}: {exc}"))
-
-    def on_lab_progress(self, message: LabProgress) -> None:
-        if self.state != "running":
-            return
-        p = message.progress
-        self.query_one("#progress", ProgressBar).update(total=max(1, p.total), progress=p.step)
-        loss = f"  loss {p.loss:.3f}" if p.loss is not None else ""
-        self.query_one("#progress-line", Static).update(f"{p.message}  step {p.step}/{p.total}{loss}")
 
     def on_lab_finished(self, message: LabFinished) -> None:
         from mi_prep.lab import history
@@ -266,11 +184,7 @@ class LabsScreen(Screen):
             self.back_to_list()
             return
         self.current_run = run
-        try:
-            self.run_id = history.save_run(self.store, run) if self.store is not None else None
-        except Exception as exc:  # noqa: BLE001
-            self.notify(f"could not save the run: {exc}", severity="warning")
-            self.run_id = None
+        self.run_id = self._save("the run", history.save_run, self.store, run) if self.store is not None else None
         if run.status == "cancelled":
             self.notify("Lab cancelled.")
             self.back_to_list()
@@ -291,6 +205,14 @@ class LabsScreen(Screen):
             self.finish()
         self.refresh_bindings()
 
+    def _save(self, what: str, write: Callable[..., Any], *args: Any) -> Any:
+        """A lab-history write; when it fails the user is warned and the lab goes on (None)."""
+        try:
+            return write(*args)
+        except Exception as exc:  # noqa: BLE001
+            self.notify(f"could not save {what}: {exc}", severity="warning")
+            return None
+
     def show_results(self, result: Any) -> None:
         from mi_prep.tui.widgets.lab_view import LabResultView
 
@@ -304,9 +226,8 @@ class LabsScreen(Screen):
             (view.scroll_page_down if direction == "down" else view.scroll_page_up)(animate=False)
 
     def action_back_or_cancel(self) -> None:
-        if self.state == "running" and self.cancel_event is not None:
-            self.cancel_event.set()
-            self.query_one("#progress-line", Static).update("cancelling ...")
+        if self.state == "running":
+            self.query_one(LabRunPanel).cancel()
             return
         if self.state == "questions":
             left = len(self.questions) - len(self.scores)
@@ -325,10 +246,8 @@ class LabsScreen(Screen):
         self.state = "list"
         self.running = None
         self.pending_free = None
-        for wid in ("#results", "#question-panel", "#run-panel"):
-            self.query_one(wid).add_class("hidden")
-        for wid in ("#lab-table", "#lab-detail"):
-            self.query_one(wid).remove_class("hidden")
+        self.query("#results, #question-panel, #run-panel").add_class("hidden")
+        self.query("#lab-table, #lab-detail").remove_class("hidden")
         self.refresh_table()
         self.query_one("#lab-table", DataTable).focus()
         self.refresh_bindings()
@@ -336,30 +255,10 @@ class LabsScreen(Screen):
     # ------------------------------------------------------------------ questions
 
     def show_question(self) -> None:
-        q = self.questions[self.q_index]
         self.answered = False
         self.pending_free = None
-        self.query_one("#question", Static).update(f"Q{self.q_index + 1}/{len(self.questions)}. {q.prompt}")
-        self.query_one("#hint", Static).update(f"({q.answer_hint()})" if q.answer_hint() else "")
-        self.query_one("#feedback", Static).update("")
-        self.query_one("#next").add_class("hidden")
-        self.query_one("#points").add_class("hidden")
-        choices = self.query_one("#choices", OptionList)
-        inp = self.query_one("#answer", Input)
-        inp.value = ""
-        inp.disabled = False
-        if isinstance(q, MultipleChoice):
-            inp.add_class("hidden")
-            choices.clear_options()
-            choices.add_options([Option(Content(f"{i}. {opt}")) for i, opt in enumerate(q.options, 1)])
-            choices.disabled = False
-            choices.highlighted = 0
-            choices.remove_class("hidden")
-            choices.focus()
-        else:
-            choices.add_class("hidden")
-            inp.remove_class("hidden")
-            inp.focus()
+        self.query_one(LabQuestionPanel).show_question(self.questions[self.q_index], self.q_index + 1,
+                                                       len(self.questions))
         self.refresh_bindings()
 
     def on_key(self, event) -> None:
@@ -398,22 +297,14 @@ class LabsScreen(Screen):
         """Show the model answer and the key points pre-ticked from ``text``; Enter confirms."""
         auto = set(q.covered(text))
         self.pending_free = (q, text)
-        inp = self.query_one("#answer", Input)
-        inp.disabled = True
-        self.query_one("#feedback", Static).update(
-            f"Model answer: {q.model_answer}\nKey points found in your answer are ticked; "
-            "Up/Down and x change them, Enter confirms:")
-        points = self.query_one("#points", KeyPointList)
-        points.set_points(list(q.key_points), [i in auto for i in range(len(q.key_points))])
-        points.remove_class("hidden")
-        points.focus()
+        self.query_one(LabQuestionPanel).ask_points(q, [i in auto for i in range(len(q.key_points))])
         self.refresh_bindings()
 
     def action_confirm_points(self) -> None:
         if self.pending_free is None:
             return
         q, text = self.pending_free
-        ticks = self.query_one("#points", KeyPointList).ticks()
+        ticks = self.query_one(LabQuestionPanel).ticks()
         self.pending_free = None
         self.record(q, text, q.grade(text, [i for i, t in enumerate(ticks) if t]))
 
@@ -423,23 +314,10 @@ class LabsScreen(Screen):
         self.answered = True
         self.scores.append(grade.score)
         if self.store is not None and self.run_id is not None:
-            try:
-                history.save_answer(self.store, self.run_id, q.id, answer, grade, self.now_fn())
-            except Exception as exc:  # noqa: BLE001
-                self.notify(f"could not save the answer: {exc}", severity="warning")
-        mark = "✓" if grade.correct else "✗"
-        chose = ""
-        if isinstance(q, MultipleChoice) and (picked := q.parse(answer)) is not None:
-            chose = f"You chose {picked + 1}. {q.options[picked]}\n"
-        self.query_one("#feedback", Static).update(f"{chose}{mark} {grade.feedback}")
-        self.query_one("#answer", Input).disabled = True
-        # the options and the ticks are in the feedback now: give its lines the room
-        self.query_one("#choices", OptionList).add_class("hidden")
-        self.query_one("#points").add_class("hidden")
-        nxt = self.query_one("#next", Button)
-        nxt.label = "Next (Enter)" if self.q_index + 1 < len(self.questions) else "Finish (Enter)"
-        nxt.remove_class("hidden")
-        nxt.focus()
+            self._save("the answer", history.save_answer, self.store, self.run_id, q.id, answer, grade, self.now_fn())
+        last = self.q_index + 1 >= len(self.questions)
+        self.query_one(LabQuestionPanel).show_feedback(answer_feedback(q, answer, grade),
+                                                       "Finish (Enter)" if last else "Next (Enter)")
         self.refresh_bindings()
 
     def next_question(self) -> None:
@@ -458,21 +336,14 @@ class LabsScreen(Screen):
         score = run_score(self.scores)
         rating = None
         if self.store is not None and self.run_id is not None and self.running:
-            try:
-                rating = history.finish_run(self.store, self.run_id, self.running, score, self.now_fn())
-            except Exception as exc:  # noqa: BLE001
-                self.notify(f"could not save the score: {exc}", severity="warning")
+            rating = self._save("the score", history.finish_run, self.store, self.run_id, self.running, score,
+                                self.now_fn())
         self.state = "done"
         self.final_score = score
         line = f"Score: {score:.0%} over {len(self.scores)} question(s)"
         if rating:
             due = self._due_text(self.running or "", self.now_fn())
-            line += f" - scheduled for review ({RATING_NAMES[rating - 1]}; next {due})"
-        self.query_one("#question", Static).update(line + "\nEsc: back to the lab list")
-        self.query_one("#hint", Static).update("")
-        for wid in ("#answer", "#choices", "#points", "#next"):
-            self.query_one(wid).add_class("hidden")
-        self.query_one("#feedback", Static).update("")
-        self.query_one("#question-panel").remove_class("hidden")
+            line += f" - scheduled for review ({Rating(rating).label}; next {due})"
+        self.query_one(LabQuestionPanel).show_score(line + "\nEsc: back to the lab list")
         self.set_focus(None)
         self.refresh_bindings()

@@ -9,7 +9,7 @@ Escape back to Home. Down/Up/j/k/PageDown/PageUp/Home/End scroll a long card.
   press 1..n to pick one; the result, each option's ``why`` and a suggested rating (Good if right,
   Again if wrong) are shown.
 * ``explain`` cards: type the answer in the text area, Ctrl+S (or Submit) shows the model answer
-  and the key points as a checklist pre-ticked by the key-point grader (:mod:`mi_prep.core.grading`);
+  and the key points as a checklist pre-ticked by the key-point grader (:mod:`mi_prep.core.review_grading`);
   Up/Down and ``x`` change the ticks, then grade (the suggestion follows the share of points covered).
 * Every answer is written to the store (``session.answer``) before the next card is shown.
 """
@@ -23,28 +23,20 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Markdown, Rule, SelectionList, Static, TextArea
+from textual.widgets import Button, Footer, SelectionList, Static, TextArea
 
 from mi_prep.core.deck import DeckSet
-from mi_prep.core.grading import coverage, suggest_rating
-from mi_prep.core.scheduling import Rating, format_interval, next_day_start
+from mi_prep.core.due_text import next_review_in
+from mi_prep.core.review_grading import (choice_suggestion, coverage_suggestion, is_choice, key_point_coverage,
+                                         picked_option, takes_typed_answer)
+from mi_prep.core.scheduling import Rating, next_day_start
 from mi_prep.core.session import ReviewItem, ReviewSession, classify
-from mi_prep.tui.storage import guarded
 from mi_prep.tui.editor import open_in_editor
+from mi_prep.tui.storage import guarded
+from mi_prep.tui.widgets.answer_bar import AnswerBar
 from mi_prep.tui.widgets.keypoints import KeyPointList
-from mi_prep.tui.widgets.mathmd import math_markdown
-
-NEW_STYLE, LEARN_STYLE, DUE_STYLE = "bold #5fafff", "bold #ff5f5f", "bold #5fd75f"
-RATING_VARIANTS = {Rating.AGAIN: "error", Rating.HARD: "warning", Rating.GOOD: "success", Rating.EASY: "primary"}
-
-
-def key_point_coverage(item: ReviewItem, typed: str) -> list[bool]:
-    """Which key points the typed answer covers (the one grader, as in Drill and Labs)."""
-    return coverage([kp.grading_point() for kp in item.card.key_points], typed)
-
-
-def suggest_from_share(share: float) -> Rating:
-    return Rating(suggest_rating(share))
+from mi_prep.tui.widgets.review_card import ReviewCard
+from mi_prep.tui.widgets.review_texts import choice_verdict, counts_line, done_message
 
 
 class ReviewScreen(Screen[None]):
@@ -93,32 +85,13 @@ class ReviewScreen(Screen[None]):
         with Horizontal(id="review-top"):
             yield Static("", id="counts")
             yield Static("", id="last-answer")
-        with VerticalScroll(id="card-scroll"):
-            yield Static("", id="card-meta")
-            yield Markdown("", id="question")
-            yield Markdown("", id="options", classes="hidden")
-            yield TextArea(id="typed", classes="hidden", soft_wrap=True, tab_behavior="focus")
-            with Horizontal(id="submit-row", classes="hidden"):
-                yield Button("Submit answer (ctrl+s)", id="submit", variant="primary", compact=True)
-            yield Rule(id="divider", classes="hidden")
-            yield Static("", id="verdict", classes="hidden")
-            yield Markdown("", id="answer", classes="hidden")
-            yield Static("Key points — tick the ones you covered:", id="points-title", classes="hidden")
-            yield KeyPointList(id="points", classes="hidden")
-            yield Static("", id="source", classes="hidden")
+        yield ReviewCard(id="card-scroll")
         with Center(id="done", classes="hidden"):
             yield Static("", id="done-text")
-        with Horizontal(id="answer-bar"):
-            yield Button("Show answer  (space)", id="show", variant="primary")
-            for rating in Rating:
-                yield Button(rating.label, id=f"rate-{int(rating)}", variant=RATING_VARIANTS[rating],
-                             classes="rate hidden")
+        yield AnswerBar(id="answer-bar")
         yield Footer()
 
     async def on_mount(self) -> None:
-        for button in self.query(Button):
-            if button.id != "submit":
-                button.can_focus = False
         app = self.app
         self.session = ReviewSession(app.store, app.deckset, app.now(), deck_ids=self.deck_ids, tags=self.tags)
         self.set_interval(5.0, self.poll_due, name="review-poll")
@@ -138,10 +111,10 @@ class ReviewScreen(Screen[None]):
         return True
 
     def _is_explain(self) -> bool:
-        return self.item is not None and self.item.card.type == "explain" and self.item.variant == "front"
+        return self.item is not None and takes_typed_answer(self.item)
 
     def _is_choice(self) -> bool:
-        return self.item is not None and self.item.card.type == "choice"
+        return self.item is not None and is_choice(self.item)
 
     # ---- showing -----------------------------------------------------------------
     def _set_hidden(self, selector: str, hidden: bool) -> None:
@@ -154,13 +127,7 @@ class ReviewScreen(Screen[None]):
         current = None
         if self.item is not None and self.phase in ("front", "back"):
             current = classify(self.session.states.get(self.item.item_id), now, next_day_start(now))
-        text = Text()
-        for kind, n, style in (("new", c.new, NEW_STYLE), ("learning", c.learning, LEARN_STYLE),
-                               ("review", c.review, DUE_STYLE)):
-            text.append(f" {n} ", style=style + (" underline" if kind == current else ""))
-            text.append(" ")
-        text.append(" new · learning · due", style="dim")
-        self.query_one("#counts", Static).update(text)
+        self.query_one("#counts", Static).update(counts_line(c, current))
         self.query_one("#last-answer", Static).update(Text(self.last, style="dim"))
 
     async def advance(self) -> None:
@@ -181,38 +148,13 @@ class ReviewScreen(Screen[None]):
         self.shown_at = self.app.now()
         self._set_hidden("#card-scroll", False)
         self._set_hidden("#done", True)
-        meta = Text()
-        meta.append(item.deck.deck.name, style="bold")
-        kind = {"reverse": " (reverse)", "cloze": f" (cloze {item.cloze})"}.get(item.variant, "")
-        meta.append(f"  ·  {item.card.type}{kind}  ·  {item.card.id}", style="dim")
-        if item.tags:
-            meta.append("  ·  " + " ".join(f"#{t}" for t in item.tags), style="dim italic")
-        self.query_one("#card-meta", Static).update(meta)
-        await self.query_one("#question", Markdown).update(math_markdown(item.question()))
-        options = self.query_one("#options", Markdown)
-        if self._is_choice():
-            lines = [f"**{pos}** — {math_markdown(item.card.options[i].text)}"
-                     for pos, i in enumerate(self.order, 1)]
-            await options.update("\n\n".join(lines))
-        options.set_class(not self._is_choice(), "hidden")
-        typed = self.query_one("#typed", TextArea)
-        typed.text = ""
-        typed.read_only = False
-        typed.remove_class("answered")
-        self._set_hidden("#typed", not self._is_explain())
-        self._set_hidden("#submit-row", not self._is_explain())
-        for sel in ("#divider", "#verdict", "#answer", "#points-title", "#points", "#source"):
-            self._set_hidden(sel, True)
-        self._set_hidden("#show", False)
-        self.query_one("#show", Button).label = (
+        await self.query_one(ReviewCard).show_front(item, self.order if self._is_choice() else [], self._is_explain())
+        self.query_one(AnswerBar).show_front(
             "Submit answer  (ctrl+s)" if self._is_explain() else
             "Show answer without choosing  (space)" if self._is_choice() else "Show answer  (space)"
         )
-        for button in self.query(".rate"):
-            button.add_class("hidden")
-        self.query_one("#card-scroll").scroll_home(animate=False)
         if self._is_explain():
-            typed.focus()
+            self.query_one("#typed", TextArea).focus()
         else:
             self.set_focus(None)
         self._update_counts()
@@ -222,69 +164,24 @@ class ReviewScreen(Screen[None]):
         assert self.item is not None and self.session is not None
         item = self.item
         self.phase = "back"
-        verdict = self.query_one("#verdict", Static)
-        answer_md = self.query_one("#answer", Markdown)
+        card = self.query_one(ReviewCard)
         if self._is_choice():
-            right = item.card.correct_index
-            ok = self.picked == right
-            text = Text()
-            if self.picked is None:
-                text.append("No option chosen. ", style="bold #ffaf00")
-            elif ok:
-                text.append("✓ Correct. ", style="bold #5fd75f")
-            else:
-                text.append(f"✗ Wrong: you chose {self.order.index(self.picked) + 1}. ", style="bold #ff5f5f")
-            text.append(f"The answer is {self.order.index(right) + 1}.\n")
-            for pos, i in enumerate(self.order, 1):
-                opt = item.card.options[i]
-                mark, style = ("✓", "#5fd75f") if opt.correct else ("✗", "#ff5f5f")
-                text.append(f"\n {mark} {pos}. ", style=f"bold {style}")
-                text.append(opt.text, style="bold" if i in (right, self.picked) else "")
-                if opt.why:
-                    text.append(f"\n      {opt.why}", style="dim")
-            verdict.update(text)
-            self.suggested = Rating.GOOD if ok else Rating.AGAIN
-            await answer_md.update(math_markdown(item.card.back) if item.card.back else "")
-            self._set_hidden("#answer", not item.card.back)
-            self._set_hidden("#verdict", False)
+            self.suggested = choice_suggestion(item, self.picked)
+            await card.show_choice_back(item, choice_verdict(item, self.order, self.picked))
         elif self._is_explain():
-            typed = self.query_one("#typed", TextArea)
-            typed.read_only = True
-            typed.add_class("answered")
-            self.coverage = key_point_coverage(item, typed.text)
-            await answer_md.update("**Model answer**\n\n" + math_markdown(item.card.back))
-            points = self.query_one("#points", KeyPointList)
-            points.set_points([kp.text for kp in item.card.key_points], self.coverage)
-            self._set_hidden("#answer", False)
-            self._set_hidden("#points-title", False)
-            self._set_hidden("#points", False)
-            self._set_hidden("#submit-row", True)
-            self.suggested = suggest_from_share(sum(self.coverage) / max(1, len(self.coverage)))
-            points.focus()
+            self.coverage = key_point_coverage(item, card.typed.text)
+            self.suggested = coverage_suggestion(self.coverage)
+            (await card.show_explain_back(item, self.coverage)).focus()
         else:
-            await answer_md.update(math_markdown(item.answer()))
-            self._set_hidden("#answer", False)
             self.suggested = None
-        self._set_hidden("#divider", False)
-        source = self.query_one("#source", Static)
-        source.update(Text(f"source: {item.card.source}", style="dim italic") if item.card.source else "")
-        self._set_hidden("#source", not item.card.source)
-        self._set_hidden("#show", True)
-        self._label_buttons()
-        for button in self.query(".rate"):
-            button.remove_class("hidden")
+            await card.show_plain_back(item)
+        self.query_one(AnswerBar).show_ratings(self.session.preview(item, self.app.now()), self.suggested)
         self._update_counts()
         self.refresh_bindings()
 
     def _label_buttons(self) -> None:
         assert self.item is not None and self.session is not None
-        preview = self.session.preview(self.item, self.app.now())
-        for rating in Rating:
-            button = self.query_one(f"#rate-{int(rating)}", Button)
-            star = "★ " if rating == self.suggested else ""
-            button.label = f"{star}{int(rating)} {rating.label}  {format_interval(preview[rating])}"
-            button.set_class(rating == self.suggested, "suggested")
-            button.refresh(layout=True)  # the label's width changes with the star and the interval
+        self.query_one(AnswerBar).label_ratings(self.session.preview(self.item, self.app.now()), self.suggested)
 
     async def show_done(self) -> None:
         assert self.session is not None
@@ -295,25 +192,11 @@ class ReviewScreen(Screen[None]):
         scope = "these decks" if self.deck_ids else "all decks"
         if self.deck_ids and len(self.deck_ids) == 1:
             scope = next((d.deck.name for d in self.app.deckset.decks if d.id == self.deck_ids[0]), self.deck_ids[0])
-        text = Text()
-        text.append("Congratulations!\n\n", style="bold #5fd75f")
-        if not self.session.items:
-            text.append("There are no cards to review here yet.\n")
-        else:
-            text.append(f"You have finished {scope} for now.\n")
-        if nxt is not None:
-            local = nxt.astimezone(now.tzinfo)
-            text.append(f"\nThe next learning card is due in {format_interval(nxt - now)} "
-                        f"(at {local:%H:%M}).\n", style="bold")
-        else:
-            text.append("\nNo more cards are due today. Come back tomorrow.\n")
-        text.append("\nEscape: Home    u: undo the last answer", style="dim")
+        text = done_message(scope, bool(self.session.items), nxt, now)
         self.query_one("#done-text", Static).update(text)
         self._set_hidden("#card-scroll", True)
         self._set_hidden("#done", False)
-        self._set_hidden("#show", True)
-        for button in self.query(".rate"):
-            button.add_class("hidden")
+        self.query_one(AnswerBar).hide()
         self.set_focus(None)
         self._update_counts()
         self.refresh_bindings()
@@ -328,12 +211,12 @@ class ReviewScreen(Screen[None]):
         """Number keys pick a choice card's option by its shown position (letters stay commands)."""
         if self.phase != "front" or not self._is_choice() or self.item is None:
             return
-        key = event.key
-        if not (key.isdigit() and 1 <= int(key) <= min(len(self.order), 9)):
+        picked = picked_option(self.order, event.key)
+        if picked is None:
             return
         event.prevent_default()
         event.stop()
-        await self.choose(self.order[int(key) - 1])
+        await self.choose(picked)
 
     async def choose(self, index: int) -> None:
         """Pick option ``index`` (its index in the deck, not its shown position)."""
@@ -353,8 +236,7 @@ class ReviewScreen(Screen[None]):
 
     def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
         if self.phase == "back" and self._is_explain():
-            selected = event.selection_list.selected
-            self.suggested = suggest_from_share(len(selected) / max(1, len(self.item.card.key_points)))
+            self.suggested = coverage_suggestion(self.query_one("#points", KeyPointList).ticks())
             self._label_buttons()
 
     # ---- actions -----------------------------------------------------------------
@@ -388,8 +270,7 @@ class ReviewScreen(Screen[None]):
         saved, state = guarded(self.app, self.session.answer, self.item, r, now, elapsed_ms=int(max(0, elapsed)))
         if not saved:  # the card and its answer stay on screen; the same key tries again
             return
-        due = format_interval(state.due - now) if state.due else "-"
-        self.last = f"{r.label} · next in {due}"
+        self.last = f"{r.label} · next in {next_review_in(state, now)}"
         await self.advance()
 
     async def action_undo(self) -> None:

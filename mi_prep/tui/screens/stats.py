@@ -26,6 +26,7 @@ from textual_plotext import PlotextPlot
 
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.stats import MASTERY_HELP, MATURE_DAYS, RETENTION_HELP, Stats, TopicStat, compute
+from mi_prep.tui.widgets.mastery_bar import mastery_style, styled_bar
 
 BAR_MIN = 4
 BAR_MAX = 24
@@ -36,18 +37,6 @@ GAP = "  "
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:.0%}"
-
-
-def _mastery_style(share: float) -> str:
-    return "#5fd75f" if share >= 0.7 else "#ffaf00" if share >= 0.3 else "#ff5f5f"
-
-
-def _bar(share: float | None, width: int, style: str) -> Text:
-    """``width`` cells, ``round(share * width)`` of them filled; all empty for None."""
-    filled = 0 if share is None else round(max(0.0, min(1.0, share)) * width)
-    text = Text("█" * filled, style=style)
-    text.append("░" * (width - filled), style="dim")
-    return text
 
 
 def int_ticks(peak: int, most: int = 5) -> list[int]:
@@ -99,10 +88,10 @@ def topic_lines(topics: Sequence[TopicStat], width: int) -> list[Text]:
         else:
             row = Text(f"{t.topic:<{name_col}}")
         row.append(GAP)
-        row.append_text(_bar(t.mastery, bar_w, _mastery_style(t.mastery)))
+        row.append_text(styled_bar(t.mastery, bar_w, mastery_style(t.mastery)))
         row.append(f" {_pct(t.mastery):>4}", style="bold")
         row.append(GAP)
-        row.append_text(_bar(t.retention, bar_w, "#5fafff"))
+        row.append_text(styled_bar(t.retention, bar_w, "#5fafff"))
         row.append(f" {_pct(t.retention):>4}")
         row.append(f"{GAP}{f'{t.seen}/{t.cards}':>{seen_w}}", style="dim" if not t.seen else "")
         for _, w, value in extra:

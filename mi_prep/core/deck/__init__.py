@@ -1,0 +1,57 @@
+"""Deck format: pydantic models, a safe YAML loader with line numbers, and validation.
+
+A deck file (``decks/*.yaml``) looks like::
+
+    id: superposition
+    name: Superposition
+    description: Features stored in more directions than dimensions.
+    tags: [superposition]
+    cards:
+      - id: sup-definition
+        type: basic            # basic | reverse | cloze | choice | explain
+        front: What is superposition?
+        back: A model representing more features than it has dimensions ...
+        tags: [definition]
+        source: Elhage et al. 2022, arXiv 2209.10652, section 1
+        difficulty: 1          # 1 (recall) .. 3 (interview depth)
+
+Card types and their extra fields:
+
+* ``cloze``: ``front`` holds Anki-style deletions ``{{c1::answer}}`` or
+  ``{{c1::answer::hint}}``; ``back`` is optional extra text. Each cloze number
+  becomes its own review item, as in Anki.
+* ``reverse``: reviewed front->back and back->front (two review items).
+* ``choice``: ``options:`` a list of ``{text, correct, why}``; exactly one is correct.
+* ``explain``: ``back`` is the model answer, ``key_points:`` a rubric list of at
+  least three points (strings or ``{text, terms}``; ``terms`` are the words that
+  show a typed answer covered the point).
+
+Loading never raises for bad content: :func:`load_decks` returns every deck it
+
+Modules: :mod:`.model` (pydantic models, :data:`Text`), :mod:`.cloze` (deletions),
+:mod:`.yaml_loading` (the safe loader, YAML error hints), :mod:`.files` (finding and reading deck
+files), :mod:`.deckset` (:func:`load_decks`, :class:`DeckSet`), :mod:`.issues`, :mod:`.schema`.
+"""
+
+from __future__ import annotations
+
+from mi_prep.core.deck.cloze import (
+    MAX_CLOZE,
+    cloze_numbers,
+    iter_cloze,
+    parse_cloze,
+    render_cloze,
+    replace_clozes,
+)
+from mi_prep.core.deck.deckset import DeckSet, LoadedDeck, load_deck_file, load_decks
+from mi_prep.core.deck.files import DECK_SUFFIXES, MAX_DECK_BYTES, deck_files, read_deck_bytes, scan_deck_paths
+from mi_prep.core.deck.issues import DeckIssue
+from mi_prep.core.deck.model import SLUG, Card, CardType, ChoiceOption, Deck, KeyPoint, Text
+from mi_prep.core.deck.schema import deck_json_schema, deck_json_schema_text
+
+__all__ = [
+    "DECK_SUFFIXES", "MAX_CLOZE", "MAX_DECK_BYTES", "SLUG", "Card", "CardType", "ChoiceOption", "Deck", "DeckIssue",
+    "DeckSet", "KeyPoint", "LoadedDeck", "Text", "cloze_numbers", "deck_files", "deck_json_schema",
+    "deck_json_schema_text", "iter_cloze", "load_deck_file", "load_decks", "parse_cloze", "read_deck_bytes",
+    "render_cloze", "replace_clozes", "scan_deck_paths",
+]

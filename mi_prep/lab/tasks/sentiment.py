@@ -1,0 +1,163 @@
+"""The sentiment task: a word-level corpus of one-sentiment sentences and a small LM trained on it.
+
+Sentences such as "the movie was great and lovely . i loved it .": within a sentence all sentiment
+words agree, so a model has to carry the sentence's sentiment along the residual stream.
+
+    tok = WordTokenizer()
+    model, losses, was_cached = sentiment_model(ctx, SentimentLMSpec())
+    pos, neg = contrastive_prompts(NOUNS[:5])                # pairs differing only in sentiment
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from mi_prep.lab.api import Field, LabContext, LabParams
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from transformer_lens.model_bridge.bridge import TransformerBridge
+
+NOUNS = ("movie", "food", "book", "show", "hotel", "game", "song", "trip")
+POS_ADJ = ("great", "lovely", "excellent", "wonderful", "amazing", "superb")
+NEG_ADJ = ("awful", "terrible", "boring", "horrible", "dreadful", "poor")
+POS_VERB = ("loved", "enjoyed", "liked", "adored")
+NEG_VERB = ("hated", "disliked", "loathed", "regretted")
+FILLER = ("the", "was", "and", "i", "it", ".", "really", "so")
+SPECIAL = ("<bos>",)
+VOCAB = SPECIAL + FILLER + NOUNS + POS_ADJ + NEG_ADJ + POS_VERB + NEG_VERB
+POS_WORDS = POS_ADJ + POS_VERB
+NEG_WORDS = NEG_ADJ + NEG_VERB
+
+
+class WordTokenizer:
+    """Whitespace tokenizer over the fixed vocabulary."""
+
+    def __init__(self, vocab: tuple[str, ...] = VOCAB):
+        self.vocab = vocab
+        self.index = {w: i for i, w in enumerate(vocab)}
+
+    def encode(self, text: str, bos: bool = True) -> list[int]:
+        ids = [self.index[w] for w in text.split()]
+        return [self.index["<bos>"]] + ids if bos else ids
+
+    def decode(self, ids) -> str:
+        return " ".join(self.vocab[int(i)] for i in ids if self.vocab[int(i)] != "<bos>")
+
+
+def sentence(rng: random.Random, positive: bool) -> str:
+    """One sentence whose sentiment words all agree."""
+    adj = POS_ADJ if positive else NEG_ADJ
+    verb = POS_VERB if positive else NEG_VERB
+    n = rng.choice(NOUNS)
+    a1, a2 = rng.sample(adj, 2)
+    v = rng.choice(verb)
+    intens = "really " if rng.random() < 0.3 else ""
+    t = rng.randrange(3)
+    if t == 0:
+        return f"the {n} was {intens}{a1} and {a2} . i {v} it ."
+    if t == 1:
+        return f"i {v} the {n} . it was {intens}{a1} and {a2} ."
+    return f"the {n} was {a1} . i {intens}{v} it and it was so {a2} ."
+
+
+def contrastive_prompts(nouns: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """``(positive, negative)`` prompts, pairwise identical but for the sentiment word, each ending where
+    the next token must be a sentiment word."""
+    pos_prompts, neg_prompts = [], []
+    for n in nouns:
+        for a_p, a_n in zip(POS_ADJ, NEG_ADJ):
+            pos_prompts += [f"the {n} was {a_p} and", f"the {n} was {a_p} . i"]
+            neg_prompts += [f"the {n} was {a_n} and", f"the {n} was {a_n} . i"]
+        for v_p, v_n in zip(POS_VERB, NEG_VERB):
+            pos_prompts.append(f"i {v_p} the {n} . it was")
+            neg_prompts.append(f"i {v_n} the {n} . it was")
+    return pos_prompts, neg_prompts
+
+
+def eval_prompts(nouns: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """``(positive, negative)`` evaluation prompts whose sentiment is set and whose next token is a
+    sentiment word; the negative ones are the positive ones with every sentiment word swapped."""
+    eval_pos = ([f"the {n} was {a} and" for n in nouns for a in POS_ADJ]
+                + [f"i {v} the {n} . it was" for n in nouns for v in POS_VERB]
+                + [f"the {n} was {a} . i" for n in nouns for a in POS_ADJ])
+    eval_neg = [s.replace(a, b) for s in eval_pos for a, b in zip(POS_WORDS, NEG_WORDS) if f" {a} " in f" {s} "]
+    return eval_pos, eval_neg
+
+
+def pad(tok: WordTokenizer, prompts: list[str], device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(tokens[n, max_len], last[n])``: right-padded, with each row's last real position."""
+    import torch
+
+    ids = [tok.encode(s) for s in prompts]
+    lens = torch.tensor([len(x) for x in ids])
+    arr = torch.zeros(len(ids), int(lens.max()), dtype=torch.long)
+    for i, x in enumerate(ids):
+        arr[i, : len(x)] = torch.tensor(x)
+    return arr.to(device), lens - 1
+
+
+# --------------------------------------------------------------------------- the model
+
+
+class SentimentLMSpec(LabParams):
+    """The small language model trained on :func:`sentence` text (every field is in the cache key)."""
+
+    n_layers: int = Field(3, ge=1)
+    d_model: int = Field(64, gt=0)
+    n_heads: int = Field(4, ge=1)
+    d_head: int = Field(16, gt=0)
+    d_mlp: int = Field(128, gt=0)
+    n_ctx: int = Field(32, ge=8, description="context (sentences are concatenated to fill it)")
+    steps: int = Field(450, gt=0)
+    batch: int = Field(32, gt=0)
+    lr: float = Field(3e-3, gt=0)
+
+    def cache_key(self, seed: int) -> str:
+        names = ("n_layers", "d_model", "n_heads", "d_head", "d_mlp", "n_ctx", "steps", "batch", "lr")
+        return "steering-" + "-".join(f"{k}{getattr(self, k)}" for k in names) + f"-seed{seed}"
+
+
+SENTIMENT_SMALL: dict[str, Any] = {"steps": 150}
+
+
+def sentiment_batches(tok: WordTokenizer, batch: int, n_ctx: int) -> Callable[[int, torch.Generator], torch.Tensor]:
+    """``batch_fn(step, generator)`` for :func:`mi_prep.lab.models.train_lm`: sentences of random sentiment
+    (50/50) concatenated after BOS up to ``n_ctx`` tokens."""
+
+    def batch_fn(step: int, g) -> torch.Tensor:
+        import torch
+
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g))
+        rng = random.Random(seed)
+        rows = []
+        for _ in range(batch):
+            ids = [tok.index["<bos>"]]
+            while len(ids) < n_ctx:
+                ids += tok.encode(sentence(rng, rng.random() < 0.5), bos=False)
+            rows.append(ids[:n_ctx])
+        return torch.tensor(rows, dtype=torch.long)
+
+    return batch_fn
+
+
+def sentiment_model(ctx: LabContext, spec: SentimentLMSpec) -> tuple[TransformerBridge, list[float], bool]:
+    """The cached sentiment LM (only the :class:`SentimentLMSpec` fields of ``spec`` matter).
+    Returns ``(model, loss_curve, was_cached)``; the model is in eval mode."""
+    from mi_prep.lab.models import cached, make_model, train_lm
+
+    tok = WordTokenizer()
+
+    def build():
+        return make_model(n_layers=spec.n_layers, d_model=spec.d_model, n_heads=spec.n_heads, d_head=spec.d_head,
+                          d_vocab=len(VOCAB), n_ctx=spec.n_ctx, d_mlp=spec.d_mlp, seed=ctx.seed, device=ctx.device)
+
+    def train(model):
+        return train_lm(model, sentiment_batches(tok, spec.batch, spec.n_ctx), steps=spec.steps, lr=spec.lr,
+                        ctx=ctx, log_every=10)
+
+    model, losses, was_cached = cached(ctx, spec.cache_key(ctx.seed), build, train)
+    model.eval()
+    return model, losses, was_cached

@@ -1,0 +1,49 @@
+"""Review's answer bar: "Show answer" on the front, then Again / Hard / Good / Easy, each with the
+interval it would schedule; the suggested rating is starred. The buttons never take the focus (the
+screen's keys drive them); a click posts ``Button.Pressed`` (ids ``show`` and ``rate-1`` .. ``rate-4``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Mapping
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Button
+
+from mi_prep.core.scheduling import Rating, format_interval
+
+RATING_VARIANTS = {Rating.AGAIN: "error", Rating.HARD: "warning", Rating.GOOD: "success", Rating.EASY: "primary"}
+
+
+class AnswerBar(Horizontal):
+    def compose(self) -> ComposeResult:
+        buttons = [Button("Show answer  (space)", id="show", variant="primary")]
+        buttons += [Button(r.label, id=f"rate-{int(r)}", variant=RATING_VARIANTS[r], classes="rate hidden")
+                    for r in Rating]
+        for button in buttons:
+            button.can_focus = False
+            yield button
+
+    def show_front(self, label: str) -> None:
+        """Only the show-answer button, labelled ``label``."""
+        show = self.query_one("#show", Button)
+        show.label = label
+        show.remove_class("hidden")
+        self.query(".rate").add_class("hidden")
+
+    def show_ratings(self, preview: Mapping[Rating, timedelta], suggested: Rating | None) -> None:
+        self.query_one("#show").add_class("hidden")
+        self.label_ratings(preview, suggested)
+        self.query(".rate").remove_class("hidden")
+
+    def label_ratings(self, preview: Mapping[Rating, timedelta], suggested: Rating | None) -> None:
+        for rating in Rating:
+            button = self.query_one(f"#rate-{int(rating)}", Button)
+            star = "★ " if rating == suggested else ""
+            button.label = f"{star}{int(rating)} {rating.label}  {format_interval(preview[rating])}"
+            button.set_class(rating == suggested, "suggested")
+            button.refresh(layout=True)  # the label's width changes with the star and the interval
+
+    def hide(self) -> None:
+        self.query(Button).add_class("hidden")
