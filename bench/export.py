@@ -26,15 +26,25 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mi_prep.core.anki import export_apkg
 from mi_prep.core.deck import load_decks
 
 CARDS_PER_FILE = 1000
-TOPICS = ["circuits", "superposition", "sae", "probing", "attribution", "steering", "induction", "features",
-          "polysemanticity", "grokking"]
+TOPICS = [
+    "circuits",
+    "superposition",
+    "sae",
+    "probing",
+    "attribution",
+    "steering",
+    "induction",
+    "features",
+    "polysemanticity",
+    "grokking",
+]
 TYPES = ["basic", "reverse", "cloze", "choice", "explain"]
 PNG = bytes.fromhex(  # a 1x1 PNG
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
@@ -45,8 +55,10 @@ PNG = bytes.fromhex(  # a 1x1 PNG
 def card_lines(cid: str, kind: str, i: int, topic: str) -> list[str]:
     lines = [f"  - id: {cid}", f"    type: {kind}"]
     if kind == "cloze":
-        lines += [f"    front: 'In the {topic} deck, feature $f_{{{i}}}$ is read by {{{{c1::head {i % 12}::which head?}}}}"
-                  f" and written to {{{{c2::$d_{{{i}}}$}}}}.'"]
+        lines += [
+            f"    front: 'In the {topic} deck, feature $f_{{{i}}}$ is read by {{{{c1::head {i % 12}::which head?}}}}"
+            f" and written to {{{{c2::$d_{{{i}}}$}}}}.'"
+        ]
     else:
         lines += [f"    front: What does feature $f_{{{i}}}$ of layer {i % 12} in the *{topic}* deck represent?"]
     if kind in ("basic", "reverse", "explain", "cloze"):
@@ -118,7 +130,7 @@ def make_many_decks(root: Path, n_decks: int, cards_per_deck: int = 2) -> Path:
 
 def bench_decks(root: Path, n_small: int, repeat: int) -> None:
     """Export N and 2N deck files side by side (interleaved, after one warm-up); print the ratio."""
-    now = datetime(2026, 7, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 7, 1, tzinfo=UTC)
     sizes = (n_small, 2 * n_small)
     sets = {}
     for n in sizes:
@@ -129,20 +141,24 @@ def bench_decks(root: Path, n_small: int, repeat: int) -> None:
     times: dict[int, list[float]] = {n: [] for n in sizes}
     reports = {}
     for r in range(repeat + 1):
-        for n in (sizes if r % 2 == 0 else sizes[::-1]):  # alternate the order against drift
+        for n in sizes if r % 2 == 0 else sizes[::-1]:  # alternate the order against drift
             start = time.perf_counter()
             reports[n] = export_apkg(sets[n], root / f"many-{n}.apkg", now=now)
             if r:
                 times[n].append(time.perf_counter() - start)
     small, large = (statistics.median(times[n]) for n in sizes)
-    print(f"deck-count scaling: {n_small:,} vs {2 * n_small:,} deck files ({reports[sizes[0]].notes:,} vs "
-          f"{reports[sizes[1]].notes:,} notes), median of {repeat} runs (after 1 warm-up)")
+    print(
+        f"deck-count scaling: {n_small:,} vs {2 * n_small:,} deck files ({reports[sizes[0]].notes:,} vs "
+        f"{reports[sizes[1]].notes:,} notes), median of {repeat} runs (after 1 warm-up)"
+    )
     print(f"{'decks':>8}{'median':>10}{'min':>10}{'max':>10}{'decks/s':>12}")
     for n in sizes:
         med = statistics.median(times[n])
         print(f"{n:>8,}{med:>9.2f}s{min(times[n]):>9.2f}s{max(times[n]):>9.2f}s{n / med:>12,.0f}")
-    print(f"export {2 * n_small:,} decks / {n_small:,} decks = {large / small:.2f} x "
-          f"({large:.2f} s / {small:.2f} s; linear = 2.0 x, quadratic = 4.0 x)")
+    print(
+        f"export {2 * n_small:,} decks / {n_small:,} decks = {large / small:.2f} x "
+        f"({large:.2f} s / {small:.2f} s; linear = 2.0 x, quadratic = 4.0 x)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             print()
         decks = make_collection(root, args.cards)
-        now = datetime(2026, 7, 1, tzinfo=timezone.utc)
+        now = datetime(2026, 7, 1, tzinfo=UTC)
         loads: list[float] = []
         exports: list[float] = []
         report = None
@@ -182,16 +198,20 @@ def main(argv: list[str] | None = None) -> int:
         assert report is not None
         n_yaml = sum(1 for _ in ds.cards())
         load, export = statistics.median(loads), statistics.median(exports)
-        print(f"mi-prep Anki export benchmark: {n_yaml:,} cards in {report.decks} deck files "
-              f"({report.notes:,} notes -> {report.cards:,} Anki cards, {report.media} media files), "
-              f"median of {args.repeat} runs (after 1 warm-up), {sys.platform}, Python {sys.version.split()[0]}")
+        print(
+            f"mi-prep Anki export benchmark: {n_yaml:,} cards in {report.decks} deck files "
+            f"({report.notes:,} notes -> {report.cards:,} Anki cards, {report.media} media files), "
+            f"median of {args.repeat} runs (after 1 warm-up), {sys.platform}, Python {sys.version.split()[0]}"
+        )
         print(f"{'measure':<10}{'median':>10}{'min':>10}{'max':>10}{'cards/s':>12}")
         for name, values in (("load", loads), ("export", exports)):
             med = statistics.median(values)
             print(f"{name:<10}{med:>9.2f}s{min(values):>9.2f}s{max(values):>9.2f}s{n_yaml / med:>12,.0f}")
         print(f"package: {report.size / 1024 / 1024:.1f} MiB")
-        print(f"export {n_yaml:,} cards: {export:.2f} s ({n_yaml / export:,.0f} cards/s); "
-              f"load: {load:.2f} s; export/load = {export / load:.1f} x")
+        print(
+            f"export {n_yaml:,} cards: {export:.2f} s ({n_yaml / export:,.0f} cards/s); "
+            f"load: {load:.2f} s; export/load = {export / load:.1f} x"
+        )
         return 0
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -52,8 +52,9 @@ def main(argv: list[str] | None = None) -> None:
     model, _, _ = induction_model(ctx, p)
     L, H = p.n_layers, p.n_heads
     g = torch.Generator().manual_seed(1)
-    clean, corrupt, a, w, info = patching_pairs(p.n_pairs, g, d_vocab=p.d_vocab, period=p.period,
-                                                query_index=p.query_index)
+    clean, corrupt, a, w, info = patching_pairs(
+        p.n_pairs, g, d_vocab=p.d_vocab, period=p.period, query_index=p.query_index
+    )
     metric, cc = ap.setup(model, clean, corrupt, a, w)
     T = corrupt.shape[1]
     patches = ap.resid_patches(L, T) + ap.head_patches(L, H) + ap.head_pos_patches(L, H, T)
@@ -61,12 +62,18 @@ def main(argv: list[str] | None = None) -> None:
     def batched():
         with torch.no_grad():
             _, ccache = model.run_with_cache(corrupt)
-        return (ap.patch_resid(model, corrupt, cc, metric, L, ccache), ap.patch_heads(model, corrupt, cc, metric, L, H, ccache),
-                ap.patch_heads_by_pos(model, corrupt, cc, metric, L, H, ccache))
+        return (
+            ap.patch_resid(model, corrupt, cc, metric, L, ccache),
+            ap.patch_heads(model, corrupt, cc, metric, L, H, ccache),
+            ap.patch_heads_by_pos(model, corrupt, cc, metric, L, H, ccache),
+        )
 
     def batched_noskip():
-        return (ap.patch_resid(model, corrupt, cc, metric, L), ap.patch_heads(model, corrupt, cc, metric, L, H),
-                ap.patch_heads_by_pos(model, corrupt, cc, metric, L, H))
+        return (
+            ap.patch_resid(model, corrupt, cc, metric, L),
+            ap.patch_heads(model, corrupt, cc, metric, L, H),
+            ap.patch_heads_by_pos(model, corrupt, cc, metric, L, H),
+        )
 
     def best(fn, n=3):
         out, tbest = None, float("inf")
@@ -89,7 +96,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"batched (skip no-op patches)   {t_b * 1000:8.1f} ms")
     print(f"batched (every patch computed) {t_bn * 1000:8.1f} ms")
     print(f"transformer_lens.patching      {t_tl * 1000:8.1f} ms   ratio {t_tl / t_b:5.1f}x  max|diff| {diff_tl:.1e}")
-    print(f"one-patch-per-forward loop     {t_loop * 1000:8.1f} ms   ratio {t_loop / t_b:5.1f}x  max|diff| {diff_loop:.1e}")
+    print(
+        f"one-patch-per-forward loop     {t_loop * 1000:8.1f} ms   ratio {t_loop / t_b:5.1f}x  max|diff| {diff_loop:.1e}"
+    )
 
     if ("attribution-patching", "cached") not in results or ("induction-heads", "cached") not in results:
         return
@@ -98,13 +107,17 @@ def main(argv: list[str] | None = None) -> None:
     print("\n== attribution patching (cached run, best of 5) ==")
     print(f"attribution (2 fwd + 1 bwd)    {m['t_attribution'] * 1000:8.1f} ms")
     print(f"batched exact (resid + heads x pos) {m['t_activation'] * 1000:8.1f} ms   ratio {m['speedup']:5.1f}x")
-    print(f"vs transformer_lens.patching   ratio {t_tl / m['t_attribution']:5.1f}x   vs loop {t_loop / m['t_attribution']:5.1f}x")
+    print(
+        f"vs transformer_lens.patching   ratio {t_tl / m['t_attribution']:5.1f}x   vs loop {t_loop / m['t_attribution']:5.1f}x"
+    )
     print(f"Pearson r heads x positions {m['pearson_heads']:.3f}; residual stream {m['pearson_resid']:.3f}")
     ind = results[("induction-heads", "cached")].metrics
-    print(f"\ninduction: prev L0H{int(ind['prev_head'])} ({ind['prev_score']:.2f}), induction L1H{int(ind['ind_head'])} "
-          f"({ind['ind_score']:.2f}), drop after ablating prev head {ind['drop_prev_ablation']:.0%} "
-          f"(others <= {ind['max_drop_other_ablation']:.0%}), loss drop {ind['loss_drop']:.2f} nats, "
-          f"phase change ~step {ind['phase_change_step']:.0f}")
+    print(
+        f"\ninduction: prev L0H{int(ind['prev_head'])} ({ind['prev_score']:.2f}), induction L1H{int(ind['ind_head'])} "
+        f"({ind['ind_score']:.2f}), drop after ablating prev head {ind['drop_prev_ablation']:.0%} "
+        f"(others <= {ind['max_drop_other_ablation']:.0%}), loss drop {ind['loss_drop']:.2f} nats, "
+        f"phase change ~step {ind['phase_change_step']:.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,18 @@ import time
 from pathlib import Path
 
 CARDS_PER_FILE = 1000
-TOPICS = ["circuits", "superposition", "sae", "probing", "attribution", "steering", "induction", "features",
-          "polysemanticity", "grokking"]
+TOPICS = [
+    "circuits",
+    "superposition",
+    "sae",
+    "probing",
+    "attribution",
+    "steering",
+    "induction",
+    "features",
+    "polysemanticity",
+    "grokking",
+]
 
 CHILD = r"""
 import os, sys, time, json, asyncio
@@ -109,8 +119,12 @@ def main(argv: list[str] | None = None) -> int:
         exe = shutil.which("mi-prep", path=str(Path(py).parent)) or shutil.which("mi-prep")
         if exe:
             mi_prep = [exe]
-        rows: dict[str, list[float]] = {"python -c pass": [], "mi-prep --version": [],
-                                        "TUI: Home rendered": [], "TUI: first card rendered": []}
+        rows: dict[str, list[float]] = {
+            "python -c pass": [],
+            "mi-prep --version": [],
+            "TUI: Home rendered": [],
+            "TUI: first card rendered": [],
+        }
         heavy: set[str] = set()
         first_item = None
         # interleave the commands so drift (cache, CPU frequency) hits all of them alike
@@ -129,13 +143,17 @@ def main(argv: list[str] | None = None) -> int:
             first_item = rep.get("item")
         base = statistics.median(rows["python -c pass"])
         n_files = len(list(decks.glob("*.yaml")))
-        print(f"mi-prep startup benchmark: {args.cards:,} cards in {n_files} deck files, "
-              f"median of {args.repeat} runs (after 1 warm-up), {sys.platform}, Python {sys.version.split()[0]}")
+        print(
+            f"mi-prep startup benchmark: {args.cards:,} cards in {n_files} deck files, "
+            f"median of {args.repeat} runs (after 1 warm-up), {sys.platform}, Python {sys.version.split()[0]}"
+        )
         print(f"{'measure':<28}{'median':>10}{'min':>10}{'max':>10}{'x python -c pass':>20}")
         for name, values in rows.items():
             med = statistics.median(values)
-            print(f"{name:<28}{med * 1000:>8.0f}ms{min(values) * 1000:>8.0f}ms{max(values) * 1000:>8.0f}ms"
-                  f"{med / base:>19.1f}x")
+            print(
+                f"{name:<28}{med * 1000:>8.0f}ms{min(values) * 1000:>8.0f}ms{max(values) * 1000:>8.0f}ms"
+                f"{med / base:>19.1f}x"
+            )
         print(f"first card: {first_item}; torch/transformer_lens imported: {sorted(heavy) or 'no'}")
         return 1 if heavy else 0
     finally:

@@ -113,67 +113,96 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
     main = [v for v in MAIN_VARIANTS if f"{v}_mmcs" in metrics]
     mm = {v: float(metrics[f"{v}_mmcs"]) for v in main}
     n_true = int(metrics.get("n_true", 0))
-    mm_line = ", ".join(f"{LABELS[v]} {mm[v]:.3f} ({int(metrics[f'{v}_recovered'])}/{n_true} features at cos >= {MATCH_COS})"
-                        for v in main)
+    mm_line = ", ".join(
+        f"{LABELS[v]} {mm[v]:.3f} ({int(metrics[f'{v}_recovered'])}/{n_true} features at cos >= {MATCH_COS})"
+        for v in main
+    )
 
     # 1. which variant recovers the true features best
     ranked = sorted(main, key=lambda v: -mm[v])
     tie_opt = f"a tie between the best two (MMCS within {TIE})"
     options = tuple(LABELS[v] for v in main) + (tie_opt,)
     tied = len(ranked) > 1 and mm[ranked[0]] - mm[ranked[1]] < TIE
-    qs.append(MultipleChoice(
-        id="sae-best-mmcs",
-        prompt=("Which SAE variant recovers the ground-truth features best, by mean max cosine similarity (MMCS) "
-                "between each true feature and its closest decoder direction?"),
-        options=options,
-        correct=len(main) if tied else main.index(ranked[0]),
-        explanation=(f"MMCS: {mm_line}. "
-                     + (f"{LABELS[ranked[0]]} and {LABELS[ranked[1]]} are within {TIE}: a tie at this resolution. "
-                        if tied else f"{LABELS[ranked[0]]} is highest by {mm[ranked[0]] - mm[ranked[1]]:.3f}. ")
-                     + "MMCS only needs one good latent per true feature, so extra or dead latents do not lower it."),
-    ))
+    qs.append(
+        MultipleChoice(
+            id="sae-best-mmcs",
+            prompt=(
+                "Which SAE variant recovers the ground-truth features best, by mean max cosine similarity (MMCS) "
+                "between each true feature and its closest decoder direction?"
+            ),
+            options=options,
+            correct=len(main) if tied else main.index(ranked[0]),
+            explanation=(
+                f"MMCS: {mm_line}. "
+                + (
+                    f"{LABELS[ranked[0]]} and {LABELS[ranked[1]]} are within {TIE}: a tie at this resolution. "
+                    if tied
+                    else f"{LABELS[ranked[0]]} is highest by {mm[ranked[0]] - mm[ranked[1]]:.3f}. "
+                )
+                + "MMCS only needs one good latent per true feature, so extra or dead latents do not lower it."
+            ),
+        )
+    )
 
     # 2. which variant shrinks activations
     gain = {v: float(metrics[f"{v}_gain"]) for v in main}
     shr = min(main, key=lambda v: gain[v])
     gain_line = ", ".join(f"{LABELS[v]} {gain[v]:.2f}" for v in main)
-    qs.append(MultipleChoice(
-        id="sae-shrinkage",
-        prompt=("Feed each true feature alone at magnitude 1 and read the SAE's activation along it. "
-                "Which variant shrinks activations the most (lowest gain)?"),
-        options=tuple(LABELS[v] for v in main),
-        correct=main.index(shr),
-        explanation=(f"Gain (SAE activation / true magnitude, isolated features): {gain_line}. "
-                     f"{LABELS[shr]} shrinks most. "
-                     + ("The L1 penalty charges for activation magnitude, so the optimum trades reconstruction for "
-                        "smaller activations (f is pulled below the true value by roughly lambda over the decoder "
-                        "norm). TopK and JumpReLU do not penalise magnitude (TopK fixes the count, JumpReLU "
-                        "penalises L0), so what is left of their shrinkage comes from the encoder hedging against "
-                        "interference between non-orthogonal features."
-                        if shr == "relu" else
-                        "Unusually, it is not the L1 variant here: check the L1 coefficient and training length.")),
-    ))
+    qs.append(
+        MultipleChoice(
+            id="sae-shrinkage",
+            prompt=(
+                "Feed each true feature alone at magnitude 1 and read the SAE's activation along it. "
+                "Which variant shrinks activations the most (lowest gain)?"
+            ),
+            options=tuple(LABELS[v] for v in main),
+            correct=main.index(shr),
+            explanation=(
+                f"Gain (SAE activation / true magnitude, isolated features): {gain_line}. "
+                f"{LABELS[shr]} shrinks most. "
+                + (
+                    "The L1 penalty charges for activation magnitude, so the optimum trades reconstruction for "
+                    "smaller activations (f is pulled below the true value by roughly lambda over the decoder "
+                    "norm). TopK and JumpReLU do not penalise magnitude (TopK fixes the count, JumpReLU "
+                    "penalises L0), so what is left of their shrinkage comes from the encoder hedging against "
+                    "interference between non-orthogonal features."
+                    if shr == "relu"
+                    else "Unusually, it is not the L1 variant here: check the L1 coefficient and training length."
+                )
+            ),
+        )
+    )
 
     # 3. dead latents: the big dictionary vs the tight one
     n_lat = int(metrics.get("n_latents", 0))
     n_tight = int(metrics.get("tight_latents", 0))
     dead_line = ", ".join(f"{LABELS[v]} {int(metrics[f'{v}_dead'])}" for v in _variants_in(metrics))
     if "topk_dead" in metrics:
-        qs.append(Numeric(
-            id="sae-dead-topk",
-            prompt=(f"How many of the {n_lat} TopK latents never fire on the "
-                    f"{int(metrics.get('eval_samples', 0))}-input eval batch? Does that mean features are missing?"),
-            answer=float(metrics["topk_dead"]),
-            abs_tol=2.0,
-            rel_tol=0.0,
-            explanation=(f"Dead latents: {dead_line}. The main dictionary has {n_lat} latents for {n_true} true features, "
-                         f"so up to {max(0, n_lat - n_true)} latents have nothing of their own to learn; TopK still "
-                         f"recovers {int(metrics['topk_recovered'])}/{n_true} features (MMCS {metrics['topk_mmcs']:.3f}). "
-                         "Dead latents alone do not mean missing features: they are wasted capacity, and they do "
-                         "cost features when the dictionary is tight"
-                         + (f" (TopK with {n_tight} latents: {int(metrics[f'{FIX_BASE}_dead'])} dead, "
-                            f"{int(metrics[f'{FIX_BASE}_recovered'])}/{n_true} recovered)." if f"{FIX_BASE}_dead" in metrics else ".")),
-        ))
+        qs.append(
+            Numeric(
+                id="sae-dead-topk",
+                prompt=(
+                    f"How many of the {n_lat} TopK latents never fire on the "
+                    f"{int(metrics.get('eval_samples', 0))}-input eval batch? Does that mean features are missing?"
+                ),
+                answer=float(metrics["topk_dead"]),
+                abs_tol=2.0,
+                rel_tol=0.0,
+                explanation=(
+                    f"Dead latents: {dead_line}. The main dictionary has {n_lat} latents for {n_true} true features, "
+                    f"so up to {max(0, n_lat - n_true)} latents have nothing of their own to learn; TopK still "
+                    f"recovers {int(metrics['topk_recovered'])}/{n_true} features (MMCS {metrics['topk_mmcs']:.3f}). "
+                    "Dead latents alone do not mean missing features: they are wasted capacity, and they do "
+                    "cost features when the dictionary is tight"
+                    + (
+                        f" (TopK with {n_tight} latents: {int(metrics[f'{FIX_BASE}_dead'])} dead, "
+                        f"{int(metrics[f'{FIX_BASE}_recovered'])}/{n_true} recovered)."
+                        if f"{FIX_BASE}_dead" in metrics
+                        else "."
+                    )
+                ),
+            )
+        )
 
     # 4. what the dead-latent fix did (same tight dictionary, with and without the fix)
     for fix in ("topk_tight_auxk", "topk_tight_resample"):
@@ -191,71 +220,92 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
             "no fewer dead latents",
         )
         correct = (0 if better else 2 if worse else 1) if fewer else 3
-        qs.append(MultipleChoice(
-            id=f"sae-fix-{fix}",
-            prompt=(f"Both SAEs are TopK with a tight dictionary ({n_tight} latents for {n_true} true features); "
+        qs.append(
+            MultipleChoice(
+                id=f"sae-fix-{fix}",
+                prompt=(
+                    f"Both SAEs are TopK with a tight dictionary ({n_tight} latents for {n_true} true features); "
                     f"one adds {'AuxK' if fix.endswith('auxk') else 'resampling of dead latents'}. "
-                    "What did the fix do on this data?"),
-            options=opts,
-            correct=correct,
-            explanation=(f"Dead latents {int(d0)} -> {int(d1)}; MMCS {m0:.3f} -> {m1:.3f}; recovered "
-                         f"{int(metrics[f'{FIX_BASE}_recovered'])} -> {int(metrics[f'{fix}_recovered'])} of {n_true}; "
-                         f"FVU {metrics[f'{FIX_BASE}_fvu']:.3f} -> {metrics[f'{fix}_fvu']:.3f}. "
-                         + ("AuxK gives dead latents a gradient by asking the top k_aux of them to reconstruct the "
-                            "main SAE's residual error; it can only help when a dead latent has positive "
-                            "pre-activations and there is residual structure left to explain."
-                            if fix.endswith("auxk") else
-                            "Resampling re-initialises dead latents to point at inputs the SAE reconstructs badly "
-                            "(probability proportional to squared loss), with a small encoder norm and reset optimiser "
-                            "state.")
-                         + (" With a tight dictionary every dead latent is a true feature left without its own "
-                            "latent, so reviving latents can raise MMCS; with a roomy dictionary the revived latents "
-                            "would only split or duplicate features.")),
-        ))
+                    "What did the fix do on this data?"
+                ),
+                options=opts,
+                correct=correct,
+                explanation=(
+                    f"Dead latents {int(d0)} -> {int(d1)}; MMCS {m0:.3f} -> {m1:.3f}; recovered "
+                    f"{int(metrics[f'{FIX_BASE}_recovered'])} -> {int(metrics[f'{fix}_recovered'])} of {n_true}; "
+                    f"FVU {metrics[f'{FIX_BASE}_fvu']:.3f} -> {metrics[f'{fix}_fvu']:.3f}. "
+                    + (
+                        "AuxK gives dead latents a gradient by asking the top k_aux of them to reconstruct the "
+                        "main SAE's residual error; it can only help when a dead latent has positive "
+                        "pre-activations and there is residual structure left to explain."
+                        if fix.endswith("auxk")
+                        else "Resampling re-initialises dead latents to point at inputs the SAE reconstructs badly "
+                        "(probability proportional to squared loss), with a small encoder norm and reset optimiser "
+                        "state."
+                    )
+                    + (
+                        " With a tight dictionary every dead latent is a true feature left without its own "
+                        "latent, so reviving latents can raise MMCS; with a roomy dictionary the revived latents "
+                        "would only split or duplicate features."
+                    )
+                ),
+            )
+        )
 
     # 5. L0
     if "true_l0" in metrics:
         l0 = {v: float(metrics[f"{v}_l0"]) for v in main}
         far = max(main, key=lambda v: abs(l0[v] - float(metrics["true_l0"])))
-        qs.append(MultipleChoice(
-            id="sae-l0",
-            prompt=(f"The data has on average {metrics['true_l0']:.2f} active true features per input. "
-                    "Which variant's L0 (mean active latents per input) is furthest from it?"),
-            options=tuple(LABELS[v] for v in main),
-            correct=main.index(far),
-            explanation=(", ".join(f"{LABELS[v]} L0 {l0[v]:.2f}" for v in main)
-                         + f" vs true {metrics['true_l0']:.2f}. "
-                         "L1 only penalises the sum of magnitudes, so many small activations are cheap and L0 is "
-                         "loosely controlled; TopK sets L0 = k by construction (at most k); JumpReLU trains L0 "
-                         "directly with the threshold."),
-        ))
+        qs.append(
+            MultipleChoice(
+                id="sae-l0",
+                prompt=(
+                    f"The data has on average {metrics['true_l0']:.2f} active true features per input. "
+                    "Which variant's L0 (mean active latents per input) is furthest from it?"
+                ),
+                options=tuple(LABELS[v] for v in main),
+                correct=main.index(far),
+                explanation=(
+                    ", ".join(f"{LABELS[v]} L0 {l0[v]:.2f}" for v in main) + f" vs true {metrics['true_l0']:.2f}. "
+                    "L1 only penalises the sum of magnitudes, so many small activations are cheap and L0 is "
+                    "loosely controlled; TopK sets L0 = k by construction (at most k); JumpReLU trains L0 "
+                    "directly with the threshold."
+                ),
+            )
+        )
 
-    qs.append(FreeText(
-        id="sae-why-shrinkage",
-        prompt="Why do L1-trained SAEs shrink feature activations, and how do TopK and JumpReLU SAEs avoid it?",
-        model_answer=(
-            "The L1 penalty is a proxy for L0 that also charges for magnitude: for a fixed set of active latents the "
-            "loss is lower if each activation is a bit smaller than the reconstruction wants, so activations are "
-            "systematically underestimated (shrinkage), which also costs reconstruction (higher MSE at a given L0). "
-            "TopK replaces the penalty with a hard constraint on the number of active latents, and JumpReLU uses a "
-            "learned per-latent threshold with an L0 penalty trained by straight-through estimators; neither "
-            "penalises the size of an active latent, so the encoder can output the full magnitude. Gated SAEs "
-            "similarly separate the gate (penalised) from the magnitude. In this run the isolated-feature gain was "
-            + ", ".join(f"{LABELS[v]} {float(metrics[f'{v}_gain']):.2f}" for v in main) + "."),
-        key_points=(
-            "L1 penalises magnitude, not just the count of active latents",
-            "so activations are pulled below their true values (shrinkage), hurting reconstruction",
-            "TopK fixes the number of active latents instead of penalising",
-            "JumpReLU: learned threshold + L0 penalty via straight-through estimator",
-        ),
-        terms=(
-            ("l1", "magnitude", "size"),
-            ("shrink", "underestimat", "smaller", "reconstruct"),
-            ("topk", "top-k", "top k", "k largest"),
-            ("jumprelu", "threshold", "l0", "straight-through", "ste"),
-        ),
-        explanation="Gains in this run: " + ", ".join(f"{LABELS[v]} {float(metrics[f'{v}_gain']):.2f}" for v in main) + ".",
-    ))
+    qs.append(
+        FreeText(
+            id="sae-why-shrinkage",
+            prompt="Why do L1-trained SAEs shrink feature activations, and how do TopK and JumpReLU SAEs avoid it?",
+            model_answer=(
+                "The L1 penalty is a proxy for L0 that also charges for magnitude: for a fixed set of active latents the "
+                "loss is lower if each activation is a bit smaller than the reconstruction wants, so activations are "
+                "systematically underestimated (shrinkage), which also costs reconstruction (higher MSE at a given L0). "
+                "TopK replaces the penalty with a hard constraint on the number of active latents, and JumpReLU uses a "
+                "learned per-latent threshold with an L0 penalty trained by straight-through estimators; neither "
+                "penalises the size of an active latent, so the encoder can output the full magnitude. Gated SAEs "
+                "similarly separate the gate (penalised) from the magnitude. In this run the isolated-feature gain was "
+                + ", ".join(f"{LABELS[v]} {float(metrics[f'{v}_gain']):.2f}" for v in main)
+                + "."
+            ),
+            key_points=(
+                "L1 penalises magnitude, not just the count of active latents",
+                "so activations are pulled below their true values (shrinkage), hurting reconstruction",
+                "TopK fixes the number of active latents instead of penalising",
+                "JumpReLU: learned threshold + L0 penalty via straight-through estimator",
+            ),
+            terms=(
+                ("l1", "magnitude", "size"),
+                ("shrink", "underestimat", "smaller", "reconstruct"),
+                ("topk", "top-k", "top k", "k largest"),
+                ("jumprelu", "threshold", "l0", "straight-through", "ste"),
+            ),
+            explanation="Gains in this run: "
+            + ", ".join(f"{LABELS[v]} {float(metrics[f'{v}_gain']):.2f}" for v in main)
+            + ".",
+        )
+    )
     return qs
 
 
@@ -265,12 +315,13 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
 class SAELab(Lab):
     name = "sae"
     title = "Sparse autoencoders: ReLU+L1 vs TopK vs JumpReLU"
-    summary = ("Train three SAE variants on synthetic activations with known ground-truth features; compare L0, "
-               "reconstruction, dead latents, shrinkage and feature recovery (MMCS), plus a dead-latent fix.")
+    summary = (
+        "Train three SAE variants on synthetic activations with known ground-truth features; compare L0, "
+        "reconstruction, dead latents, shrinkage and feature recovery (MMCS), plus a dead-latent fix."
+    )
     topics = ("sparse-autoencoders", "sae", "dictionary-learning", "superposition")
     Params = SAEParams
-    small = {"steps": 600, "eval_samples": 4096, "resample_at": (200,),
-             "fixes": ("topk_tight", "topk_tight_resample")}
+    small = {"steps": 600, "eval_samples": 4096, "resample_at": (200,), "fixes": ("topk_tight", "topk_tight_resample")}
 
     def _train(self, vid: str, ctx: LabContext, p: SAEParams, T, stage: int, n_stages: int):
         import torch
@@ -296,9 +347,18 @@ class SAELab(Lab):
             ctx.progress(stage * p.steps + step + 1, n_stages * p.steps, loss=loss, message=f"training {LABELS[vid]}")
 
         curve, resampled = train_sae(
-            sae, lambda n, g: sample_activations(T, n, prob, g)[0], g_data, steps=p.steps, batch=p.batch, lr=p.lr,
-            dead_window=p.dead_window, resample_at=p.resample_at if fix == "resample" else (), ctx=ctx,
-            log_every=p.log_every, on_log=on_log)
+            sae,
+            lambda n, g: sample_activations(T, n, prob, g)[0],
+            g_data,
+            steps=p.steps,
+            batch=p.batch,
+            lr=p.lr,
+            dead_window=p.dead_window,
+            resample_at=p.resample_at if fix == "resample" else (),
+            ctx=ctx,
+            log_every=p.log_every,
+            on_log=on_log,
+        )
         return sae, curve, resampled
 
     # ------------------------------------------------------------------ run
@@ -335,41 +395,71 @@ class SAELab(Lab):
                     metrics[f"{vid}_resampled"] = float(resampled)
                 if vid == "jumprelu":
                     th = sae.theta.detach()
-                    extra["jumprelu"] = f"learned thresholds: mean {float(th.mean()):.3f}, range {float(th.min()):.3f}-{float(th.max()):.3f}"
+                    extra["jumprelu"] = (
+                        f"learned thresholds: mean {float(th.mean()):.3f}, range {float(th.min()):.3f}-{float(th.max()):.3f}"
+                    )
                     metrics["jumprelu_theta_mean"] = float(th.mean())
         timings["total"] = time.perf_counter() - t0
 
         rows = []
         for vid in variants:
             n_l = p.n_latents if SPECS[vid][1] == "main" else int(metrics["tight_latents"])
-            rows.append([LABELS[vid], n_l] + [round(metrics[f"{vid}_{k}"], 4 if k in ("mse", "fvu") else 3)
-                                         if k not in ("dead", "recovered") else int(metrics[f"{vid}_{k}"])
-                                         for k in ("l0", "mse", "fvu", "dead", "gain", "mmcs", "recovered")])
+            rows.append(
+                [LABELS[vid], n_l]
+                + [
+                    round(metrics[f"{vid}_{k}"], 4 if k in ("mse", "fvu") else 3)
+                    if k not in ("dead", "recovered")
+                    else int(metrics[f"{vid}_{k}"])
+                    for k in ("l0", "mse", "fvu", "dead", "gain", "mmcs", "recovered")
+                ]
+            )
         blocks = [
-            Text(title="Setup", body=(
-                f"{p.n_true} unit-norm random true features in {p.d} dims, each active with "
-                f"probability {p.p_active} (mean {metrics['true_l0']:.2f} active per input) at magnitude "
-                f"U(0.5, 1.5). The three main SAEs have {p.n_latents} latents; the dead-latent experiment "
-                f"uses a tight dictionary of {int(metrics['tight_latents'])} latents (as many as true features), where a "
-                f"dead latent means a missing feature. Unit-norm decoder rows, Adam lr {p.lr}, "
-                f"{p.steps} steps of batch {p.batch}; all variants see the same init and data. "
-                f"ReLU+L1 lambda={p.l1}; TopK k={p.k}; JumpReLU L0 coef {p.jump_l0}, rectangle-kernel "
-                f"width eps={p.jump_eps}, theta init {p.jump_theta_init}"
-                + (f" ({extra['jumprelu']})" if "jumprelu" in extra else "")
-                + f"; AuxK k_aux={p.aux_k}, coef {p.aux_coef:.3g}, dead = no activation for {p.dead_window} "
-                f"steps; resampling at steps {list(p.resample_at)}.")),
-            Table(title="SAE variants vs ground truth", columns=[
-                "variant", "latents", "L0", "MSE", "FVU", "dead", "gain", "MMCS", f"recovered (cos>={MATCH_COS})"],
+            Text(
+                title="Setup",
+                body=(
+                    f"{p.n_true} unit-norm random true features in {p.d} dims, each active with "
+                    f"probability {p.p_active} (mean {metrics['true_l0']:.2f} active per input) at magnitude "
+                    f"U(0.5, 1.5). The three main SAEs have {p.n_latents} latents; the dead-latent experiment "
+                    f"uses a tight dictionary of {int(metrics['tight_latents'])} latents (as many as true features), where a "
+                    f"dead latent means a missing feature. Unit-norm decoder rows, Adam lr {p.lr}, "
+                    f"{p.steps} steps of batch {p.batch}; all variants see the same init and data. "
+                    f"ReLU+L1 lambda={p.l1}; TopK k={p.k}; JumpReLU L0 coef {p.jump_l0}, rectangle-kernel "
+                    f"width eps={p.jump_eps}, theta init {p.jump_theta_init}"
+                    + (f" ({extra['jumprelu']})" if "jumprelu" in extra else "")
+                    + f"; AuxK k_aux={p.aux_k}, coef {p.aux_coef:.3g}, dead = no activation for {p.dead_window} "
+                    f"steps; resampling at steps {list(p.resample_at)}."
+                ),
+            ),
+            Table(
+                title="SAE variants vs ground truth",
+                columns=[
+                    "variant",
+                    "latents",
+                    "L0",
+                    "MSE",
+                    "FVU",
+                    "dead",
+                    "gain",
+                    "MMCS",
+                    f"recovered (cos>={MATCH_COS})",
+                ],
                 rows=rows,
-                caption=(f"L0 = mean active latents per input (true {metrics['true_l0']:.2f}); MSE = mean squared "
-                         "error summed over dims; FVU = fraction of variance unexplained; dead = latents never active "
-                         f"on {p.eval_samples} eval inputs; gain = SAE activation along a true feature fed "
-                         "alone at magnitude 1 (< 1 = shrinkage); MMCS = mean over true features of the max cosine "
-                         "with a decoder row.")),
-            LinePlot(title="Reconstruction MSE during training",
-                     series=[Series(name=LABELS[v], x=[a for a, _ in curves[v]], y=[b for _, b in curves[v]])
-                             for v in variants],
-                     xlabel="step", ylabel="MSE (sum over dims)"),
+                caption=(
+                    f"L0 = mean active latents per input (true {metrics['true_l0']:.2f}); MSE = mean squared "
+                    "error summed over dims; FVU = fraction of variance unexplained; dead = latents never active "
+                    f"on {p.eval_samples} eval inputs; gain = SAE activation along a true feature fed "
+                    "alone at magnitude 1 (< 1 = shrinkage); MMCS = mean over true features of the max cosine "
+                    "with a decoder row."
+                ),
+            ),
+            LinePlot(
+                title="Reconstruction MSE during training",
+                series=[
+                    Series(name=LABELS[v], x=[a for a, _ in curves[v]], y=[b for _, b in curves[v]]) for v in variants
+                ],
+                xlabel="step",
+                ylabel="MSE (sum over dims)",
+            ),
         ]
         return LabResult(blocks=blocks, metrics=metrics, questions=build_questions(metrics), timings=timings)
 

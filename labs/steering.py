@@ -39,8 +39,11 @@ from mi_prep.lab.tasks.sentiment import NEG_WORDS, NOUNS, POS_WORDS, SENTIMENT_S
 
 
 class SteeringParams(SentimentLMSpec):
-    alphas: tuple[float, ...] = Field(tuple(round(0.2 * i, 1) for i in range(16)), min_length=1,
-                                      description="steering strengths, in multiples of the difference of means")
+    alphas: tuple[float, ...] = Field(
+        tuple(round(0.2 * i, 1) for i in range(16)),
+        min_length=1,
+        description="steering strengths, in multiples of the difference of means",
+    )
     sample_tokens: int = Field(10, ge=0, description="tokens per sampled continuation")
     n_samples: int = Field(4, ge=1, description="samples per prompt and condition")
 
@@ -94,102 +97,139 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
     names = layer_names(len(flips))
     b, fa, why = best_layer(metrics)
     step = alphas[1] - alphas[0] if len(alphas) > 1 else 1.0
-    desc = "; ".join(f"{names[l]}: " + (f"50% at alpha {fa[l]:.2f}" if fa[l] is not None else
-                                         f"max {flips[l][-1]:.2f} at alpha {alphas[-1]:g}") for l in range(len(flips)))
+    desc = "; ".join(
+        f"{names[l]}: "
+        + (f"50% at alpha {fa[l]:.2f}" if fa[l] is not None else f"max {flips[l][-1]:.2f} at alpha {alphas[-1]:g}")
+        for l in range(len(flips))
+    )
     n_layers = int(metrics["n_layers"])
-    qs.append(PickComponent(
-        id="steering-best-layer",
-        prompt=(f"The steering vector v (negative minus positive mean activation) is added as alpha * v at one residual "
+    qs.append(
+        PickComponent(
+            id="steering-best-layer",
+            prompt=(
+                f"The steering vector v (negative minus positive mean activation) is added as alpha * v at one residual "
                 f"point: L0..L{n_layers - 1} = the input of block 0..{n_layers - 1}, L{n_layers} = the final residual "
                 "stream. Which point steers best (50% of the next sentiment word's probability flipped to negative "
-                "at the smallest alpha)?"),
-        components=names,
-        correct=(names[b],),
-        explanation=f"{names[b]} {why}. Per point: {desc}. alpha is in units of that layer's own difference of means.",
-    ))
+                "at the smallest alpha)?"
+            ),
+            components=names,
+            correct=(names[b],),
+            explanation=f"{names[b]} {why}. Per point: {desc}. alpha is in units of that layer's own difference of means.",
+        )
+    )
 
     if fa[b] is not None:
-        qs.append(Numeric(
-            id="steering-flip-alpha",
-            prompt=("At the point that steers best, what alpha (in units of the difference-of-means vector) first "
-                    "moves half of the sentiment probability to negative words?"),
-            answer=round(fa[b], 3),
-            abs_tol=step,
-            rel_tol=0.0,
-            explanation=(f"The {names[b]} curve: " + ", ".join(f"alpha {a:g}: {f:.2f}" for a, f in zip(alphas, flips[b]))
-                         + f". It crosses 0.5 at alpha = {fa[b]:.2f} (interpolated; the grid step is {step:g}, "
-                           "which sets the tolerance). Near alpha = 1 is natural: adding one full difference of "
-                           "means moves a positive activation to where negative ones sit."),
-        ))
+        qs.append(
+            Numeric(
+                id="steering-flip-alpha",
+                prompt=(
+                    "At the point that steers best, what alpha (in units of the difference-of-means vector) first "
+                    "moves half of the sentiment probability to negative words?"
+                ),
+                answer=round(fa[b], 3),
+                abs_tol=step,
+                rel_tol=0.0,
+                explanation=(
+                    f"The {names[b]} curve: "
+                    + ", ".join(f"alpha {a:g}: {f:.2f}" for a, f in zip(alphas, flips[b]))
+                    + f". It crosses 0.5 at alpha = {fa[b]:.2f} (interpolated; the grid step is {step:g}, "
+                    "which sets the tolerance). Near alpha = 1 is natural: adding one full difference of "
+                    "means moves a positive activation to where negative ones sit."
+                ),
+            )
+        )
 
     # overshoot: sentiment mass at the largest alpha
     m0, m_hi = mass[b][0], mass[b][-1]
-    qs.append(MultipleChoice(
-        id="steering-overshoot",
-        prompt=(f"At the point that steers best, compare alpha = 0 with the largest alpha ({alphas[-1]:g}). What "
-                "happens to the total probability the model puts on sentiment words at the steered position?"),
-        options=("it stays about the same (within 0.1): steering only swaps positive for negative",
-                 "it drops by more than 0.1: large alphas push activations off-distribution and break the model",
-                 "it rises by more than 0.1"),
-        correct=0 if abs(m_hi - m0) <= 0.1 else (1 if m_hi < m0 else 2),
-        explanation=(f"Sentiment-word mass at {names[b]}: {m0:.2f} at alpha 0, {m_hi:.2f} at alpha {alphas[-1]:g}. "
-                     "Steering strength is a trade-off: too large a multiple of v degrades fluency, which is why "
-                     "CAA papers report behaviour together with a capability / perplexity check."),
-    ))
+    qs.append(
+        MultipleChoice(
+            id="steering-overshoot",
+            prompt=(
+                f"At the point that steers best, compare alpha = 0 with the largest alpha ({alphas[-1]:g}). What "
+                "happens to the total probability the model puts on sentiment words at the steered position?"
+            ),
+            options=(
+                "it stays about the same (within 0.1): steering only swaps positive for negative",
+                "it drops by more than 0.1: large alphas push activations off-distribution and break the model",
+                "it rises by more than 0.1",
+            ),
+            correct=0 if abs(m_hi - m0) <= 0.1 else (1 if m_hi < m0 else 2),
+            explanation=(
+                f"Sentiment-word mass at {names[b]}: {m0:.2f} at alpha 0, {m_hi:.2f} at alpha {alphas[-1]:g}. "
+                "Steering strength is a trade-off: too large a multiple of v degrades fluency, which is why "
+                "CAA papers report behaviour together with a capability / perplexity check."
+            ),
+        )
+    )
 
-    base, abl, rnd = (float(metrics["consistency_base"]), float(metrics["consistency_ablated"]),
-                      float(metrics["consistency_random"]))
+    base, abl, rnd = (
+        float(metrics["consistency_base"]),
+        float(metrics["consistency_ablated"]),
+        float(metrics["consistency_random"]),
+    )
     if abl <= 0.6:
         c = 0
     elif base - abl >= 0.1:
         c = 1
     else:
         c = 2
-    qs.append(MultipleChoice(
-        id="steering-ablation",
-        prompt=("Directional ablation: project the unit steering direction r out of the residual stream at every layer "
+    qs.append(
+        MultipleChoice(
+            id="steering-ablation",
+            prompt=(
+                "Directional ablation: project the unit steering direction r out of the residual stream at every layer "
                 "and position (x <- x - r r^T x), then ask the model to continue sentences whose sentiment is already "
-                "set. How often does its next sentiment word still agree with the sentence? What does that say?"),
-        options=(
-            "it falls to about chance (<= 0.6): the model's use of sentiment runs through this one direction",
-            "it drops clearly (>= 0.1) but stays above 0.6: the direction carries much, not all, of the information",
-            "it barely changes (< 0.1 drop): the model can read sentiment from other directions too",
-        ),
-        correct=c,
-        explanation=(f"Agreement of the next sentiment word with the sentence: {base:.2f} normally, {abl:.2f} with r "
-                     f"ablated, {rnd:.2f} with a random direction ablated (control). "
-                     "Ablation tests necessity, adding the vector tests sufficiency; Arditi et al. use both for the "
-                     "refusal direction (ablating it removes refusal, adding it induces refusal)."),
-    ))
+                "set. How often does its next sentiment word still agree with the sentence? What does that say?"
+            ),
+            options=(
+                "it falls to about chance (<= 0.6): the model's use of sentiment runs through this one direction",
+                "it drops clearly (>= 0.1) but stays above 0.6: the direction carries much, not all, of the information",
+                "it barely changes (< 0.1 drop): the model can read sentiment from other directions too",
+            ),
+            correct=c,
+            explanation=(
+                f"Agreement of the next sentiment word with the sentence: {base:.2f} normally, {abl:.2f} with r "
+                f"ablated, {rnd:.2f} with a random direction ablated (control). "
+                "Ablation tests necessity, adding the vector tests sufficiency; Arditi et al. use both for the "
+                "refusal direction (ablating it removes refusal, adding it induces refusal)."
+            ),
+        )
+    )
 
-    qs.append(FreeText(
-        id="steering-caa-vs-actadd",
-        prompt="Compare ActAdd and Contrastive Activation Addition (CAA). How is each steering vector built and applied?",
-        model_answer=(
-            "ActAdd (Turner et al. 2023) takes the difference of activations for a single prompt pair (e.g. 'Love' "
-            "minus 'Hate') at one layer and adds it, scaled by a coefficient, at the start of the prompt during the "
-            "forward pass. CAA (Rimsky/Panickssery et al. 2023) averages the difference over many contrastive pairs "
-            "(multiple-choice answers exhibiting vs not exhibiting the behaviour) at the answer position, which "
-            "averages out noise specific to one pair, and adds the mean-difference vector at every token position "
-            "after the prompt, with a positive or negative multiplier, on Llama 2 Chat. Both pick a layer (middle "
-            "layers work best) and a coefficient; too large a coefficient breaks fluency. This lab builds the vector "
-            f"CAA-style from {int(metrics.get('n_pairs', 0))} pairs."),
-        key_points=(
-            "ActAdd: one prompt pair, difference of activations",
-            "CAA: mean difference over many contrastive pairs (less noise)",
-            "CAA adds at all positions after the prompt; ActAdd at the prompt's positions at one layer",
-            "layer and coefficient are chosen; too large breaks the model",
-        ),
-        terms=(
-            ("actadd", "single", "one pair", "one prompt"),
-            ("caa", "mean", "average", "many"),
-            ("position", "token", "after the prompt", "every"),
-            ("layer", "coefficient", "multiplier", "alpha", "scale"),
-        ),
-        explanation=f"In this run {names[b]} steered best; "
-                    + (f"alpha {fa[b]:.2f} flipped half the sentiment mass." if fa[b] is not None else
-                       "no layer reached a 50% flip."),
-    ))
+    qs.append(
+        FreeText(
+            id="steering-caa-vs-actadd",
+            prompt="Compare ActAdd and Contrastive Activation Addition (CAA). How is each steering vector built and applied?",
+            model_answer=(
+                "ActAdd (Turner et al. 2023) takes the difference of activations for a single prompt pair (e.g. 'Love' "
+                "minus 'Hate') at one layer and adds it, scaled by a coefficient, at the start of the prompt during the "
+                "forward pass. CAA (Rimsky/Panickssery et al. 2023) averages the difference over many contrastive pairs "
+                "(multiple-choice answers exhibiting vs not exhibiting the behaviour) at the answer position, which "
+                "averages out noise specific to one pair, and adds the mean-difference vector at every token position "
+                "after the prompt, with a positive or negative multiplier, on Llama 2 Chat. Both pick a layer (middle "
+                "layers work best) and a coefficient; too large a coefficient breaks fluency. This lab builds the vector "
+                f"CAA-style from {int(metrics.get('n_pairs', 0))} pairs."
+            ),
+            key_points=(
+                "ActAdd: one prompt pair, difference of activations",
+                "CAA: mean difference over many contrastive pairs (less noise)",
+                "CAA adds at all positions after the prompt; ActAdd at the prompt's positions at one layer",
+                "layer and coefficient are chosen; too large breaks the model",
+            ),
+            terms=(
+                ("actadd", "single", "one pair", "one prompt"),
+                ("caa", "mean", "average", "many"),
+                ("position", "token", "after the prompt", "every"),
+                ("layer", "coefficient", "multiplier", "alpha", "scale"),
+            ),
+            explanation=f"In this run {names[b]} steered best; "
+            + (
+                f"alpha {fa[b]:.2f} flipped half the sentiment mass."
+                if fa[b] is not None
+                else "no layer reached a 50% flip."
+            ),
+        )
+    )
     return qs
 
 
@@ -199,8 +239,10 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
 class SteeringLab(Lab):
     name = "steering"
     title = "Steering vectors and directional ablation"
-    summary = ("Train a tiny LM on one-sentiment sentences, build a difference-of-means steering vector per layer, "
-               "plot dose-response curves, sample steered text and ablate the direction.")
+    summary = (
+        "Train a tiny LM on one-sentiment sentences, build a difference-of-means steering vector per layer, "
+        "plot dose-response curves, sample steered text and ablate the direction."
+    )
     topics = ("steering", "activation-addition", "refusal-direction", "linear-representations")
     Params = SteeringParams
     small = {**SENTIMENT_SMALL, "alphas": (0.0, 0.5, 1.0, 1.5, 2.0, 3.0), "n_samples": 2}
@@ -222,11 +264,18 @@ class SteeringLab(Lab):
         timings["experiments"] = time.perf_counter() - t1
         metrics["was_cached"] = float(was_cached)
         metrics["final_loss"] = float(losses[-1]) if losses else float("nan")
-        blocks.insert(1, LinePlot(title="Language-model training loss",
-                                  series=[Series(name="loss", x=[float(10 * i) for i in range(len(losses))],
-                                                 y=[float(v) for v in losses])],
-                                  xlabel="step", ylabel="cross-entropy",
-                                  caption="loaded from cache" if was_cached else ""))
+        blocks.insert(
+            1,
+            LinePlot(
+                title="Language-model training loss",
+                series=[
+                    Series(name="loss", x=[float(10 * i) for i in range(len(losses))], y=[float(v) for v in losses])
+                ],
+                xlabel="step",
+                ylabel="cross-entropy",
+                caption="loaded from cache" if was_cached else "",
+            ),
+        )
         timings["total"] = time.perf_counter() - t0
         return LabResult(blocks=blocks, metrics=metrics, questions=build_questions(metrics), timings=timings)
 
@@ -247,7 +296,7 @@ class SteeringLab(Lab):
         # contrastive pairs (identical but for the adjective's sentiment), activation at the adjective
         # CAA reads the activation where the behaviour is produced: the position right after the sentiment word,
         # whose next token must be a sentiment word. Nouns are split between vector building and evaluation.
-        build_nouns, eval_nouns = NOUNS[: len(NOUNS) // 2 + 1], NOUNS[len(NOUNS) // 2 + 1:]
+        build_nouns, eval_nouns = NOUNS[: len(NOUNS) // 2 + 1], NOUNS[len(NOUNS) // 2 + 1 :]
         pos_prompts, neg_prompts = contrastive_prompts(build_nouns)
         n_pairs = len(pos_prompts)
         with torch.no_grad():
@@ -271,9 +320,13 @@ class SteeringLab(Lab):
             return probs[:, pos_ids].sum(-1), probs[:, neg_ids].sum(-1)
 
         alphas = [float(a) for a in p.alphas]
-        metrics: dict[str, float] = {"n_layers": float(n_layers), "n_points": float(len(points)),
-                                     "n_alphas": float(len(alphas)), "n_pairs": float(n_pairs),
-                                     "n_eval_prompts": float(len(eval_pos))}
+        metrics: dict[str, float] = {
+            "n_layers": float(n_layers),
+            "n_points": float(len(points)),
+            "n_alphas": float(len(alphas)),
+            "n_pairs": float(n_pairs),
+            "n_eval_prompts": float(len(eval_pos)),
+        }
         for j, a in enumerate(alphas):
             metrics[f"alpha_{j}"] = a
         total = len(points) * len(alphas)
@@ -296,9 +349,11 @@ class SteeringLab(Lab):
         g = torch.Generator().manual_seed(ctx.seed + 11)
         r_rand = torch.randn(r.shape[0], generator=g).to(r.device)
         r_rand = r_rand / r_rand.norm()
-        ablate_points = ([f"blocks.{i}.hook_resid_pre" for i in range(n_layers)]
-                         + [f"blocks.{i}.hook_resid_mid" for i in range(n_layers)]
-                         + [f"blocks.{n_layers - 1}.hook_resid_post"])
+        ablate_points = (
+            [f"blocks.{i}.hook_resid_pre" for i in range(n_layers)]
+            + [f"blocks.{i}.hook_resid_mid" for i in range(n_layers)]
+            + [f"blocks.{n_layers - 1}.hook_resid_post"]
+        )
 
         toks_neg, last_neg_idx = pad(tok, eval_neg, dev)
 
@@ -315,7 +370,7 @@ class SteeringLab(Lab):
         ctx.check_cancelled()
 
         # samples: base, steered at the best layer, ablated
-        a_show = (max(alphas[-1] * 0.5, fa[b] * 1.5) if fa[b] is not None else alphas[-1])
+        a_show = max(alphas[-1] * 0.5, fa[b] * 1.5) if fa[b] is not None else alphas[-1]
         a_show = min(a_show, alphas[-1])
         metrics["alpha_shown"] = float(a_show)
         seeds_prompts = ["the movie was great and", "i loved the book . it was", "the food was lovely . i"]
@@ -333,7 +388,7 @@ class SteeringLab(Lab):
                 for _ in range(n_samp):
                     ctx.check_cancelled()
                     ids = sample(model, tok.encode(prompt), p.sample_tokens, hooks, gs, dev, p.n_ctx)
-                    cont = tok.decode(ids[len(tok.encode(prompt)):])
+                    cont = tok.decode(ids[len(tok.encode(prompt)) :])
                     words = cont.split()
                     neg_count += sum(w in NEG_WORDS for w in words)
                     pos_count += sum(w in POS_WORDS for w in words)
@@ -345,47 +400,80 @@ class SteeringLab(Lab):
         metrics["sample_neg_frac_steered"] = frac[keys[1]]
         metrics["sample_neg_frac_ablated"] = frac[keys[2]]
 
-        blocks: list = [Text(title="Setup", body=(
-            f"Word-level corpus over {len(VOCAB)} words: sentences such as 'the movie was great and lovely . i loved "
-            "it .' or 'i hated the book . it was awful and boring .', each with one sentiment (50/50), concatenated "
-            f"to {p.n_ctx} tokens. Model: {n_layers} layers, d_model {p.d_model}, {p.n_heads} heads, "
-            f"MLP {p.d_mlp}, trained {p.steps} steps. Steering vector per point = mean(negative) - mean(positive) "
-            f"residual at the position after the sentiment word (where the next word must carry the sentiment) over {n_pairs} contrastive pairs (nouns {', '.join(build_nouns)}); evaluation uses the other nouns; alpha * v is added at every position of "
-            f"{len(eval_pos)} positive prompts. 'flip' = P(negative words) / P(sentiment words) at the next token. "
-            f"L0..L{n_layers - 1} = input of block i (hook_resid_pre), L{n_layers} = final residual (resid_post).")),
+        blocks: list = [
+            Text(
+                title="Setup",
+                body=(
+                    f"Word-level corpus over {len(VOCAB)} words: sentences such as 'the movie was great and lovely . i loved "
+                    "it .' or 'i hated the book . it was awful and boring .', each with one sentiment (50/50), concatenated "
+                    f"to {p.n_ctx} tokens. Model: {n_layers} layers, d_model {p.d_model}, {p.n_heads} heads, "
+                    f"MLP {p.d_mlp}, trained {p.steps} steps. Steering vector per point = mean(negative) - mean(positive) "
+                    f"residual at the position after the sentiment word (where the next word must carry the sentiment) over {n_pairs} contrastive pairs (nouns {', '.join(build_nouns)}); evaluation uses the other nouns; alpha * v is added at every position of "
+                    f"{len(eval_pos)} positive prompts. 'flip' = P(negative words) / P(sentiment words) at the next token. "
+                    f"L0..L{n_layers - 1} = input of block i (hook_resid_pre), L{n_layers} = final residual (resid_post)."
+                ),
+            )
         ]
-        blocks.append(LinePlot(
-            title="Dose-response: share of sentiment probability on negative words",
-            series=[Series(name=names[l], x=list(alphas), y=[metrics[f"flip_L{l}_a{j}"] for j in range(len(alphas))])
-                    for l in range(len(points))],
-            xlabel="alpha (multiples of the difference of means)", ylabel="P(neg) / P(sentiment)",
-        ))
-        blocks.append(LinePlot(
-            title="Total probability on sentiment words (fluency check)",
-            series=[Series(name=names[l], x=list(alphas), y=[metrics[f"mass_L{l}_a{j}"] for j in range(len(alphas))])
-                    for l in range(len(points))],
-            xlabel="alpha", ylabel="P(sentiment words)",
-        ))
-        blocks.append(Table(
-            title="Steering by layer", columns=["point", "hook", "||v||", "alpha for 50% flip", f"flip at alpha {alphas[-1]:g}"],
-            rows=[[names[l], points[l], round(metrics[f"steer_norm_L{l}"], 3),
-                   round(fa[l], 2) if fa[l] is not None else "not reached",
-                   round(metrics[f"flip_L{l}_a{len(alphas) - 1}"], 3)] for l in range(len(points))],
-            caption=f"best: {names[b]} ({why})",
-        ))
-        blocks.append(Table(
-            title="Directional ablation (x <- x - r r^T x at every layer and position)",
-            columns=["condition", "next sentiment word agrees with the sentence"],
-            rows=[["no ablation", round(metrics["consistency_base"], 3)],
-                  [f"ablate r ({names[b]} steering direction)", round(metrics["consistency_ablated"], 3)],
-                  ["ablate a random direction (control)", round(metrics["consistency_random"], 3)]],
-            caption="0.5 = chance: the model no longer knows which sentiment the sentence has",
-        ))
-        blocks.append(Table(
-            title="Sampled continuations (seeded, same noise per condition)",
-            columns=["condition", "prompt", "continuation"], rows=sample_rows,
-            caption="negative share of sentiment words sampled: " + ", ".join(f"{k} {v:.2f}" for k, v in frac.items()),
-        ))
+        blocks.append(
+            LinePlot(
+                title="Dose-response: share of sentiment probability on negative words",
+                series=[
+                    Series(name=names[l], x=list(alphas), y=[metrics[f"flip_L{l}_a{j}"] for j in range(len(alphas))])
+                    for l in range(len(points))
+                ],
+                xlabel="alpha (multiples of the difference of means)",
+                ylabel="P(neg) / P(sentiment)",
+            )
+        )
+        blocks.append(
+            LinePlot(
+                title="Total probability on sentiment words (fluency check)",
+                series=[
+                    Series(name=names[l], x=list(alphas), y=[metrics[f"mass_L{l}_a{j}"] for j in range(len(alphas))])
+                    for l in range(len(points))
+                ],
+                xlabel="alpha",
+                ylabel="P(sentiment words)",
+            )
+        )
+        blocks.append(
+            Table(
+                title="Steering by layer",
+                columns=["point", "hook", "||v||", "alpha for 50% flip", f"flip at alpha {alphas[-1]:g}"],
+                rows=[
+                    [
+                        names[l],
+                        points[l],
+                        round(metrics[f"steer_norm_L{l}"], 3),
+                        round(fa[l], 2) if fa[l] is not None else "not reached",
+                        round(metrics[f"flip_L{l}_a{len(alphas) - 1}"], 3),
+                    ]
+                    for l in range(len(points))
+                ],
+                caption=f"best: {names[b]} ({why})",
+            )
+        )
+        blocks.append(
+            Table(
+                title="Directional ablation (x <- x - r r^T x at every layer and position)",
+                columns=["condition", "next sentiment word agrees with the sentence"],
+                rows=[
+                    ["no ablation", round(metrics["consistency_base"], 3)],
+                    [f"ablate r ({names[b]} steering direction)", round(metrics["consistency_ablated"], 3)],
+                    ["ablate a random direction (control)", round(metrics["consistency_random"], 3)],
+                ],
+                caption="0.5 = chance: the model no longer knows which sentiment the sentence has",
+            )
+        )
+        blocks.append(
+            Table(
+                title="Sampled continuations (seeded, same noise per condition)",
+                columns=["condition", "prompt", "continuation"],
+                rows=sample_rows,
+                caption="negative share of sentiment words sampled: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in frac.items()),
+            )
+        )
         return metrics, blocks
 
 

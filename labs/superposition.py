@@ -53,8 +53,16 @@ GEOMETRIES = (
     "irregular (none of the above)",
 )
 G_NONE, G_SINGLE, G_ORTHO, G_ANTIPODAL, G_TRIANGLE, G_SQUARE, G_PENTAGON, G_IRREGULAR = range(len(GEOMETRIES))
-GEOMETRY_SHORT = ("none", "single", "orthogonal pair", "antipodal pair", "triangle", "square (2 antipodal pairs)",
-                  "pentagon", "irregular")
+GEOMETRY_SHORT = (
+    "none",
+    "single",
+    "orthogonal pair",
+    "antipodal pair",
+    "triangle",
+    "square (2 antipodal pairs)",
+    "pentagon",
+    "irregular",
+)
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -94,7 +102,7 @@ def antipodal_pairs(angles: dict[int, float], tol: float = ANGLE_TOL) -> list[tu
     ids = sorted(angles)
     out = []
     for a_i, i in enumerate(ids):
-        for j in ids[a_i + 1:]:
+        for j in ids[a_i + 1 :]:
             d = abs((angles[i] - angles[j] + 180.0) % 360.0 - 180.0)
             if abs(d - 180.0) <= tol:
                 out.append((i, j))
@@ -120,8 +128,16 @@ def summarise(metrics: Mapping[str, float]) -> dict[str, Any]:
     for k in range(len(sparsities)):
         rep = [angles[k][i] for i in range(n) if norms[k][i] > REPRESENTED]
         geoms.append(classify_geometry(rep) if m == 2 else G_IRREGULAR)
-    return {"sparsities": sparsities, "n": n, "m": m, "norms": norms, "angles": angles,
-            "counts": counts, "first": first, "geoms": geoms}
+    return {
+        "sparsities": sparsities,
+        "n": n,
+        "m": m,
+        "norms": norms,
+        "angles": angles,
+        "counts": counts,
+        "first": first,
+        "geoms": geoms,
+    }
 
 
 def _fmt_s(s: float) -> str:
@@ -138,31 +154,44 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
     never = f"never (no sparsity in this sweep stores more than {m} features)"
     options = tuple(f"S = {_fmt_s(v)}" for v in sp) + (never,)
     correct = first if first is not None else len(sp)
-    qs.append(MultipleChoice(
-        id="superposition-onset",
-        prompt=(f"The sweep trains one toy model ({n} features -> {m} dims) per feature sparsity S. "
-                f"At which sparsity does the model first store more than {m} features (||W_i|| > {REPRESENTED})?"),
-        options=options,
-        correct=correct,
-        explanation=(f"Features with ||W_i|| > {REPRESENTED} per sparsity: {count_line}. "
-                     + (f"S = {_fmt_s(sp[first])} is the first with more features than the {m} dimensions: "
-                        "sparse features rarely co-occur, so the interference they cause is rare and cheaper "
-                        "than dropping them." if first is not None else
-                        "No model in this run went past one feature per dimension; try more steps or restarts.")),
-    ))
+    qs.append(
+        MultipleChoice(
+            id="superposition-onset",
+            prompt=(
+                f"The sweep trains one toy model ({n} features -> {m} dims) per feature sparsity S. "
+                f"At which sparsity does the model first store more than {m} features (||W_i|| > {REPRESENTED})?"
+            ),
+            options=options,
+            correct=correct,
+            explanation=(
+                f"Features with ||W_i|| > {REPRESENTED} per sparsity: {count_line}. "
+                + (
+                    f"S = {_fmt_s(sp[first])} is the first with more features than the {m} dimensions: "
+                    "sparse features rarely co-occur, so the interference they cause is rare and cheaper "
+                    "than dropping them."
+                    if first is not None
+                    else "No model in this run went past one feature per dimension; try more steps or restarts."
+                )
+            ),
+        )
+    )
 
     k_hi = len(sp) - 1
-    qs.append(Numeric(
-        id="superposition-count-max",
-        prompt=f"How many of the {n} features does the model at the highest sparsity (S = {_fmt_s(sp[k_hi])}) represent "
-               f"(||W_i|| > {REPRESENTED})?",
-        answer=float(counts[k_hi]),
-        abs_tol=0.0,
-        rel_tol=0.0,
-        explanation=(f"Norms at S={_fmt_s(sp[k_hi])}: "
-                     + ", ".join(f"f{i}={v:.2f}" for i, v in enumerate(s["norms"][k_hi]))
-                     + f" -> {counts[k_hi]} above {REPRESENTED} in {m} dimensions."),
-    ))
+    qs.append(
+        Numeric(
+            id="superposition-count-max",
+            prompt=f"How many of the {n} features does the model at the highest sparsity (S = {_fmt_s(sp[k_hi])}) represent "
+            f"(||W_i|| > {REPRESENTED})?",
+            answer=float(counts[k_hi]),
+            abs_tol=0.0,
+            rel_tol=0.0,
+            explanation=(
+                f"Norms at S={_fmt_s(sp[k_hi])}: "
+                + ", ".join(f"f{i}={v:.2f}" for i, v in enumerate(s["norms"][k_hi]))
+                + f" -> {counts[k_hi]} above {REPRESENTED} in {m} dimensions."
+            ),
+        )
+    )
 
     def geometry_q(k: int, qid: str, which: str) -> MultipleChoice:
         rep = {i: s["angles"][k][i] for i in range(n) if s["norms"][k][i] > REPRESENTED}
@@ -170,54 +199,66 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
         pairs = antipodal_pairs(rep)
         return MultipleChoice(
             id=qid,
-            prompt=(f"Plot the columns W_i of {which} in its {m}-D hidden space. "
-                    "Which geometry do the represented features form?"),
+            prompt=(
+                f"Plot the columns W_i of {which} in its {m}-D hidden space. "
+                "Which geometry do the represented features form?"
+            ),
             options=GEOMETRIES[1:],
             correct=geoms[k] - 1 if geoms[k] > 0 else len(GEOMETRIES) - 2,
-            explanation=("Represented features and angles: "
-                         + ", ".join(f"f{i} at {a % 360:.0f} deg" for i, a in sorted(rep.items(), key=lambda t: t[1] % 360))
-                         + f"; gaps between neighbours: {', '.join(f'{g:.0f}' for g in sorted(gaps))} deg"
-                         + (f"; antipodal pairs: {', '.join(f'f{i}/f{j}' for i, j in pairs)}" if pairs else "")
-                         + f" -> {GEOMETRY_SHORT[geoms[k]]}. The toy model's geometries are polytopes: "
-                           "antipodal pairs use one dimension for two features (the ReLU and negative bias filter "
-                           "the negative interference), a pentagon fits 5 features into 2 dimensions."),
+            explanation=(
+                "Represented features and angles: "
+                + ", ".join(f"f{i} at {a % 360:.0f} deg" for i, a in sorted(rep.items(), key=lambda t: t[1] % 360))
+                + f"; gaps between neighbours: {', '.join(f'{g:.0f}' for g in sorted(gaps))} deg"
+                + (f"; antipodal pairs: {', '.join(f'f{i}/f{j}' for i, j in pairs)}" if pairs else "")
+                + f" -> {GEOMETRY_SHORT[geoms[k]]}. The toy model's geometries are polytopes: "
+                "antipodal pairs use one dimension for two features (the ReLU and negative bias filter "
+                "the negative interference), a pentagon fits 5 features into 2 dimensions."
+            ),
         )
 
     if m == 2:
         qs.append(geometry_q(k_hi, "superposition-geometry-max", f"the S = {_fmt_s(sp[k_hi])} model"))
         if first is not None and first != k_hi and geoms[first] != geoms[k_hi]:
-            qs.append(geometry_q(first, "superposition-geometry-onset",
-                                 f"the model at the onset sparsity (the lowest S storing more than {m} features)"))
+            qs.append(
+                geometry_q(
+                    first,
+                    "superposition-geometry-onset",
+                    f"the model at the onset sparsity (the lowest S storing more than {m} features)",
+                )
+            )
 
-    qs.append(FreeText(
-        id="superposition-why-sparsity",
-        prompt="Why does feature sparsity let a model store more features than it has dimensions? What is the cost?",
-        model_answer=(
-            "Features stored in superposition are not orthogonal, so reading one feature picks up interference from "
-            "the others. If features are dense they are active together and the interference is paid on every input, "
-            "so the model keeps only the m most important features, one per dimension (PCA-like). If features are "
-            "sparse they are rarely active at the same time: most of the time only one is on, and the ReLU with a "
-            "negative bias filters out the small negative interference, so the expected loss from interference is "
-            "smaller than the loss of not representing the feature at all. Importance and sparsity set this "
-            f"trade-off; here the model went from {counts[0]} features at S={_fmt_s(sp[0])} to {counts[k_hi]} at "
-            f"S={_fmt_s(sp[k_hi])}, arranged as regular polytopes (antipodal pairs, pentagons). The cost is "
-            "interference noise when features co-occur and polysemantic directions/neurons."),
-        key_points=(
-            "superposed features are non-orthogonal, so they interfere",
-            "sparse features rarely co-occur, so the interference is rarely paid",
-            "the ReLU / negative bias filters small interference",
-            "trade-off against importance: dense -> keep top-m features, like PCA",
-            "consequence: polysemantic directions, geometry of polytopes (antipodal pairs, pentagons)",
-        ),
-        terms=(
-            ("interfer", "orthogonal", "overlap"),
-            ("rarely", "co-occur", "simultaneous", "same time", "together"),
-            ("relu", "bias", "nonlinear", "filter"),
-            ("importan", "dense", "pca", "trade"),
-            ("polysemant", "antipodal", "pentagon", "polytope", "geometr"),
-        ),
-        explanation=f"Represented features per sparsity in this run: {count_line}.",
-    ))
+    qs.append(
+        FreeText(
+            id="superposition-why-sparsity",
+            prompt="Why does feature sparsity let a model store more features than it has dimensions? What is the cost?",
+            model_answer=(
+                "Features stored in superposition are not orthogonal, so reading one feature picks up interference from "
+                "the others. If features are dense they are active together and the interference is paid on every input, "
+                "so the model keeps only the m most important features, one per dimension (PCA-like). If features are "
+                "sparse they are rarely active at the same time: most of the time only one is on, and the ReLU with a "
+                "negative bias filters out the small negative interference, so the expected loss from interference is "
+                "smaller than the loss of not representing the feature at all. Importance and sparsity set this "
+                f"trade-off; here the model went from {counts[0]} features at S={_fmt_s(sp[0])} to {counts[k_hi]} at "
+                f"S={_fmt_s(sp[k_hi])}, arranged as regular polytopes (antipodal pairs, pentagons). The cost is "
+                "interference noise when features co-occur and polysemantic directions/neurons."
+            ),
+            key_points=(
+                "superposed features are non-orthogonal, so they interfere",
+                "sparse features rarely co-occur, so the interference is rarely paid",
+                "the ReLU / negative bias filters small interference",
+                "trade-off against importance: dense -> keep top-m features, like PCA",
+                "consequence: polysemantic directions, geometry of polytopes (antipodal pairs, pentagons)",
+            ),
+            terms=(
+                ("interfer", "orthogonal", "overlap"),
+                ("rarely", "co-occur", "simultaneous", "same time", "together"),
+                ("relu", "bias", "nonlinear", "filter"),
+                ("importan", "dense", "pca", "trade"),
+                ("polysemant", "antipodal", "pentagon", "polytope", "geometr"),
+            ),
+            explanation=f"Represented features per sparsity in this run: {count_line}.",
+        )
+    )
     return qs
 
 
@@ -228,8 +269,11 @@ class SuperpositionParams(LabParams):
     n_features: int = Field(5, ge=1)
     n_hidden: int = Field(2, ge=1)
     importance_decay: float = Field(0.9, gt=0, description="feature i has importance decay**i")
-    sparsities: tuple[float, ...] = Field((0.0, 0.7, 0.9, 0.97, 0.99, 0.999), min_length=1,
-                                          description="feature sparsities S (one model each), each in [0, 1)")
+    sparsities: tuple[float, ...] = Field(
+        (0.0, 0.7, 0.9, 0.97, 0.99, 0.999),
+        min_length=1,
+        description="feature sparsities S (one model each), each in [0, 1)",
+    )
     restarts: int = Field(4, ge=1, description="random restarts per sparsity (the best is kept)")
     steps: int = Field(2500, gt=0)
     batch: int = Field(1024, gt=0)
@@ -248,8 +292,10 @@ class SuperpositionParams(LabParams):
 class SuperpositionLab(Lab):
     name = "superposition"
     title = "Toy models of superposition"
-    summary = ("Train the 5-features-in-2-dims toy model across feature sparsities; watch features go into "
-               "superposition as antipodal pairs and a pentagon.")
+    summary = (
+        "Train the 5-features-in-2-dims toy model across feature sparsities; watch features go into "
+        "superposition as antipodal pairs and a pentagon."
+    )
     topics = ("superposition", "polysemanticity", "toy-models")
     Params = SuperpositionParams
     small = {"steps": 1000, "restarts": 2, "batch": 512, "eval_samples": 5000}
@@ -265,22 +311,36 @@ class SuperpositionLab(Lab):
         n_s = len(sparsities)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        toy = train_toy_models(ctx, n=n, m=m, sparsities=sparsities, restarts=p.restarts, steps=p.steps,
-                               batch=p.batch, lr=p.lr, importance_decay=p.importance_decay,
-                               eval_samples=p.eval_samples, log_every=p.log_every)
+        toy = train_toy_models(
+            ctx,
+            n=n,
+            m=m,
+            sparsities=sparsities,
+            restarts=p.restarts,
+            steps=p.steps,
+            batch=p.batch,
+            lr=p.lr,
+            importance_decay=p.importance_decay,
+            eval_samples=p.eval_samples,
+            log_every=p.log_every,
+        )
         timings["train"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         Wb, bb, best = toy.W, toy.b, toy.best
 
-        metrics: dict[str, float] = {"n_sparsities": float(n_s), "n_features": float(n), "n_hidden": float(m),
-                                     "restarts": float(p.restarts)}
+        metrics: dict[str, float] = {
+            "n_sparsities": float(n_s),
+            "n_features": float(n),
+            "n_hidden": float(m),
+            "restarts": float(p.restarts),
+        }
         gram = torch.einsum("kmi,kmj->kij", Wb, Wb)  # W^T W  [n_s, n, n]
         norms = Wb.norm(dim=1)  # [n_s, n]
         unit = Wb / norms.clamp_min(1e-8)[:, None, :]
         overlap = torch.einsum("kmi,kmj->kij", unit, Wb) ** 2  # (Ŵ_i·W_j)^2
         eye = torch.eye(n, dtype=torch.bool)
         superpos = overlap.masked_fill(eye, 0.0).sum(-1)  # sum_{j != i}
-        dimensionality = norms ** 2 / overlap.sum(-1).clamp_min(1e-8)
+        dimensionality = norms**2 / overlap.sum(-1).clamp_min(1e-8)
         angles = torch.rad2deg(torch.atan2(Wb[:, 1, :], Wb[:, 0, :])) if m == 2 else None
         for k, s_val in enumerate(sparsities):
             metrics[f"sparsity_{k}"] = s_val
@@ -297,8 +357,9 @@ class SuperpositionLab(Lab):
         for k in range(n_s):
             metrics[f"represented_s{k}"] = float(summ["counts"][k])
             metrics[f"geometry_s{k}"] = float(summ["geoms"][k])
-        metrics["first_superposition_sparsity"] = (sparsities[summ["first"]] if summ["first"] is not None
-                                                   else float("nan"))
+        metrics["first_superposition_sparsity"] = (
+            sparsities[summ["first"]] if summ["first"] is not None else float("nan")
+        )
         metrics["represented_at_max_sparsity"] = float(summ["counts"][-1])
         timings["analysis"] = time.perf_counter() - t1
 
@@ -312,41 +373,78 @@ class SuperpositionLab(Lab):
     def _blocks(self, p, metrics, summ, gram, Wb, curves, curve_x, best) -> list:
         sp, n, m = summ["sparsities"], summ["n"], summ["m"]
         feats = [f"f{i}" for i in range(n)]
-        blocks: list = [Text(
-            title="Setup",
-            body=(f"{n} features, each zero with probability S and otherwise uniform in [0, 1], importance "
-                  f"{p.importance_decay}^i (f0 most important), squeezed into {m} dimensions: h = W x, "
-                  f"x' = ReLU(W^T h + b). One model per sparsity S in {', '.join(_fmt_s(s) for s in sp)}; "
-                  f"{p.restarts} restarts each, trained together as independent instances for {p.steps} steps "
-                  f"(Adam, lr {p.lr}, batch {p.batch}); the restart with the lowest held-out loss is shown. "
-                  f"A feature is 'represented' when ||W_i|| > {REPRESENTED}."),
-        )]
-        blocks.append(LinePlot(
-            title="Training loss (kept restart per sparsity)",
-            series=[Series(name=f"S={_fmt_s(s)}", x=list(curve_x), y=list(curves[best[k]])) for k, s in enumerate(sp)],
-            xlabel="step", ylabel="importance-weighted MSE",
-        ))
+        blocks: list = [
+            Text(
+                title="Setup",
+                body=(
+                    f"{n} features, each zero with probability S and otherwise uniform in [0, 1], importance "
+                    f"{p.importance_decay}^i (f0 most important), squeezed into {m} dimensions: h = W x, "
+                    f"x' = ReLU(W^T h + b). One model per sparsity S in {', '.join(_fmt_s(s) for s in sp)}; "
+                    f"{p.restarts} restarts each, trained together as independent instances for {p.steps} steps "
+                    f"(Adam, lr {p.lr}, batch {p.batch}); the restart with the lowest held-out loss is shown. "
+                    f"A feature is 'represented' when ||W_i|| > {REPRESENTED}."
+                ),
+            )
+        ]
+        blocks.append(
+            LinePlot(
+                title="Training loss (kept restart per sparsity)",
+                series=[
+                    Series(name=f"S={_fmt_s(s)}", x=list(curve_x), y=list(curves[best[k]])) for k, s in enumerate(sp)
+                ],
+                xlabel="step",
+                ylabel="importance-weighted MSE",
+            )
+        )
         rows = []
         for k, s in enumerate(sp):
-            rows.append([_fmt_s(s)] + [round(metrics[f"norm_s{k}_f{i}"], 3) for i in range(n)]
-                        + [summ["counts"][k], GEOMETRY_SHORT[summ["geoms"][k]]])
-        blocks.append(Table(title="Feature norms ||W_i|| per sparsity", columns=["S"] + feats + ["represented", "geometry"],
-                            rows=rows, caption=f"represented = count of ||W_i|| > {REPRESENTED}"))
-        rows = [[_fmt_s(s)] + [round(metrics[f"superposition_s{k}_f{i}"], 3) for i in range(n)]
-                for k, s in enumerate(sp)]
-        blocks.append(Table(title="Superposition per feature: sum_{j!=i} (Ŵ_i·W_j)^2", columns=["S"] + feats, rows=rows,
-                            caption="0 = the feature has its own dimension; large = it shares its direction with others"))
-        rows = [[_fmt_s(s)] + [round(metrics[f"dimensionality_s{k}_f{i}"], 3) for i in range(n)]
-                for k, s in enumerate(sp)]
-        blocks.append(Table(title="Feature dimensionality D_i = ||W_i||^2 / sum_j (Ŵ_i·W_j)^2", columns=["S"] + feats,
-                            rows=rows, caption="1 = own dimension, 1/2 = antipodal pair, 2/5 = pentagon, 0 = not represented"))
+            rows.append(
+                [_fmt_s(s)]
+                + [round(metrics[f"norm_s{k}_f{i}"], 3) for i in range(n)]
+                + [summ["counts"][k], GEOMETRY_SHORT[summ["geoms"][k]]]
+            )
+        blocks.append(
+            Table(
+                title="Feature norms ||W_i|| per sparsity",
+                columns=["S"] + feats + ["represented", "geometry"],
+                rows=rows,
+                caption=f"represented = count of ||W_i|| > {REPRESENTED}",
+            )
+        )
+        rows = [
+            [_fmt_s(s)] + [round(metrics[f"superposition_s{k}_f{i}"], 3) for i in range(n)] for k, s in enumerate(sp)
+        ]
+        blocks.append(
+            Table(
+                title="Superposition per feature: sum_{j!=i} (Ŵ_i·W_j)^2",
+                columns=["S"] + feats,
+                rows=rows,
+                caption="0 = the feature has its own dimension; large = it shares its direction with others",
+            )
+        )
+        rows = [
+            [_fmt_s(s)] + [round(metrics[f"dimensionality_s{k}_f{i}"], 3) for i in range(n)] for k, s in enumerate(sp)
+        ]
+        blocks.append(
+            Table(
+                title="Feature dimensionality D_i = ||W_i||^2 / sum_j (Ŵ_i·W_j)^2",
+                columns=["S"] + feats,
+                rows=rows,
+                caption="1 = own dimension, 1/2 = antipodal pair, 2/5 = pentagon, 0 = not represented",
+            )
+        )
         for k, s in enumerate(sp):
-            blocks.append(Heatmap(
-                title=f"W^T W at S={_fmt_s(s)}",
-                values=[[round(float(v), 3) for v in row] for row in gram[k].tolist()],
-                row_labels=feats, col_labels=feats, vmin=-1.2, vmax=1.2,
-                caption="diagonal = ||W_i||^2; off-diagonal = interference between features",
-            ))
+            blocks.append(
+                Heatmap(
+                    title=f"W^T W at S={_fmt_s(s)}",
+                    values=[[round(float(v), 3) for v in row] for row in gram[k].tolist()],
+                    row_labels=feats,
+                    col_labels=feats,
+                    vmin=-1.2,
+                    vmax=1.2,
+                    caption="diagonal = ||W_i||^2; off-diagonal = interference between features",
+                )
+            )
         if m == 2:
             rows = []
             for k, s in enumerate(sp):
@@ -354,20 +452,35 @@ class SuperpositionLab(Lab):
                 order = sorted(rep, key=lambda i: rep[i] % 360)
                 gaps = angle_gaps([rep[i] for i in order])
                 pairs = antipodal_pairs(rep)
-                rows.append([_fmt_s(s), " ".join(f"f{i}:{rep[i] % 360:.0f}" for i in order),
-                             " ".join(f"{g_:.0f}" for g_ in gaps),
-                             " ".join(f"f{i}/f{j}" for i, j in pairs) or "-", GEOMETRY_SHORT[summ["geoms"][k]]])
-            blocks.append(Table(title="Geometry of the represented features (angles in degrees)",
-                                columns=["S", "angles (sorted)", "gaps to next", "antipodal pairs", "geometry"], rows=rows))
+                rows.append(
+                    [
+                        _fmt_s(s),
+                        " ".join(f"f{i}:{rep[i] % 360:.0f}" for i in order),
+                        " ".join(f"{g_:.0f}" for g_ in gaps),
+                        " ".join(f"f{i}/f{j}" for i, j in pairs) or "-",
+                        GEOMETRY_SHORT[summ["geoms"][k]],
+                    ]
+                )
+            blocks.append(
+                Table(
+                    title="Geometry of the represented features (angles in degrees)",
+                    columns=["S", "angles (sorted)", "gaps to next", "antipodal pairs", "geometry"],
+                    rows=rows,
+                )
+            )
             shown = sorted({0, summ["first"] if summ["first"] is not None else 0, len(sp) - 1})
             for k in shown:
-                blocks.append(Scatter(
-                    title=f"Columns W_i in the 2-D hidden space, S={_fmt_s(sp[k])}",
-                    x=[round(float(Wb[k, 0, i]), 3) for i in range(n)],
-                    y=[round(float(Wb[k, 1, i]), 3) for i in range(n)],
-                    labels=feats, xlabel="h0", ylabel="h1",
-                    caption=GEOMETRY_SHORT[summ["geoms"][k]],
-                ))
+                blocks.append(
+                    Scatter(
+                        title=f"Columns W_i in the 2-D hidden space, S={_fmt_s(sp[k])}",
+                        x=[round(float(Wb[k, 0, i]), 3) for i in range(n)],
+                        y=[round(float(Wb[k, 1, i]), 3) for i in range(n)],
+                        labels=feats,
+                        xlabel="h0",
+                        ylabel="h1",
+                        caption=GEOMETRY_SHORT[summ["geoms"][k]],
+                    )
+                )
         return blocks
 
 

@@ -5,10 +5,11 @@ store and decks, the drill's lab provider). It sits above ``lab`` and ``core`` a
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from mi_prep.core.deck import DeckSet
@@ -29,16 +30,16 @@ class AppContext:
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     clock: Callable[[], datetime] = _local_now
-    lab_provider: "LabProvider | None" = None
+    lab_provider: LabProvider | None = None
     """A drill's lab provider (tests inject a fake); None: :meth:`drill_lab_provider` makes the real one."""
-    _store: "Store | None" = field(default=None, repr=False)
-    _decks: "DeckSet | None" = field(default=None, repr=False)
+    _store: Store | None = field(default=None, repr=False)
+    _decks: DeckSet | None = field(default=None, repr=False)
 
     def now(self) -> datetime:
         return self.clock()
 
     @property
-    def store(self) -> "Store":
+    def store(self) -> Store:
         """The opened store (raises :class:`~mi_prep.core.store.StorageError` with a one-line message)."""
         if self._store is None:
             from mi_prep.core.store import open_store
@@ -59,18 +60,18 @@ class AppContext:
         return getattr(self._store, "path", None)
 
     @property
-    def decks(self) -> "DeckSet":
+    def decks(self) -> DeckSet:
         if self._decks is None:
             from mi_prep.core.deck import load_decks
 
             self._decks = load_decks(*self.deck_paths)
         return self._decks
 
-    def set_decks(self, deckset: "DeckSet") -> None:
+    def set_decks(self, deckset: DeckSet) -> None:
         """Use ``deckset`` from now on (the TUI's reload)."""
         self._decks = deckset
 
-    def drill_lab_provider(self) -> "LabProvider":
+    def drill_lab_provider(self) -> LabProvider:
         """The lab provider a drill uses: the injected one, else a real lab run."""
         if self.lab_provider is not None:
             return self.lab_provider

@@ -50,8 +50,12 @@ def test_every_module_belongs_to_a_layer():
 
 
 def _loaded_after_importing(modules: list[str], then: str = "") -> set[str]:
-    code = "\n".join(f"import {m}" for m in modules) + "\n" + then + (
-        "\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))")
+    code = (
+        "\n".join(f"import {m}" for m in modules)
+        + "\n"
+        + then
+        + ("\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))")
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return set(json.loads(out.stdout.strip().splitlines()[-1]))

@@ -17,8 +17,8 @@ import yaml
 
 from mi_prep.cli import main
 from mi_prep.context import AppContext
-from mi_prep.core.locations import bundled_decks_dir
 from mi_prep.core.deck import deck_json_schema, load_decks, parse_cloze, render_cloze
+from mi_prep.core.locations import bundled_decks_dir
 
 DECKS = bundled_decks_dir()
 FILES = sorted(DECKS.glob("*.yaml"))
@@ -158,9 +158,13 @@ _NEGATION = re.compile(r"\b(not|no|never|nor|isn't|wasn't|doesn't|didn't|myth|mi
 _MYTHS = {
     "~10M monosemantic features": re.compile(r"10\s*(m|million) monosemantic", re.I),
     "induction heads form at a model scale": re.compile(
-        r"induction heads? (form|appear|emerge)s? (only )?(at|above) a (specific|certain|particular|critical) (model )?(scale|size)", re.I),
+        r"induction heads? (form|appear|emerge)s? (only )?(at|above) a (specific|certain|particular|critical) (model )?(scale|size)",
+        re.I,
+    ),
     "constitutional classifiers are SAE-based": re.compile(
-        r"constitutional classifiers? (are|is|were|was) (built|derived|made) (from|on) (an? )?(sae|sparse autoencoder)", re.I),
+        r"constitutional classifiers? (are|is|were|was) (built|derived|made) (from|on) (an? )?(sae|sparse autoencoder)",
+        re.I,
+    ),
 }
 
 
@@ -185,8 +189,18 @@ def test_facts_corrections_are_not_repeated(deckset):
 def test_myth_check_catches_an_assertion():
     from mi_prep.core.deck import Card
 
-    bad = Card(id="x", front="What did Scaling Monosemanticity find?", back="About 10M monosemantic features in Claude.", source="s")
-    good = Card(id="y", front="Did it report 10M monosemantic features?", back="No: it never claims 10M monosemantic features.", source="s")
+    bad = Card(
+        id="x",
+        front="What did Scaling Monosemanticity find?",
+        back="About 10M monosemantic features in Claude.",
+        source="s",
+    )
+    good = Card(
+        id="y",
+        front="Did it report 10M monosemantic features?",
+        back="No: it never claims 10M monosemantic features.",
+        source="s",
+    )
     assert _myths_asserted(bad) == [("~10M monosemantic features", "About 10M monosemantic features in Claude.")]
     assert _myths_asserted(good) == []
 
@@ -220,17 +234,23 @@ def test_choice_answer_position_varies(raw_cards, deckset):
 
 def test_loader_keeps_the_correct_option(raw_cards, deckset):
     """The position test reads the files; the loader must agree on which option is right."""
-    raw = {c["id"]: next(o["text"] for o in c["options"] if o.get("correct") is True)
-           for _, c in raw_cards if c.get("type") == "choice"}
+    raw = {
+        c["id"]: next(o["text"] for o in c["options"] if o.get("correct") is True)
+        for _, c in raw_cards
+        if c.get("type") == "choice"
+    }
     loaded = {c.id: next(o.text for o in c.options if o.correct) for _, c in deckset.cards() if c.type == "choice"}
     assert loaded == raw
 
 
 # Toy Models of Superposition: the ReLU makes negative interference "free" only in the 1-sparse case
 # (at most one feature active). With several active features it can cancel real signal.
-_COSTLESS = re.compile(r"\b(costs? nothing|cost-free|costless|no cost|at no cost|for free)\b|(?<![-\w])free\b(?!-)", re.I)
+_COSTLESS = re.compile(
+    r"\b(costs? nothing|cost-free|costless|no cost|at no cost|for free)\b|(?<![-\w])free\b(?!-)", re.I
+)
 _ONE_SPARSE = re.compile(
-    r"\b(1|one)-sparse\b|\b(only|at most|exactly|just) one (feature|of them|of the features)( is)? active", re.I)
+    r"\b(1|one)-sparse\b|\b(only|at most|exactly|just) one (feature|of them|of the features)( is)? active", re.I
+)
 
 
 def _unqualified_costless_interference(card) -> list[str]:
@@ -250,7 +270,8 @@ def test_sup_why_relu_scopes_free_negative_interference(deckset):
     back = " ".join(card.back.split())
     assert _ONE_SPARSE.search(back), "say that negative interference is free only when one feature is active"
     assert re.search(r"\b(several|multiple|more than one|two or more)\b[^.]*\bactive\b", back, re.I), (
-        "say what happens when several features are active at once")
+        "say what happens when several features are active at once"
+    )
     assert re.search(r"\bpositive\b[^.;]*\binterference\b", back, re.I) and re.search(r"negative bias", back, re.I)
     assert "2209.10652" in card.source
     assert _unqualified_costless_interference(card) == []
@@ -259,11 +280,21 @@ def test_sup_why_relu_scopes_free_negative_interference(deckset):
 def test_costless_check_catches_the_old_wording():
     from mi_prep.core.deck import Card
 
-    old = Card(id="x", front="Why does the ReLU matter?", source="s",
-               back="- **negative** interference is clipped to zero by the ReLU, so it costs nothing;")
-    new = Card(id="y", front="Why does the ReLU matter?", source="s",
-               back="Negative interference is clipped by the ReLU, which is free only in the 1-sparse case.")
-    tier = Card(id="z", front="Who is trained on?", back="Only free-tier chats; interference is irrelevant.", source="s")
+    old = Card(
+        id="x",
+        front="Why does the ReLU matter?",
+        source="s",
+        back="- **negative** interference is clipped to zero by the ReLU, so it costs nothing;",
+    )
+    new = Card(
+        id="y",
+        front="Why does the ReLU matter?",
+        source="s",
+        back="Negative interference is clipped by the ReLU, which is free only in the 1-sparse case.",
+    )
+    tier = Card(
+        id="z", front="Who is trained on?", back="Only free-tier chats; interference is irrelevant.", source="s"
+    )
     assert _unqualified_costless_interference(old) == [old.back]
     assert _unqualified_costless_interference(new) == []
     assert _unqualified_costless_interference(tier) == []

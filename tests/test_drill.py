@@ -7,7 +7,7 @@ import io
 import json
 import random
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,29 +15,53 @@ from mi_prep.cli import main
 from mi_prep.context import AppContext
 from mi_prep.core import drill as D
 from mi_prep.core.deck import KeyPoint, load_decks
+from mi_prep.core.questions import FreeText, MultipleChoice, Numeric
 from mi_prep.core.scheduling import Rating
 from mi_prep.core.store import open_store
-from mi_prep.core.questions import FreeText, MultipleChoice, Numeric
 
-T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 
 
 def deck_yaml(deck_id: str, topic: str, n_basic: int = 4, n_explain: int = 2) -> str:
     lines = [f"id: {deck_id}", f"name: {deck_id.title()}", f"tags: [{topic}]", "cards:"]
     for i in range(n_basic):
-        lines += [f"  - id: {deck_id}-b{i}", f"    front: {topic} question {i}?", f"    back: {topic} answer {i}",
-                  f"    source: {topic} paper sec {i}"]
-    lines += [f"  - id: {deck_id}-choice", "    type: choice", f"    front: Pick the {topic} fact",
-              "    options:", "      - text: right one", "        correct: true", "      - text: wrong one",
-              "        why: not this", f"    source: {topic} paper"]
-    lines += [f"  - id: {deck_id}-cloze", "    type: cloze", f"    front: The {{{{c1::{topic}}}}} thing",
-              f"    source: {topic} paper"]
+        lines += [
+            f"  - id: {deck_id}-b{i}",
+            f"    front: {topic} question {i}?",
+            f"    back: {topic} answer {i}",
+            f"    source: {topic} paper sec {i}",
+        ]
+    lines += [
+        f"  - id: {deck_id}-choice",
+        "    type: choice",
+        f"    front: Pick the {topic} fact",
+        "    options:",
+        "      - text: right one",
+        "        correct: true",
+        "      - text: wrong one",
+        "        why: not this",
+        f"    source: {topic} paper",
+    ]
+    lines += [
+        f"  - id: {deck_id}-cloze",
+        "    type: cloze",
+        f"    front: The {{{{c1::{topic}}}}} thing",
+        f"    source: {topic} paper",
+    ]
     for i in range(n_explain):
-        lines += [f"  - id: {deck_id}-e{i}", "    type: explain", f"    front: Explain {topic} idea {i}",
-                  f"    back: Model answer for {topic} {i}", f"    source: {topic} book ch {i}", "    key_points:",
-                  "      - text: residual stream carries features", "        terms: [residual]",
-                  "      - text: attention moves information between positions", "        terms: [attention]",
-                  "      - Superposition packs sparse features densely"]
+        lines += [
+            f"  - id: {deck_id}-e{i}",
+            "    type: explain",
+            f"    front: Explain {topic} idea {i}",
+            f"    back: Model answer for {topic} {i}",
+            f"    source: {topic} book ch {i}",
+            "    key_points:",
+            "      - text: residual stream carries features",
+            "        terms: [residual]",
+            "      - text: attention moves information between positions",
+            "        terms: [attention]",
+            "      - Superposition packs sparse features densely",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -54,12 +78,21 @@ def env(tmp_path):
 
 
 def fake_lab(topics, seed, *, on_progress=None, cancel=None):
-    return D.LabSection("toy-lab", [
-        MultipleChoice("mc", "Which head is induction?", "L1H0 scored 0.9", ("L0H0", "L1H0"), 1),
-        Numeric("num", "Induction score of L1H0?", "0.9 measured", answer=0.9, abs_tol=0.05),
-        FreeText("ft", "Why does the loss drop?", "the bump", model_answer="Induction heads form",
-                 key_points=("induction heads form", "phase change")),
-    ], ("induction",))
+    return D.LabSection(
+        "toy-lab",
+        [
+            MultipleChoice("mc", "Which head is induction?", "L1H0 scored 0.9", ("L0H0", "L1H0"), 1),
+            Numeric("num", "Induction score of L1H0?", "0.9 measured", answer=0.9, abs_tol=0.05),
+            FreeText(
+                "ft",
+                "Why does the loss drop?",
+                "the bump",
+                model_answer="Induction heads form",
+                key_points=("induction heads form", "phase change"),
+            ),
+        ],
+        ("induction",),
+    )
 
 
 def plan(store, ds, seed=1, **kw):
@@ -151,7 +184,9 @@ def test_plan_is_seeded_replayable_and_stored(env):
     review_all(store, ds, "ind-", Rating.HARD, T0 - timedelta(days=1))
     a, b = plan(store, ds, 7, n_questions=6), plan(store, ds, 7, n_questions=6)
     assert a.to_dict() == b.to_dict()
-    assert any(plan(store, ds, s, n_questions=6).to_dict()["questions"] != a.to_dict()["questions"] for s in range(8, 20))
+    assert any(
+        plan(store, ds, s, n_questions=6).to_dict()["questions"] != a.to_dict()["questions"] for s in range(8, 20)
+    )
     kinds = Counter(q.kind for q in a.questions)
     assert len(a.questions) == 6 and kinds["explain"] == round(6 * D.EXPLAIN_SHARE)
     # budgets: 85% of the time split by units (explain 2.5, recall/choice 1, lab 4)
@@ -179,7 +214,9 @@ def test_plan_topic_filter_and_no_lab(env):
 
 def test_key_point_preticks_and_score():
     explicit = KeyPoint(text="Attention moves information", terms=("attention", "qk circuit"))
-    derived = KeyPoint(text="Superposition packs sparse features densely")  # terms: superposition packs sparse features densely
+    derived = KeyPoint(
+        text="Superposition packs sparse features densely"
+    )  # terms: superposition packs sparse features densely
     # the drill pre-ticks with the one grader (tests/core/test_grading.py has the rules)
     assert D.pretick([explicit], "The ATTENTION layer ...") == [True]
     assert D.pretick([explicit], "via the QK circuit") == [True]
@@ -231,8 +268,17 @@ def tiny_env(tmp_path):
 
 
 def tiny_plan(store, ds, minutes=10.0, with_lab=True, seed=5):
-    p = D.make_plan(store, ds, T0, random.Random(seed), seed=seed, minutes=minutes, topics=["circuits"],
-                    n_questions=3, with_lab=with_lab)
+    p = D.make_plan(
+        store,
+        ds,
+        T0,
+        random.Random(seed),
+        seed=seed,
+        minutes=minutes,
+        topics=["circuits"],
+        n_questions=3,
+        with_lab=with_lab,
+    )
     assert {q.item_id for q in p.questions} <= {"t-basic", "t-choice", "t-explain"}
     return p
 
@@ -351,8 +397,10 @@ def test_timeouts_pause_and_drill_clock(tmp_path):
     # the drill clock runs out during grading of the last question: it is kept, the drill ends
     third = dr.current_question
     clock.advance(seconds=1)
-    ev = dr.submit("every layer reads it, it is a linear sum and its bandwidth is limited"
-                   if third.kind == "explain" else "1", clock())
+    ev = dr.submit(
+        "every layer reads it, it is a linear sum and its bandwidth is limited" if third.kind == "explain" else "1",
+        clock(),
+    )
     assert ev is not None
     clock.advance(minutes=5)
     assert dr.remaining_ms(clock()) == 0
@@ -491,11 +539,11 @@ def test_interview_date_caps_intervals_end_to_end(tmp_path):
     out = io.StringIO()
     app = AppContext(tmp_path / "data", [ds_dir], stdin=io.StringIO(""), stdout=out, clock=clock)
     assert main(["config", "set", "interview-date", "2026-07-06"], app=app) == 0
-    for day in range(4):
+    for _day in range(4):
         app.stdin = io.StringIO("\n4\n" * 5)
         assert main(["review", "--deck", "other"], app=app) == 0
         st = app.store.state("o-basic")
-        days_left = (datetime(2026, 7, 6, tzinfo=timezone.utc).date() - clock().date()).days
+        days_left = (datetime(2026, 7, 6, tzinfo=UTC).date() - clock().date()).days
         assert st.interval <= max(1, days_left)  # Easy every time, yet never past the interview
         assert st.due.date() <= max(datetime(2026, 7, 6).date(), clock().date() + timedelta(days=1))
         clock.advance(days=st.interval or 1)
@@ -523,11 +571,16 @@ def test_cli_drill_full_run(tmp_path):
     clock = Clock()
     app, out = cli_app(tmp_path, "", clock)
     app.lab_provider = fake_lab
-    stdin, p = script_for(app.store, ds, 11, {
-        "recall": "p\n\na subgraph\nof weights\n\nr\n",   # pause, then a two-line answer, then 'right'
-        "choice": choice_key(ds, "t-choice", 11) + "\n",
-        "explain": "every layer reads it\n\n2\n",          # typed covers point 1; the user ticks point 2 instead
-    })
+    stdin, p = script_for(
+        app.store,
+        ds,
+        11,
+        {
+            "recall": "p\n\na subgraph\nof weights\n\nr\n",  # pause, then a two-line answer, then 'right'
+            "choice": choice_key(ds, "t-choice", 11) + "\n",
+            "explain": "every layer reads it\n\n2\n",  # typed covers point 1; the user ticks point 2 instead
+        },
+    )
     stdin += "L1H0\n0.9\n\ninduction heads form\n\n\n"
     app.stdin = io.StringIO(stdin)
     code = main(["drill", "--topics", "circuits", "--questions", "3", "--seed", "11", "--minutes", "10"], app=app)
@@ -564,11 +617,18 @@ def test_cli_drill_eof_marks_the_rest_unanswered_and_lab_skipped(tmp_path):
         return D.LabSkipped("torch is not installed (pip install 'mi-prep[labs]')")
 
     app.lab_provider = no_torch
-    stdin, p = script_for(app.store, ds, 2, {"recall": "x\n\nw\n", "choice": choice_key(ds, "t-choice", 2, right=False) + "\n",
-                                                      "explain": "nothing\n\n\n"})
+    stdin, p = script_for(
+        app.store,
+        ds,
+        2,
+        {"recall": "x\n\nw\n", "choice": choice_key(ds, "t-choice", 2, right=False) + "\n", "explain": "nothing\n\n\n"},
+    )
     first = p.questions[0].kind
-    app.stdin = io.StringIO({"recall": "x\n\nw\n", "choice": choice_key(ds, "t-choice", 2, right=False) + "\n",
-                                                      "explain": "nothing\n\n\n"}[first])
+    app.stdin = io.StringIO(
+        {"recall": "x\n\nw\n", "choice": choice_key(ds, "t-choice", 2, right=False) + "\n", "explain": "nothing\n\n\n"}[
+            first
+        ]
+    )
     assert main(["drill", "--topics", "circuits", "--questions", "3", "--seed", "2"], app=app) == 0
     text = out.getvalue()
     assert "lab skipped: torch is not installed" in text
@@ -658,8 +718,9 @@ def test_real_lab_provider_reports_a_failed_run_as_skipped_once(monkeypatch, tmp
         status, ok, error, result = "failed", False, "RuntimeError: boom\ntraceback ...", None
 
     monkeypatch.setattr(runner, "run_lab", lambda lab, **kw: calls.append(kw["device"]) or Failed())
-    assert make_lab_provider(labs_dir=labs, cache_dir=tmp_path)(["induction"], 1) == \
-        D.LabSkipped("toy failed (RuntimeError: boom)")
+    assert make_lab_provider(labs_dir=labs, cache_dir=tmp_path)(["induction"], 1) == D.LabSkipped(
+        "toy failed (RuntimeError: boom)"
+    )
     assert calls == ["cuda", None]
 
 

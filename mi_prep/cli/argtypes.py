@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import Callable
+from collections.abc import Callable
 
 SEED_MAX = 2**63 - 1
 """Seeds are stored in SQLite INTEGER columns (signed 64-bit)."""

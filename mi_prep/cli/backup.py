@@ -40,7 +40,7 @@ def _size(n: int) -> str:
     return f"{n} B"  # pragma: no cover
 
 
-def cmd_backup(args: argparse.Namespace, app: "AppContext") -> int:
+def cmd_backup(args: argparse.Namespace, app: AppContext) -> int:
     from mi_prep.core.store.paths import db_path_in
 
     db_path = db_path_in(app.data_dir)
@@ -56,7 +56,7 @@ def cmd_backup(args: argparse.Namespace, app: "AppContext") -> int:
     return _restore(app, db_path, args.name)
 
 
-def _list(app: "AppContext", db_path) -> int:
+def _list(app: AppContext, db_path) -> int:
     from mi_prep.core.store.backups import KEEP, backup_dir, backup_dir_problem, list_backups
     from mi_prep.core.store.restore import inspect
 
@@ -65,8 +65,10 @@ def _list(app: "AppContext", db_path) -> int:
         raise problem
     backups = list_backups(db_path)
     if not backups:
-        app.print(f"no backups yet in {backup_dir(db_path)} (one is made each day mi-prep is used with some "
-                  f"history, and before upgrades; 'mi-prep backup now' makes one)")
+        app.print(
+            f"no backups yet in {backup_dir(db_path)} (one is made each day mi-prep is used with some "
+            f"history, and before upgrades; 'mi-prep backup now' makes one)"
+        )
         return 0
     tz = app.now().tzinfo
     app.print(f"backups of {db_path} in {backup_dir(db_path)} (newest first; the newest {KEEP} are kept):")
@@ -75,13 +77,14 @@ def _list(app: "AppContext", db_path) -> int:
         info = inspect(b)
         reviews = f"{info.reviews} reviews" if info.reviews is not None else ""
         note = f"  ! {info.problem}" if info.problem else ""
-        app.print(f"  {b.name:<{width}}  {b.taken.astimezone(tz):%Y-%m-%d %H:%M %Z}  {_size(b.size):>9}  "
-                  f"{reviews}{note}")
+        app.print(
+            f"  {b.name:<{width}}  {b.taken.astimezone(tz):%Y-%m-%d %H:%M %Z}  {_size(b.size):>9}  {reviews}{note}"
+        )
     app.print("restore one with: mi-prep backup restore NAME (or 'latest')")
     return 0
 
 
-def _now(app: "AppContext") -> int:
+def _now(app: AppContext) -> int:
     from mi_prep.core.store import open_store
 
     now = app.now()
@@ -96,7 +99,7 @@ def _now(app: "AppContext") -> int:
     return 0
 
 
-def _restore(app: "AppContext", db_path, which: str) -> int:
+def _restore(app: AppContext, db_path, which: str) -> int:
     from mi_prep.core.store import open_store
     from mi_prep.core.store.restore import restore
 
@@ -106,8 +109,10 @@ def _restore(app: "AppContext", db_path, which: str) -> int:
     tz = app.now().tzinfo
     for info in result.skipped:
         app.print(f"skipped backup {info.backup.name}: it cannot be restored ({info.problem})")
-    app.print(f"restored {b.name} (taken {b.taken.astimezone(tz):%Y-%m-%d %H:%M %Z}, {result.restored.reviews} "
-              f"reviews) to {db_path}")
+    app.print(
+        f"restored {b.name} (taken {b.taken.astimezone(tz):%Y-%m-%d %H:%M %Z}, {result.restored.reviews} "
+        f"reviews) to {db_path}"
+    )
     if result.saved_as is not None:
         app.print(f"the database it replaced was saved as backup {result.saved_as.name}")
     if result.damaged_copy is not None:
@@ -119,7 +124,7 @@ def _restore(app: "AppContext", db_path, which: str) -> int:
     return 0
 
 
-def _repair(app: "AppContext", db_path) -> int:
+def _repair(app: AppContext, db_path) -> int:
     from mi_prep.core.store import Store
     from mi_prep.core.store.repair import repair_database
 
@@ -135,14 +140,23 @@ def _repair(app: "AppContext", db_path) -> int:
     if result.damaged_copy is not None:
         app.print(f"the database was copied aside first as {result.damaged_copy}")
     if result.recreated:
-        app.print(f"recreated missing table(s) {', '.join(result.recreated)} (empty; card_state is rebuilt from the "
-                  f"review log below)")
+        app.print(
+            f"recreated missing table(s) {', '.join(result.recreated)} (empty; card_state is rebuilt from the "
+            f"review log below)"
+        )
     for warning in store.warnings:
         app.print(warning)
     for rid, problem in result.removed:
         app.print(f"set aside review_log row {rid}: {problem}")
-    kept = "they remain in the backup" if result.backup is not None else "they remain in the copy set aside" \
-        if result.damaged_copy is not None else "there was no history to back up"
-    app.print(f"{len(result.removed)} unreadable review_log row(s) set aside ({kept}); "
-              f"{result.rebuilt} item state(s) rebuilt from the log")
+    kept = (
+        "they remain in the backup"
+        if result.backup is not None
+        else "they remain in the copy set aside"
+        if result.damaged_copy is not None
+        else "there was no history to back up"
+    )
+    app.print(
+        f"{len(result.removed)} unreadable review_log row(s) set aside ({kept}); "
+        f"{result.rebuilt} item state(s) rebuilt from the log"
+    )
     return 0

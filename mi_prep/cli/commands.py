@@ -66,23 +66,41 @@ def cmd_stats(args: argparse.Namespace, app: AppContext) -> int:
     now = app.now()
     st = compute(app.store, app.decks, now, days=args.days)
     if args.json:
-        app.print(json.dumps({
-            "total_reviews": st.total_reviews,
-            "true_retention": st.true_retention,
-            "young_retention": st.young_retention,
-            "mastery_definition": MASTERY_HELP,
-            "mastery_days": st.mastery_days,
-            "retention_definition": RETENTION_HELP,
-            "reviews_per_day": [[d.isoformat(), n] for d, n in st.reviews_per_day],
-            "forecast": [[d.isoformat(), n] for d, n in st.forecast],
-            "topics": [{"topic": t.topic, "cards": t.cards, "seen": t.seen, "mature": t.mature, "reviews": t.reviews,
-                        "lapses": t.lapses, "retention": t.retention, "mastery": t.mastery} for t in st.topics],
-        }, indent=2))
+        app.print(
+            json.dumps(
+                {
+                    "total_reviews": st.total_reviews,
+                    "true_retention": st.true_retention,
+                    "young_retention": st.young_retention,
+                    "mastery_definition": MASTERY_HELP,
+                    "mastery_days": st.mastery_days,
+                    "retention_definition": RETENTION_HELP,
+                    "reviews_per_day": [[d.isoformat(), n] for d, n in st.reviews_per_day],
+                    "forecast": [[d.isoformat(), n] for d, n in st.forecast],
+                    "topics": [
+                        {
+                            "topic": t.topic,
+                            "cards": t.cards,
+                            "seen": t.seen,
+                            "mature": t.mature,
+                            "reviews": t.reviews,
+                            "lapses": t.lapses,
+                            "retention": t.retention,
+                            "mastery": t.mastery,
+                        }
+                        for t in st.topics
+                    ],
+                },
+                indent=2,
+            )
+        )
         return 0
     pct = lambda x: "-" if x is None else f"{x:.0%}"  # noqa: E731
     app.print(f"Reviews: {st.total_reviews} total; items seen {st.seen_items}/{st.total_items}")
-    app.print(f"True retention (mature, interval >= 21d): {pct(st.true_retention)} over {st.mature_reviews} reviews; "
-              f"young: {pct(st.young_retention)}")
+    app.print(
+        f"True retention (mature, interval >= 21d): {pct(st.true_retention)} over {st.mature_reviews} reviews; "
+        f"young: {pct(st.young_retention)}"
+    )
     peak = max([n for _, n in st.reviews_per_day] + [1])
     n_days = len(st.reviews_per_day)
     app.print(f"\nReviews per day (last {n_days} day{'s' if n_days != 1 else ''}, oldest first):")
@@ -95,12 +113,15 @@ def cmd_stats(args: argparse.Namespace, app: AppContext) -> int:
     width = max([len(t.topic) for t in st.topics] + [len("topic")])
     app.print(f"  {'topic':<{width}}  {'seen':>9}  {'mature':>6}  {'retention':>9}  {'mastery':>7}")
     for t in st.topics:
-        app.print(f"  {t.topic:<{width}}  {f'{t.seen}/{t.cards}':>9}  {t.mature:>6}  {pct(t.retention):>9}  "
-                  f"{t.mastery:>7.0%}")
+        app.print(
+            f"  {t.topic:<{width}}  {f'{t.seen}/{t.cards}':>9}  {t.mature:>6}  {pct(t.retention):>9}  {t.mastery:>7.0%}"
+        )
     app.print(f"\n{MASTERY_HELP}")
     if st.mastery_days < 21:
-        app.print(f"Until your interview the scheduler caps intervals at {st.mastery_days:g} day(s), so a card counts "
-                  f"fully at {st.mastery_days:g} day(s) ('mature' counts those cards).")
+        app.print(
+            f"Until your interview the scheduler caps intervals at {st.mastery_days:g} day(s), so a card counts "
+            f"fully at {st.mastery_days:g} day(s) ('mature' counts those cards)."
+        )
     app.print(RETENTION_HELP)
     return 0
 
@@ -140,5 +161,3 @@ def cmd_config(args: argparse.Namespace, app: AppContext) -> int:
     store.set_config(key, value)
     app.print(f"{key} = {json.dumps(value)}")
     return 0
-
-

@@ -39,15 +39,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     from mi_prep.cli.argtypes import bounded_float, bounded_int, seed
 
     p = sub.add_parser("drill", help="timed mock interview (recall, explain, one lab) with a report; 'drill history'")
-    p.add_argument("action", nargs="?", choices=["run", "history", "show"], default="run",
-                   help="run a drill (default), list past drills, or show one drill's report")
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=["run", "history", "show"],
+        default="run",
+        help="run a drill (default), list past drills, or show one drill's report",
+    )
     p.add_argument("drill_id", nargs="?", type=bounded_int(1, 2**63 - 1), help="for 'show': the drill id")
     p.add_argument("--minutes", type=bounded_float(1, 600), default=30.0, help="length of the whole drill (default 30)")
     p.add_argument("--topics", default=None, help="comma-separated topic tags to draw from (default: all)")
     p.add_argument("--seed", type=seed, default=None, help="replayable draw (default: random; printed)")
-    p.add_argument("--questions", type=bounded_int(1, 100), default=8, help="deck questions, besides the lab (default 8)")
+    p.add_argument(
+        "--questions", type=bounded_int(1, 100), default=8, help="deck questions, besides the lab (default 8)"
+    )
     p.add_argument("--no-lab", action="store_true", help="skip the lab part")
-    p.add_argument("--replay", type=bounded_int(1, 2**63 - 1), default=None, metavar="ID", help="ask the same cards as drill ID again")
+    p.add_argument(
+        "--replay",
+        type=bounded_int(1, 2**63 - 1),
+        default=None,
+        metavar="ID",
+        help="ask the same cards as drill ID again",
+    )
     p.add_argument("--limit", type=bounded_int(1, 100_000), default=20, help="for 'history': how many drills")
     p.set_defaults(func=cmd_drill)
 
@@ -65,7 +78,7 @@ def _fmt(ms: int) -> str:
     return format_clock(ms)
 
 
-def _readline(app: "AppContext", prompt: str) -> str:
+def _readline(app: AppContext, prompt: str) -> str:
     app.print(prompt, end="")
     line = app.stdin.readline()
     if not line:
@@ -73,7 +86,7 @@ def _readline(app: "AppContext", prompt: str) -> str:
     return line.rstrip("\n")
 
 
-def _read_answer(app: "AppContext", drill: "Drill", multiline: bool) -> str:
+def _read_answer(app: AppContext, drill: Drill, multiline: bool) -> str:
     """Read an answer; ``p`` alone pauses until Enter."""
     while True:
         first = _readline(app, "answer> ")
@@ -104,13 +117,15 @@ def _parse_ticks(raw: str, n: int) -> list[bool] | None:
     return [i in chosen for i in range(n)]
 
 
-def run_plain_drill(app: "AppContext", drill: "Drill") -> int:
+def run_plain_drill(app: AppContext, drill: Drill) -> int:
     from mi_prep.core.drill import LabSkipped, format_report
 
     now = app.now()
     drill.start(now)
-    app.print(f"Drill #{drill.drill_id}: {len(drill.questions)} questions in {_fmt(drill.total_ms)} "
-              f"(seed {drill.plan.seed}). Empty line ends an answer; 'p' pauses.")
+    app.print(
+        f"Drill #{drill.drill_id}: {len(drill.questions)} questions in {_fmt(drill.total_ms)} "
+        f"(seed {drill.plan.seed}). Empty line ends an answer; 'p' pauses."
+    )
     lab_shown = False
     try:
         while drill.phase not in ("finished", "waiting"):
@@ -124,8 +139,10 @@ def run_plain_drill(app: "AppContext", drill: "Drill") -> int:
                 app.print(f"\n== Lab {drill.lab.name}: its results (the next questions are about them) ==")
                 for block in drill.lab.blocks:
                     app.print(render_block(block))
-            app.print(f"\n[{v.number}/{v.total} · {v.kind} · {v.topic}]  question {_fmt(drill.question_remaining_ms(now))}"
-                      f" · drill left {_fmt(drill.remaining_ms(now))}")
+            app.print(
+                f"\n[{v.number}/{v.total} · {v.kind} · {v.topic}]  question {_fmt(drill.question_remaining_ms(now))}"
+                f" · drill left {_fmt(drill.remaining_ms(now))}"
+            )
             app.print(v.prompt)
             for i, opt in enumerate(v.options, 1):
                 app.print(f"  {i}. {opt}")
@@ -135,8 +152,10 @@ def run_plain_drill(app: "AppContext", drill: "Drill") -> int:
             ev = drill.submit(typed, app.now())
             if ev is None:
                 rec = drill.records[-1]
-                app.print(f"time's up: {_fmt(rec.budget_ms)} budget for this question; marked timed out."
-                          f"\nAnswer: {rec.reference}")
+                app.print(
+                    f"time's up: {_fmt(rec.budget_ms)} budget for this question; marked timed out."
+                    f"\nAnswer: {rec.reference}"
+                )
                 continue
             app.print("-" * 40)
             if ev.mode == "points":
@@ -145,7 +164,9 @@ def run_plain_drill(app: "AppContext", drill: "Drill") -> int:
                 for i, (pt, hit) in enumerate(zip(ev.points, ev.ticked), 1):
                     app.print(f"  {i}. [{'x' if hit else ' '}] {pt}")
                 while True:
-                    raw = _readline(app, "points covered (Enter keeps the ticks; numbers like '1 3'; 0 = none): ").strip()
+                    raw = _readline(
+                        app, "points covered (Enter keeps the ticks; numbers like '1 3'; 0 = none): "
+                    ).strip()
                     ticks = list(ev.ticked) if not raw else _parse_ticks(raw, len(ev.points))
                     if ticks is not None:
                         break
@@ -176,7 +197,7 @@ def run_plain_drill(app: "AppContext", drill: "Drill") -> int:
     return 0
 
 
-def cmd_drill(args: argparse.Namespace, app: "AppContext") -> int:
+def cmd_drill(args: argparse.Namespace, app: AppContext) -> int:
     from mi_prep.core import drill as D
 
     store = app.store
@@ -189,7 +210,9 @@ def cmd_drill(args: argparse.Namespace, app: "AppContext") -> int:
         for r in rows:
             scores = ", ".join(f"{t} {D.percent(s)}" for t, s in r.topics.items())
             score = D.percent(r.score)
-            app.print(f"{r.id:>4}  {r.started[:16].replace('T', ' '):<16}  {r.minutes:>5g}  {score:>5}  {r.status:<9}  {scores}")
+            app.print(
+                f"{r.id:>4}  {r.started[:16].replace('T', ' '):<16}  {r.minutes:>5g}  {score:>5}  {r.status:<9}  {scores}"
+            )
         return 0
     if args.action == "show":
         report = D.load_report(store, args.drill_id) if args.drill_id else None
@@ -213,8 +236,16 @@ def cmd_drill(args: argparse.Namespace, app: "AppContext") -> int:
             return 2
         plan.lab_budget_ms = 0 if args.no_lab else plan.lab_budget_ms
     else:
-        plan = D.seeded_plan(store, app.decks, now, args.seed, minutes=args.minutes, topics=topics,
-                             n_questions=args.questions, with_lab=not args.no_lab)
+        plan = D.seeded_plan(
+            store,
+            app.decks,
+            now,
+            args.seed,
+            minutes=args.minutes,
+            topics=topics,
+            n_questions=args.questions,
+            with_lab=not args.no_lab,
+        )
     if not plan.questions and not plan.lab_budget_ms:
         known = D.known_topics(app.decks)
         app.print(f"nothing to drill for topics {topics or 'all'}; known topics: {', '.join(known)}")

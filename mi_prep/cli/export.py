@@ -40,17 +40,23 @@ def cmd_export(args: argparse.Namespace, app) -> int:
         app.print(f"export failed: {exc}")
         return 1
     except (OSError, MemoryError) as exc:  # export_apkg turns these into ExportError; belt and braces
-        app.print(f"export failed: cannot write {out}: {getattr(exc, 'strerror', None) or exc}; "
-                  "check the disk and the output directory, or choose another file with -o")
+        app.print(
+            f"export failed: cannot write {out}: {getattr(exc, 'strerror', None) or exc}; "
+            "check the disk and the output directory, or choose another file with -o"
+        )
         return 1
     except Exception as exc:  # a bug: still one line, never a traceback
-        app.print(f"export failed: unexpected {type(exc).__name__} while exporting to {out}: {exc}; nothing was "
-                  "written. This is a bug in mi-prep: please report it with the deck file(s) involved")
+        app.print(
+            f"export failed: unexpected {type(exc).__name__} while exporting to {out}: {exc}; nothing was "
+            "written. This is a bug in mi-prep: please report it with the deck file(s) involved"
+        )
         return 1
     app.print(report.summary())
     for warning in report.warnings:
         app.print(f"! {warning}")
     if report.skipped:
-        app.print(f"({report.skipped} card(s) were not exported; fix them as described above and export again: "
-                  "re-importing updates the notes already in Anki)")
+        app.print(
+            f"({report.skipped} card(s) were not exported; fix them as described above and export again: "
+            "re-importing updates the notes already in Anki)"
+        )
     return 0

@@ -29,8 +29,14 @@ def register(subparsers: Any) -> None:
     run.add_argument("--seed", type=seed, default=0)
     run.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: cuda if available, else cpu)")
     run.add_argument("--small", action="store_true", help="fast settings (seconds on a CPU)")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a lab parameter (repeatable; values parsed as JSON when possible)")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a lab parameter (repeatable; values parsed as JSON when possible)",
+    )
     run.add_argument("--no-questions", action="store_true", help="only run and show results")
     run.add_argument("--color", action="store_true", help="coloured heatmaps (ANSI)")
     run.add_argument("--width", type=bounded_int(40, 1000), default=100)

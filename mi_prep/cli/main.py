@@ -10,8 +10,8 @@ import argparse
 import importlib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from mi_prep import __version__
 from mi_prep.cli.commands import cmd_check, cmd_config, cmd_due, cmd_schema, cmd_stats
@@ -54,10 +54,20 @@ def build_parser() -> argparse.ArgumentParser:
         "Run without a command to open the terminal UI.",
     )
     p.add_argument("--version", action="version", version=f"mi-prep {__version__}")
-    p.add_argument("--data-dir", type=Path, default=None,
-                   help="where the review database lives (default: $MI_PREP_HOME or the user data dir)")
-    p.add_argument("--decks", type=_deck_path, action="append", default=None, metavar="PATH",
-                   help="deck directory or file (repeatable; default: $MI_PREP_DECKS or the bundled decks/)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where the review database lives (default: $MI_PREP_HOME or the user data dir)",
+    )
+    p.add_argument(
+        "--decks",
+        type=_deck_path,
+        action="append",
+        default=None,
+        metavar="PATH",
+        help="deck directory or file (repeatable; default: $MI_PREP_DECKS or the bundled decks/)",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser("tui", help="open the terminal UI (the default)")
@@ -103,8 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None, *, app: AppContext | None = None,
-         run_tui: Callable[[AppContext], int] | None = None) -> int:
+def main(
+    argv: list[str] | None = None, *, app: AppContext | None = None, run_tui: Callable[[AppContext], int] | None = None
+) -> int:
     """Run one command. ``run_tui`` opens the terminal UI (given by :mod:`mi_prep.__main__`, the entry point)."""
     parser = build_parser()
     args = parser.parse_args(argv)

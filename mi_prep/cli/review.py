@@ -11,11 +11,18 @@ EOF ends the session; every answer is already saved.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from mi_prep.core.due_text import next_review_in, until
-from mi_prep.core.review_grading import (choice_suggestion, coverage_suggestion, is_choice, key_point_coverage,
-                                         picked_option, takes_typed_answer)
+from mi_prep.core.review_grading import (
+    choice_suggestion,
+    coverage_suggestion,
+    is_choice,
+    key_point_coverage,
+    picked_option,
+    takes_typed_answer,
+)
 from mi_prep.core.scheduling import Rating, format_interval
 from mi_prep.core.session import ReviewSession
 
@@ -27,7 +34,7 @@ class _EOF(Exception):
     pass
 
 
-def _readline(app: "AppContext", prompt: str) -> str:
+def _readline(app: AppContext, prompt: str) -> str:
     app.print(prompt, end="")
     line = app.stdin.readline()
     if not line:
@@ -35,8 +42,9 @@ def _readline(app: "AppContext", prompt: str) -> str:
     return line.rstrip("\n")
 
 
-def run_plain_review(app: "AppContext", deck_ids: Iterable[str] | None = None,
-                     tags: Iterable[str] | None = None, limit: int | None = None) -> int:
+def run_plain_review(
+    app: AppContext, deck_ids: Iterable[str] | None = None, tags: Iterable[str] | None = None, limit: int | None = None
+) -> int:
     for issue in app.decks.errors:
         app.print(f"! {issue}")
     known = {d.id for d in app.decks.decks}
@@ -65,7 +73,9 @@ def run_plain_review(app: "AppContext", deck_ids: Iterable[str] | None = None,
                     app.print("Congratulations! No more cards are due today.")
                 break
             c = session.counts(now)
-            app.print(f"\n[{c.new} new · {c.learning} learning · {c.review} due]  {item.deck.deck.name}  ({item.card.id})")
+            app.print(
+                f"\n[{c.new} new · {c.learning} learning · {c.review} due]  {item.deck.deck.name}  ({item.card.id})"
+            )
             app.print(item.question())
             shown_at = time.monotonic()
             suggested = Rating.GOOD
@@ -110,8 +120,10 @@ def run_plain_review(app: "AppContext", deck_ids: Iterable[str] | None = None,
                 right = item.card.correct_index
                 picked = picked_option(order, cmd)
                 suggested = choice_suggestion(item, picked)
-                app.print(("Correct: " if picked == right else "Wrong. Answer: ")
-                          + f"{order.index(right) + 1}. {item.card.options[right].text}")
+                app.print(
+                    ("Correct: " if picked == right else "Wrong. Answer: ")
+                    + f"{order.index(right) + 1}. {item.card.options[right].text}"
+                )
                 for pos, idx in enumerate(order, 1):
                     if item.card.options[idx].why:
                         app.print(f"  {pos}. {item.card.options[idx].why}")

@@ -9,9 +9,9 @@ the order a column sorts them in (the rules the Browse screen shows; pure).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping, Sequence
 
 from mi_prep.core.due_text import due_cell
 from mi_prep.core.scheduling import CardState
@@ -56,8 +56,9 @@ class BrowseFilter:
             return False
         if self.query:
             card = item.card
-            hay = " ".join((item.item_id, card.front, card.back, " ".join(item.tags),
-                            " ".join(o.text for o in card.options))).lower()
+            hay = " ".join(
+                (item.item_id, card.front, card.back, " ".join(item.tags), " ".join(o.text for o in card.options))
+            ).lower()
             return all(word in hay for word in self.query.lower().split())
         return True
 
@@ -82,8 +83,9 @@ def sort_value(item: ReviewItem, state: CardState | None, key: str | None, now: 
     return None
 
 
-def sort_items(items: Sequence[ReviewItem], states: Mapping[str, CardState], key: str | None,
-               descending: bool, now: datetime) -> list[ReviewItem]:
+def sort_items(
+    items: Sequence[ReviewItem], states: Mapping[str, CardState], key: str | None, descending: bool, now: datetime
+) -> list[ReviewItem]:
     if key is None:
         return list(reversed(items)) if descending else list(items)
     keyed = [(sort_value(i, states.get(i.item_id), key, now), i) for i in items]
@@ -104,5 +106,9 @@ class ScheduleCells:
 
 def schedule_cells(state: CardState | None, now: datetime) -> ScheduleCells:
     started = state is not None and state.phase != "new"
-    return ScheduleCells(state_label(state, now), due_cell(state, now),
-                         f"{state.ease:.0%}" if started else "-", str(state.lapses) if state is not None else "0")
+    return ScheduleCells(
+        state_label(state, now),
+        due_cell(state, now),
+        f"{state.ease:.0%}" if started else "-",
+        str(state.lapses) if state is not None else "0",
+    )

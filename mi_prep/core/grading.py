@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _CLAUSE_SPLIT = re.compile(r"[.,;:!?\n]+|\bbut\b|\balthough\b|\bthough\b|\bwhereas\b")
@@ -133,7 +133,7 @@ def coverage(points: Sequence[Point], answer: str) -> list[bool]:
             for j, term in enumerate(terms[k]):
                 for i in _find(clause, term):
                     in_term.update(range(i, i + len(term)))
-                    window = clause[max(0, i - NEGATION_WINDOW):i]
+                    window = clause[max(0, i - NEGATION_WINDOW) : i]
                     if any(_negated(w) for w in term) or not any(_negated(w) for w in window):
                         hits[k].add(j)
         term_words += len(in_term)
@@ -141,8 +141,12 @@ def coverage(points: Sequence[Point], answer: str) -> list[bool]:
     touched = sum(1 for h in hits if h)
     if touched >= 2 and words_used and term_words / words_used >= KEYWORD_LIST_SHARE:
         return [False] * len(points)
-    return [bool(terms[k]) and len(hits[k]) >= (1 if p.explicit else max(1, math.ceil(len(terms[k]) / 2)))
-            for k, p in enumerate(points)]
+    return [
+        bool(terms[k]) and len(hits[k]) >= (1 if p.explicit else max(1, math.ceil(len(terms[k]) / 2)))
+        for k, p in enumerate(points)
+    ]
+
+
 def suggest_rating(share: float) -> int:
     """Suggested review rating (1 Again .. 4 Easy) from the share of key points covered."""
     if share >= 0.9:

@@ -7,8 +7,9 @@ Every question serialises to a JSON-able dict (``to_dict`` / ``question_from_dic
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar
 
 from mi_prep.core.grading import Point, coverage
 
@@ -74,7 +75,9 @@ class MultipleChoice(Question):
     def grade(self, answer: str) -> Grade:
         picked = self.parse(answer)
         if picked is None:
-            return Grade(0.0, False, f"'{answer}' is not one of the options. Right: {self.answer_text()}. {self.explanation}")
+            return Grade(
+                0.0, False, f"'{answer}' is not one of the options. Right: {self.answer_text()}. {self.explanation}"
+            )
         ok = picked == self.correct
         head = "Correct." if ok else f"Not quite: the answer is {self.answer_text()}."
         return Grade(1.0 if ok else 0.0, ok, f"{head} {self.explanation}")
@@ -126,7 +129,7 @@ class Numeric(Question):
 
 @dataclass(frozen=True)
 class PickComponent(Question):
-    """"Which head/layer/feature?" The user types a component name like ``L0H1``."""
+    """ "Which head/layer/feature?" The user types a component name like ``L0H1``."""
 
     components: tuple[str, ...] = ()
     correct: tuple[str, ...] = ()
@@ -150,7 +153,9 @@ class PickComponent(Question):
         unknown = [p for p in picked if p not in valid]
         right = {self.normalise(c) for c in self.correct}
         if not picked or unknown:
-            return Grade(0.0, False, f"Pick from {', '.join(self.components)}. Right: {self.answer_text()}. {self.explanation}")
+            return Grade(
+                0.0, False, f"Pick from {', '.join(self.components)}. Right: {self.answer_text()}. {self.explanation}"
+            )
         hits = len(right & set(picked))
         wrong = len(set(picked) - right)
         need = 1 if self.any_of else len(right)
@@ -196,7 +201,9 @@ class FreeText(Question):
         score = len(chosen) / n
         missed = [p for i, p in enumerate(self.key_points) if i not in chosen]
         miss = (" Missed: " + "; ".join(missed) + ".") if missed else ""
-        return Grade(round(score, 3), score >= 0.67, f"Covered {len(chosen)}/{n} key points.{miss} {self.explanation}", chosen)
+        return Grade(
+            round(score, 3), score >= 0.67, f"Covered {len(chosen)}/{n} key points.{miss} {self.explanation}", chosen
+        )
 
     def answer_text(self) -> str:
         return self.model_answer

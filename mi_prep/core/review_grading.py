@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from mi_prep.core.grading import coverage, suggest_rating
 from mi_prep.core.scheduling import Rating

@@ -9,10 +9,11 @@ can return another item.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from random import Random
-from typing import Iterable, Literal
+from typing import Literal
 
 from mi_prep.core.deck import Card, DeckSet, LoadedDeck, render_cloze
 from mi_prep.core.scheduling import CardState, Rating, aware, get_scheduler, next_day_start, preview, study_day
@@ -129,7 +130,8 @@ class ReviewSession:
         decks = set(self.deck_ids) if self.deck_ids else None
         tags = set(self.tags) if self.tags else None
         self.items = [
-            i for i in items_for(self.deckset)
+            i
+            for i in items_for(self.deckset)
             if (decks is None or i.deck.id in decks) and (tags is None or tags & set(i.tags))
         ]
         self.by_id = {i.item_id: i for i in self.items}
@@ -193,7 +195,8 @@ class ReviewSession:
         """When the next learning step comes due today (for "come back in 8 minutes")."""
         day_end = next_day_start(now)
         dues = [
-            s.due for i in self.items
+            s.due
+            for i in self.items
             if (s := self.states.get(i.item_id)) is not None and classify(s, now, day_end) == "learning"
         ]
         return min(dues) if dues else None
@@ -212,8 +215,14 @@ class ReviewSession:
         return preview(sched, state, now, max_interval=interview_cap(self.store, now))
 
     def answer(self, item: ReviewItem, rating: Rating | int, now: datetime, elapsed_ms: int = 0) -> CardState:
-        new = self.store.answer(item.item_id, rating, now, card_id=item.card.id, elapsed_ms=max(0, int(elapsed_ms)),
-                                max_interval=interview_cap(self.store, now))
+        new = self.store.answer(
+            item.item_id,
+            rating,
+            now,
+            card_id=item.card.id,
+            elapsed_ms=max(0, int(elapsed_ms)),
+            max_interval=interview_cap(self.store, now),
+        )
         self.states[item.item_id] = new
         self._undo.append(item.item_id)
         return new
@@ -276,8 +285,11 @@ def lab_item_id(lab_name: str) -> str:
 def due_labs(store: Store, now: datetime) -> list[str]:
     """Labs (items ``lab:NAME``, scheduled from lab scores) due by the end of today, most overdue first."""
     day_end = next_day_start(now)
-    due = [(s.due, item_id.removeprefix(LAB_PREFIX)) for item_id, s in store.states(LAB_PREFIX).items()
-           if s.available(now) and s.due is not None and s.due < day_end]
+    due = [
+        (s.due, item_id.removeprefix(LAB_PREFIX))
+        for item_id, s in store.states(LAB_PREFIX).items()
+        if s.available(now) and s.due is not None and s.due < day_end
+    ]
     return [name for _, name in sorted(due)]
 
 

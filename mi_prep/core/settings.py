@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from mi_prep.core.scheduling.registry import SCHEDULERS
 
@@ -66,16 +67,46 @@ def _iso_day(v: Any) -> bool:
 
 
 _ALL = (
-    Setting("scheduler", "sm2", "sm2 or fsrs; switching replays every card's history with the new one",
-            _scheduler_name, lambda v: v in SCHEDULERS, f"not one of {', '.join(SCHEDULERS)}"),
-    Setting("new-per-day", 20, "new cards introduced per study day",
-            _per_day_text, _per_day, f"not a whole number from 0 to {MAX_PER_DAY}"),
-    Setting("reviews-per-day", 200, "reviews shown per study day",
-            _per_day_text, _per_day, f"not a whole number from 0 to {MAX_PER_DAY}"),
-    Setting("interview-date", None, "your interview day (YYYY-MM-DD); intervals are capped to reach it",
-            _iso_date_text, _iso_day, "not a date like 2026-12-15"),
-    Setting("theme", "textual-dark", "the terminal UI's colour theme (set from the command palette)",
-            str, lambda v: isinstance(v, str), "not a string"),
+    Setting(
+        "scheduler",
+        "sm2",
+        "sm2 or fsrs; switching replays every card's history with the new one",
+        _scheduler_name,
+        lambda v: v in SCHEDULERS,
+        f"not one of {', '.join(SCHEDULERS)}",
+    ),
+    Setting(
+        "new-per-day",
+        20,
+        "new cards introduced per study day",
+        _per_day_text,
+        _per_day,
+        f"not a whole number from 0 to {MAX_PER_DAY}",
+    ),
+    Setting(
+        "reviews-per-day",
+        200,
+        "reviews shown per study day",
+        _per_day_text,
+        _per_day,
+        f"not a whole number from 0 to {MAX_PER_DAY}",
+    ),
+    Setting(
+        "interview-date",
+        None,
+        "your interview day (YYYY-MM-DD); intervals are capped to reach it",
+        _iso_date_text,
+        _iso_day,
+        "not a date like 2026-12-15",
+    ),
+    Setting(
+        "theme",
+        "textual-dark",
+        "the terminal UI's colour theme (set from the command palette)",
+        str,
+        lambda v: isinstance(v, str),
+        "not a string",
+    ),
 )
 
 SETTINGS: dict[str, Setting] = {s.name: s for s in _ALL}

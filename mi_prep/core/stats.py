@@ -26,9 +26,11 @@ from mi_prep.core.store import ReviewRecord, Store
 MATURE_DAYS = 21
 """Anki's threshold: a card whose interval is at least 21 days is "mature"."""
 
-MASTERY_HELP = ("Mastery measures long-term retention: a card counts fully once its review interval reaches "
-                "21 days (Anki's \"mature\", or the days left to your interview if fewer) and partly before that, "
-                "in proportion to its interval; new, learning and lapsed cards count 0.")
+MASTERY_HELP = (
+    "Mastery measures long-term retention: a card counts fully once its review interval reaches "
+    '21 days (Anki\'s "mature", or the days left to your interview if fewer) and partly before that, '
+    "in proportion to its interval; new, learning and lapsed cards count 0."
+)
 """The mastery definition in one sentence, for users (README, Home, Stats, ``mi-prep stats``)."""
 
 RETENTION_HELP = "Retention is the share of a topic's reviews answered Hard, Good or Easy."
@@ -92,7 +94,9 @@ def compute(store: Store, deckset: DeckSet, now: datetime, days: int = 30, forec
     today = study_day(now)
     rows = store.reviews()  # answers not undone, oldest first
     per_day: Counter[date] = Counter(study_day(r.ts, now.tzinfo) for r in rows)
-    reviews_per_day = [(today - timedelta(days=i), per_day.get(today - timedelta(days=i), 0)) for i in range(days - 1, -1, -1)]
+    reviews_per_day = [
+        (today - timedelta(days=i), per_day.get(today - timedelta(days=i), 0)) for i in range(days - 1, -1, -1)
+    ]
     year_ago = today - timedelta(days=365)
     heatmap = {d: n for d, n in per_day.items() if d > year_ago}
 
@@ -112,14 +116,16 @@ def compute(store: Store, deckset: DeckSet, now: datetime, days: int = 30, forec
         d = max(study_day(s.due, now.tzinfo), today)
         if d <= horizon:
             forecast_counter[d] += 1
-    forecast = [(today + timedelta(days=i), forecast_counter.get(today + timedelta(days=i), 0)) for i in range(forecast_days)]
+    forecast = [
+        (today + timedelta(days=i), forecast_counter.get(today + timedelta(days=i), 0)) for i in range(forecast_days)
+    ]
 
     by_item_reviews: dict[str, list[ReviewRecord]] = defaultdict(list)
     for r in rows:
         by_item_reviews[r.item_id].append(r)
     topic_items: dict[str, list[str]] = defaultdict(list)
     for item in items:
-        for tag in (item.deck.deck.tags or (item.deck.id,)):
+        for tag in item.deck.deck.tags or (item.deck.id,):
             topic_items[tag].append(item.item_id)
     target = mastery_target(store, now)
     score = {i: item_mastery(states.get(i), target) for i in item_ids}
@@ -127,14 +133,30 @@ def compute(store: Store, deckset: DeckSet, now: datetime, days: int = 30, forec
     for topic, ids in sorted(topic_items.items()):
         revs = [r for i in ids for r in by_item_reviews.get(i, [])]
         seen = [states[i] for i in ids if i in states and states[i].phase != "new"]
-        topics.append(TopicStat(
-            topic=topic, cards=len(ids), seen=len(seen), reviews=len(revs),
-            passed=sum(r.passed for r in revs),
-            mean_ease=round(sum(s.ease for s in seen) / len(seen), 3) if seen else None,
-            lapses=sum(s.lapses for s in seen),
-            mastery=round(sum(score[i] for i in ids) / len(ids), 3) if ids else 0.0,
-            mature=sum(score[i] >= 1.0 for i in ids),
-        ))
+        topics.append(
+            TopicStat(
+                topic=topic,
+                cards=len(ids),
+                seen=len(seen),
+                reviews=len(revs),
+                passed=sum(r.passed for r in revs),
+                mean_ease=round(sum(s.ease for s in seen) / len(seen), 3) if seen else None,
+                lapses=sum(s.lapses for s in seen),
+                mastery=round(sum(score[i] for i in ids) / len(ids), 3) if ids else 0.0,
+                mature=sum(score[i] >= 1.0 for i in ids),
+            )
+        )
     seen_items = sum(1 for i in item_ids if i in states and states[i].phase != "new")
-    return Stats(len(rows), reviews_per_day, forecast, true_ret, len(mature), young_ret, topics, heatmap,
-                 seen_items, len(item_ids), target)
+    return Stats(
+        len(rows),
+        reviews_per_day,
+        forecast,
+        true_ret,
+        len(mature),
+        young_ret,
+        topics,
+        heatmap,
+        seen_items,
+        len(item_ids),
+        target,
+    )

@@ -280,8 +280,9 @@ class Lab:
         known = self.Params.field_names() if self.Params is not None else tuple(self.defaults)
         unknown = [k for k in overrides if k not in known and (self.Params is not None or k not in self.small)]
         if unknown and (self.Params is not None or self.defaults):
-            raise UnknownParamError(f"lab {self.name!r} has no parameter {unknown[0]!r} "
-                                    f"(known: {', '.join(sorted(known)) or 'none'})")
+            raise UnknownParamError(
+                f"lab {self.name!r} has no parameter {unknown[0]!r} (known: {', '.join(sorted(known)) or 'none'})"
+            )
         merged = {**(self.small if small else {}), **overrides}
         if self.Params is None:
             return {**self.defaults, **merged}

@@ -40,8 +40,11 @@ def resolve_device(requested: str | None = None) -> str:
         backend = getattr(torch.backends, "mps", None)
         if backend is None or not backend.is_available():
             raise LabUnavailable("--device mps: MPS is not available here (use --device cpu)")
-        warnings.warn("MPS is known to give wrong results for some ops; numbers may differ from CPU/CUDA.",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            "MPS is known to give wrong results for some ops; numbers may differ from CPU/CUDA.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         return "mps"
     if req == "cpu":
         return "cpu"

@@ -15,8 +15,9 @@ from __future__ import annotations
 import importlib.util
 import random
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from mi_prep.core.drill import LabOutcome, LabProvider, LabSection, LabSkipped
 from mi_prep.lab.api import Lab, LabUnavailable, Progress
@@ -39,13 +40,19 @@ def pick_lab(labs: Sequence[Any], topics: Sequence[str], seed: int) -> Any:
     return labs[random.Random(seed).randrange(len(labs))]
 
 
-def make_lab_provider(*, device: str | None = None, labs_dir: Path | None = None,
-                      cache_dir: Path | None = None) -> LabProvider:
+def make_lab_provider(
+    *, device: str | None = None, labs_dir: Path | None = None, cache_dir: Path | None = None
+) -> LabProvider:
     """The real provider (see the module docstring). ``labs_dir``: the registry's by default;
     ``cache_dir``: the lab model cache (``$MI_PREP_CACHE/models`` by default)."""
 
-    def provider(topics: Sequence[str], seed: int, *, on_progress: Callable[[Progress], None] | None = None,
-                 cancel: threading.Event | None = None) -> LabOutcome:
+    def provider(
+        topics: Sequence[str],
+        seed: int,
+        *,
+        on_progress: Callable[[Progress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> LabOutcome:
         from mi_prep.lab import registry
         from mi_prep.lab.runner import merge_params, run_lab
 
@@ -56,8 +63,15 @@ def make_lab_provider(*, device: str | None = None, labs_dir: Path | None = None
             return LabSkipped("no labs found")
         lab = pick_lab(labs, topics, seed)
         try:
-            run = run_lab(lab, seed=lab_seed(seed), device=device, params=merge_params(lab, small=True),
-                          cache_dir=cache_dir, on_progress=on_progress, cancel=cancel)
+            run = run_lab(
+                lab,
+                seed=lab_seed(seed),
+                device=device,
+                params=merge_params(lab, small=True),
+                cache_dir=cache_dir,
+                on_progress=on_progress,
+                cancel=cancel,
+            )
         except LabUnavailable as exc:  # e.g. the device asked for is not there
             return LabSkipped(f"{lab.name}: {exc}")
         if run.status == "cancelled":

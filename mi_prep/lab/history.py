@@ -8,9 +8,10 @@ re-render without it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from mi_prep.core.questions import Grade
 from mi_prep.core.session import lab_item_id
@@ -22,11 +23,20 @@ from mi_prep.lab.runner import LabRun, rating_for
 def save_run(store_or_db: Any, run: LabRun) -> int:
     """Insert a finished run (any status); returns its id. Cancelled/failed runs store no result."""
     result = run.result.to_dict() if (run.status == "done" and run.result) else None
-    return lab_runs.insert_run(store_or_db, lab_runs.NewLabRun(
-        lab=run.lab, seed=run.seed, device=run.device, params=run.params, started=run.started,
-        finished=run.finished, status=run.status, result=result,
-        error=run.error or None,
-    ))
+    return lab_runs.insert_run(
+        store_or_db,
+        lab_runs.NewLabRun(
+            lab=run.lab,
+            seed=run.seed,
+            device=run.device,
+            params=run.params,
+            started=run.started,
+            finished=run.finished,
+            status=run.status,
+            result=result,
+            error=run.error or None,
+        ),
+    )
 
 
 def save_answer(store_or_db: Any, run_id: int, question_id: str, answer: str, grade: Grade, now: datetime) -> int:
@@ -40,8 +50,9 @@ def finish_run(store: Any, run_id: int, lab: str, score: float, now: datetime) -
     if not hasattr(store, "apply_rating"):
         lab_runs.set_score(store, run_id, score)
         return None
-    lab_runs.set_score(store, run_id, score,
-                       then=lambda: store.apply_rating(item_id=lab_item_id(lab), rating=rating, now=now))
+    lab_runs.set_score(
+        store, run_id, score, then=lambda: store.apply_rating(item_id=lab_item_id(lab), rating=rating, now=now)
+    )
     return rating
 
 
@@ -62,9 +73,19 @@ class StoredRun:
 
 def _stored(rec: lab_runs.LabRunRecord) -> StoredRun:
     result = LabResult.from_dict(rec.result) if rec.result else None
-    return StoredRun(id=rec.id, lab=rec.lab, seed=rec.seed, device=rec.device, params=rec.params,
-                     started=rec.started, finished=rec.finished, status=rec.status, score=rec.score, error=rec.error,
-                     result=result)
+    return StoredRun(
+        id=rec.id,
+        lab=rec.lab,
+        seed=rec.seed,
+        device=rec.device,
+        params=rec.params,
+        started=rec.started,
+        finished=rec.finished,
+        status=rec.status,
+        score=rec.score,
+        error=rec.error,
+        result=result,
+    )
 
 
 def runs(store_or_db: Any, lab: str | None = None, limit: int = 20) -> list[StoredRun]:

@@ -1,8 +1,8 @@
 """Residual-stream interventions as TransformerLens forward hooks, and sampling under them.
 
-    hooks = [("blocks.1.hook_resid_pre", add_vector(v, alpha=2.0))]      # activation steering
-    hooks = [(name, project_out(r)) for name in points]                   # directional ablation
-    ids = sample(model, prompt_ids, 10, hooks, generator, device, n_ctx)
+hooks = [("blocks.1.hook_resid_pre", add_vector(v, alpha=2.0))]      # activation steering
+hooks = [(name, project_out(r)) for name in points]                   # directional ablation
+ids = sample(model, prompt_ids, 10, hooks, generator, device, n_ctx)
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ def add_vector(vec, alpha: float) -> Callable[[Any, Any], Any]:
 
     def fn(act, hook):
         return act + alpha * vec.to(act.dtype)
+
     return fn
 
 
@@ -25,6 +26,7 @@ def project_out(direction) -> Callable[[Any, Any], Any]:
     def fn(act, hook):
         d_ = direction.to(act.dtype)
         return act - (act @ d_)[..., None] * d_
+
     return fn
 
 

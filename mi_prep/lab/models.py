@@ -77,8 +77,17 @@ def make_model(
         model = TransformerBridge.boot_native(cfg, device=device)  # type: ignore[attr-defined]  # set by .sources
     # remember the build arguments for the cache sidecar
     model._mi_prep_config = dict(
-        n_layers=n_layers, d_model=d_model, n_heads=n_heads, d_head=d_head, d_vocab=d_vocab, n_ctx=n_ctx,
-        attn_only=attn_only, d_mlp=d_mlp, normalization=normalization, seed=seed, act_fn=act_fn,
+        n_layers=n_layers,
+        d_model=d_model,
+        n_heads=n_heads,
+        d_head=d_head,
+        d_vocab=d_vocab,
+        n_ctx=n_ctx,
+        attn_only=attn_only,
+        d_mlp=d_mlp,
+        normalization=normalization,
+        seed=seed,
+        act_fn=act_fn,
     )
     return model
 
@@ -168,8 +177,15 @@ def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
             os.unlink(tmp)
 
 
-def save_model(model: TransformerBridge, weights: Path, sidecar: Path, *, key: str, losses: list[float],
-               extra: dict[str, Any] | None = None) -> None:
+def save_model(
+    model: TransformerBridge,
+    weights: Path,
+    sidecar: Path,
+    *,
+    key: str,
+    losses: list[float],
+    extra: dict[str, Any] | None = None,
+) -> None:
     """Weights as safetensors (never pickle) + JSON sidecar with config and loss curve."""
     from safetensors.torch import save_file
 
@@ -208,10 +224,7 @@ def load_into(model: TransformerBridge, weights: Path, sidecar: Path) -> list[fl
 
 
 def cached(
-    ctx: LabContext,
-    key: str,
-    build: Callable[[], TransformerBridge],
-    train: Callable[[TransformerBridge], list[float]],
+    ctx: LabContext, key: str, build: Callable[[], TransformerBridge], train: Callable[[TransformerBridge], list[float]]
 ) -> tuple[TransformerBridge, list[float], bool]:
     """``(model, loss_curve, was_cached)``.
 

@@ -57,8 +57,15 @@ def setup(model, clean, corrupt, answer, wrong):
 # --------------------------------------------------------------------------- batched patching
 
 
-_PER_POSITION_AFTER_ATTN = ("attn.hook_z", "attn.hook_result", "hook_attn_out", "hook_resid_mid", "hook_mlp_out",
-                            "hook_resid_post", "mlp.")
+_PER_POSITION_AFTER_ATTN = (
+    "attn.hook_z",
+    "attn.hook_result",
+    "hook_attn_out",
+    "hook_resid_mid",
+    "hook_mlp_out",
+    "hook_resid_post",
+    "mlp.",
+)
 
 
 def reaches_last(name: str, index: tuple, n_layers: int, T: int) -> bool:
@@ -73,8 +80,15 @@ def reaches_last(name: str, index: tuple, n_layers: int, T: int) -> bool:
     return not isinstance(pos, int) or pos % T == T - 1
 
 
-def batched_patch(model, corrupt, clean_acts: dict[str, Any], patches: list[tuple[str, Any]], metric: Metric,
-                  max_batch: int = 1024, corrupt_acts: dict[str, Any] | None = None):
+def batched_patch(
+    model,
+    corrupt,
+    clean_acts: dict[str, Any],
+    patches: list[tuple[str, Any]],
+    metric: Metric,
+    max_batch: int = 1024,
+    corrupt_acts: dict[str, Any] | None = None,
+):
     """Patch many things in few forwards. ``patches[k] = (hook_name, index)`` where ``index`` indexes the
     activation after the batch dim (e.g. ``(pos,)`` for resid, ``(slice(None), head)`` for a head's z
     at all positions, ``(pos, head)``). Copy k of the corrupted batch gets patch k. Returns a tensor [K].
@@ -96,13 +110,15 @@ def batched_patch(model, corrupt, clean_acts: dict[str, Any], patches: list[tupl
         todo = []
         for k, (name, index) in enumerate(patches):
             idx = (slice(None), *(index if isinstance(index, tuple) else (index,)))
-            if not reaches_last(name, idx[1:], model.cfg.n_layers, T) or torch.equal(clean_acts[name][idx], corrupt_acts[name][idx]):
+            if not reaches_last(name, idx[1:], model.cfg.n_layers, T) or torch.equal(
+                clean_acts[name][idx], corrupt_acts[name][idx]
+            ):
                 values[k] = base
             else:
                 todo.append(k)
     out = []
     for start in range(0, len(todo), per):
-        chunk = [patches[k] for k in todo[start:start + per]]
+        chunk = [patches[k] for k in todo[start : start + per]]
         by_hook: dict[str, list[tuple[int, Any]]] = {}
         for k, (name, index) in enumerate(chunk):
             by_hook.setdefault(name, []).append((k, index))
@@ -116,6 +132,7 @@ def batched_patch(model, corrupt, clean_acts: dict[str, Any], patches: list[tupl
                     idx = index if isinstance(index, tuple) else (index,)
                     act[(slice(k * n, (k + 1) * n), *idx)] = clean[(slice(None), *idx)]
                 return act
+
             hooks.append((name, hook))
         with torch.no_grad():
             logits = model.run_with_hooks(corrupt.repeat(len(chunk), 1), fwd_hooks=hooks)
@@ -155,7 +172,9 @@ def patch_heads_by_pos(model, corrupt, cache, metric, n_layers: int, n_heads: in
     """``[n_layers, n_heads, T]``: one head's output patched at one position."""
     T = corrupt.shape[1]
     patches = head_pos_patches(n_layers, n_heads, T)
-    return batched_patch(model, corrupt, cache, patches, metric, corrupt_acts=corrupt_cache).reshape(n_layers, n_heads, T)
+    return batched_patch(model, corrupt, cache, patches, metric, corrupt_acts=corrupt_cache).reshape(
+        n_layers, n_heads, T
+    )
 
 
 # --------------------------------------------------------------------------- references
@@ -188,6 +207,7 @@ def loop_reference(model, corrupt, cache, metric, patches):
             act = act.clone()
             act[(slice(None), *idx)] = cache[name][(slice(None), *idx)]
             return act
+
         with torch.no_grad():
             vals.append(metric(model.run_with_hooks(corrupt, fwd_hooks=[(name, hook)])))
     return torch.stack(vals)
@@ -203,12 +223,14 @@ def run_patching(model, spec: PatchingSpec, seed: int, dev, *, reference: bool =
 
     L, H = spec.n_layers, spec.n_heads
     g = torch.Generator().manual_seed(30_000 + seed)
-    clean, corrupt, answer, wrong, info = patching_pairs(spec.n_pairs, g, d_vocab=spec.d_vocab, period=spec.period,
-                                                         query_index=spec.query_index)
+    clean, corrupt, answer, wrong, info = patching_pairs(
+        spec.n_pairs, g, d_vocab=spec.d_vocab, period=spec.period, query_index=spec.query_index
+    )
     clean, corrupt, answer, wrong = clean.to(dev), corrupt.to(dev), answer.to(dev), wrong.to(dev)
     metric, cache = setup(model, clean, corrupt, answer, wrong)
-    out: dict[str, Any] = dict(clean=clean, corrupt=corrupt, answer=answer, wrong=wrong, info=info, metric=metric,
-                               cache=cache)
+    out: dict[str, Any] = dict(
+        clean=clean, corrupt=corrupt, answer=answer, wrong=wrong, info=info, metric=metric, cache=cache
+    )
     with torch.no_grad():
         model(corrupt)  # warm-up, so neither method pays first-call costs
     t = time.perf_counter()
@@ -232,6 +254,8 @@ def run_patching(model, spec: PatchingSpec, seed: int, dev, *, reference: bool =
             out["ref_name"] = "one-patch-per-forward hook loop"
         out["t_reference"] = time.perf_counter() - t
         out["ref"] = (r, h, bp)
-        out["max_abs_diff"] = max(float((a.to(b.device) - b).abs().max())
-                                  for a, b in zip((r, h, bp), (out["resid"], out["heads"], out["by_pos"])))
+        out["max_abs_diff"] = max(
+            float((a.to(b.device) - b).abs().max())
+            for a, b in zip((r, h, bp), (out["resid"], out["heads"], out["by_pos"]))
+        )
     return out

@@ -198,8 +198,10 @@ def heatmap_layout(b: Heatmap, width: int = 100, numbers: bool | None = None) ->
     for start in range(0, ncols, step):
         cols = range(start, min(ncols, start + step))
         header = " " * (lw + 1) + " ".join(clab[j].rjust(cw) for j in cols)
-        rows = [HeatRow(rlab[i].ljust(lw) + " ", [((fmt(row[j]) if numbers else "").rjust(cw), row[j]) for j in cols])
-                for i, row in enumerate(grid)]
+        rows = [
+            HeatRow(rlab[i].ljust(lw) + " ", [((fmt(row[j]) if numbers else "").rjust(cw), row[j]) for j in cols])
+            for i, row in enumerate(grid)
+        ]
         bands.append(HeatBand(header, rows))
     return HeatmapLayout(bands, lo, hi, div, numbers, f"scale {fmt(lo)} .. {fmt(hi)}")
 

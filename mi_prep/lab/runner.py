@@ -102,8 +102,14 @@ def run_lab(
     run = LabRun(lab=lab.name, seed=int(seed), device=dev, params=params_dict(merged), started=_utcnow())
     cache = Path(cache_dir or default_cache_dir())
     cache.mkdir(parents=True, exist_ok=True)
-    ctx = LabContext(seed=int(seed), device=dev, params=merged, cache_dir=cache,
-                     on_progress=on_progress, cancel=cancel or threading.Event())
+    ctx = LabContext(
+        seed=int(seed),
+        device=dev,
+        params=merged,
+        cache_dir=cache,
+        on_progress=on_progress,
+        cancel=cancel or threading.Event(),
+    )
     t0 = time.perf_counter()
     try:
         ctx.check_cancelled()

@@ -70,8 +70,11 @@ def _classes() -> dict[str, Any]:
             mse = ((x - x_hat) ** 2).sum(-1).mean()
             sp = self.sparsity_loss(z, f)
             aux = self.aux_loss(x, z, f, x_hat, dead_mask)
-            return mse + sp + aux, {"mse": float(mse.detach()), "sparsity": float(sp.detach()),
-                                    "aux": float(aux.detach())}, f
+            return (
+                mse + sp + aux,
+                {"mse": float(mse.detach()), "sparsity": float(sp.detach()), "aux": float(aux.detach())},
+                f,
+            )
 
         @torch.no_grad()
         def normalise_decoder(self) -> None:
@@ -163,9 +166,20 @@ def make_sae(arch: str, d: int, n_latents: int, **kwargs: Any):
     return _classes()[arch](d, n_latents, **kwargs)
 
 
-def train_sae(sae, sample: Callable[[int, Any], Any], generator, *, steps: int, batch: int, lr: float,
-              dead_window: int, ctx: LabContext, resample_at: Iterable[int] = (),
-              log_every: int = 25, on_log: Callable[[int, float], None] | None = None) -> tuple[list[tuple[float, float]], int]:
+def train_sae(
+    sae,
+    sample: Callable[[int, Any], Any],
+    generator,
+    *,
+    steps: int,
+    batch: int,
+    lr: float,
+    dead_window: int,
+    ctx: LabContext,
+    resample_at: Iterable[int] = (),
+    log_every: int = 25,
+    on_log: Callable[[int, float], None] | None = None,
+) -> tuple[list[tuple[float, float]], int]:
     """Adam on ``sample(batch, generator)`` inputs with unit-norm decoder rows (the gradient along each
     row is removed, then rows are renormalised). A latent is dead after ``dead_window`` steps without
     firing (AuxK reads that); at each step in ``resample_at`` dead latents are resampled.
@@ -219,7 +233,7 @@ def resample_dead(sae, opt, dead, sample: Callable[[int, Any], Any], g) -> int:
     with torch.no_grad():
         x = sample(4096, g)
         err = ((x - sae.decode(sae.encode(x))) ** 2).sum(-1)
-        idx = torch.multinomial(err ** 2 + 1e-12, n_dead, replacement=False, generator=g)
+        idx = torch.multinomial(err**2 + 1e-12, n_dead, replacement=False, generator=g)
         v = x[idx] - sae.b_dec
         v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-8)
         alive = ~dead
@@ -262,5 +276,12 @@ def evaluate_sae(sae, T, x, *, match_cos: float) -> dict[str, float]:
         gain = (f_iso @ M.T).diagonal()
         recovered = best >= match_cos
         gain_mean = gain[recovered].mean() if bool(recovered.any()) else gain.mean()
-    return {"l0": float(l0), "mse": float(mse), "fvu": float(fvu), "dead": float(dead),
-            "gain": float(gain_mean), "mmcs": float(best.mean()), "recovered": float(recovered.sum())}
+    return {
+        "l0": float(l0),
+        "mse": float(mse),
+        "fvu": float(fvu),
+        "dead": float(dead),
+        "gain": float(gain_mean),
+        "mmcs": float(best.mean()),
+        "recovered": float(recovered.sum()),
+    }

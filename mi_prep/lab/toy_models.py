@@ -35,9 +35,20 @@ class ToyModels:
     """The logged steps."""
 
 
-def train_toy_models(ctx: LabContext, *, n: int, m: int, sparsities: list[float], restarts: int, steps: int,
-                     batch: int, lr: float, importance_decay: float, eval_samples: int,
-                     log_every: int = 50) -> ToyModels:
+def train_toy_models(
+    ctx: LabContext,
+    *,
+    n: int,
+    m: int,
+    sparsities: list[float],
+    restarts: int,
+    steps: int,
+    batch: int,
+    lr: float,
+    importance_decay: float,
+    eval_samples: int,
+    log_every: int = 50,
+) -> ToyModels:
     """Train ``len(sparsities) * restarts`` toy models on ``ctx.device`` (seeded by ``ctx.seed``, the
     global torch RNG untouched) and keep the best restart per sparsity on a shared held-out batch."""
     import torch
@@ -93,9 +104,10 @@ def train_toy_models(ctx: LabContext, *, n: int, m: int, sparsities: list[float]
             pr = (1.0 - torch.tensor(sparsities))[None, :, None]
             xe = (val * (on < pr)).repeat_interleave(R, dim=1).to(dev)
             eval_loss = (importance * (xe - forward(xe)) ** 2).mean(dim=(0, 2)).cpu()
-            best = [k * R + int(torch.argmin(eval_loss[k * R:(k + 1) * R])) for k in range(n_s)]
+            best = [k * R + int(torch.argmin(eval_loss[k * R : (k + 1) * R])) for k in range(n_s)]
             Wb = W.detach().cpu()[best]  # [n_s, m, n]
             bb = b.detach().cpu()[best]
     ctx.check_cancelled()
-    return ToyModels(W=Wb, b=bb, eval_loss=[float(eval_loss[i]) for i in best], best=best, curves=curves,
-                     curve_x=curve_x)
+    return ToyModels(
+        W=Wb, b=bb, eval_loss=[float(eval_loss[i]) for i in best], best=best, curves=curves, curve_x=curve_x
+    )

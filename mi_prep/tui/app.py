@@ -12,10 +12,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App
@@ -24,8 +25,6 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from mi_prep.core.deck import DeckSet, deck_files, load_decks
 from mi_prep.tui.storage import guarded, storage_problem
-
-
 
 if TYPE_CHECKING:  # pragma: no cover
     from mi_prep.context import AppContext
@@ -66,13 +65,16 @@ class MiPrepApp(App[int]):
     SUB_TITLE = "mechanistic interpretability interview prep"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {MiPrepCommands}
-    BINDINGS = [
-        Binding("ctrl+t", "toggle_theme", "Theme"),
-        Binding("f5", "reload_decks", "Reload decks", show=False),
-    ]
+    BINDINGS = [Binding("ctrl+t", "toggle_theme", "Theme"), Binding("f5", "reload_decks", "Reload decks", show=False)]
 
-    def __init__(self, ctx: "AppContext", clock: Callable[[], datetime] | None = None, *,
-                 poll_seconds: float | None = 2.0, initial: str | None = None) -> None:
+    def __init__(
+        self,
+        ctx: AppContext,
+        clock: Callable[[], datetime] | None = None,
+        *,
+        poll_seconds: float | None = 2.0,
+        initial: str | None = None,
+    ) -> None:
         super().__init__()
         self.ctx = ctx
         self.clock: Callable[[], datetime] = clock or ctx.now
@@ -87,8 +89,15 @@ class MiPrepApp(App[int]):
     def now(self) -> datetime:
         return self.clock()
 
-    def notify(self, message: str, *, title: str = "", severity: Any = "information",
-               timeout: float | None = None, markup: bool = True) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
         """Notifications quote deck, lab and user text: always shown literally, never read as markup."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
@@ -152,9 +161,13 @@ class MiPrepApp(App[int]):
         try:
             deckset = load_decks(*self.ctx.deck_paths)
         except Exception as exc:  # load_decks reports bad files itself; this is the never-silent net
-            self.call_from_thread(self.notify, f"Decks could not be reloaded ({type(exc).__name__}: {exc}); "
-                                  "the decks loaded before are still in use. Run `mi-prep check`.",
-                                  severity="error", timeout=10)
+            self.call_from_thread(
+                self.notify,
+                f"Decks could not be reloaded ({type(exc).__name__}: {exc}); "
+                "the decks loaded before are still in use. Run `mi-prep check`.",
+                severity="error",
+                timeout=10,
+            )
             return
         self.call_from_thread(self.apply_decks, deckset)
 
@@ -168,8 +181,12 @@ class MiPrepApp(App[int]):
                 hook(deckset)
         n_cards = sum(len(d.deck.cards) for d in deckset.decks)
         if deckset.errors:
-            self.notify(f"Decks reloaded: {len(deckset.decks)} decks, {n_cards} cards; "
-                        f"{len(deckset.errors)} error(s) (see Home)", severity="warning", timeout=6)
+            self.notify(
+                f"Decks reloaded: {len(deckset.decks)} decks, {n_cards} cards; "
+                f"{len(deckset.errors)} error(s) (see Home)",
+                severity="warning",
+                timeout=6,
+            )
         else:
             self.notify(f"Decks reloaded: {len(deckset.decks)} decks, {n_cards} cards", timeout=3)
 
@@ -212,12 +229,21 @@ class MiPrepApp(App[int]):
 
     def _missing(self, what: str, module: str, exc: ImportError) -> None:
         if isinstance(exc, ModuleNotFoundError) and exc.name and module.startswith(exc.name):
-            self.notify(f"{what} is not available yet: {module} is missing from this install.",
-                        title=what, severity="warning", timeout=8)
+            self.notify(
+                f"{what} is not available yet: {module} is missing from this install.",
+                title=what,
+                severity="warning",
+                timeout=8,
+            )
         else:
             name = getattr(exc, "name", None) or str(exc)
-            self.notify(f"{what} could not start: {name} is missing ({exc}). "
-                        "Install the extras with: pip install 'mi-prep[labs]'", title=what, severity="error", timeout=10)
+            self.notify(
+                f"{what} could not start: {name} is missing ({exc}). "
+                "Install the extras with: pip install 'mi-prep[labs]'",
+                title=what,
+                severity="error",
+                timeout=10,
+            )
 
     def action_labs(self, start: str | None = None) -> None:
         """Open the Labs screen; ``start``: run that lab at once (Home's due-lab key)."""
@@ -251,7 +277,7 @@ class MiPrepApp(App[int]):
         self._save_theme(self.theme)
 
 
-def run_app(ctx: "AppContext") -> int:
+def run_app(ctx: AppContext) -> int:
     """Run the UI until the user quits; returns the exit code for ``mi-prep``."""
     app = MiPrepApp(ctx)
     app.run()

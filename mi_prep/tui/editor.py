@@ -20,8 +20,12 @@ def open_in_editor(screen: Screen, path: Path | str, line: int) -> bool:
     """Edit ``path`` at ``line``; returns True when an editor ran."""
     editor = editor_command()
     if not editor:
-        screen.notify(f"Set $EDITOR to edit cards from here. This card is at {path}:{line}",
-                      title="No $EDITOR", severity="warning", timeout=8)
+        screen.notify(
+            f"Set $EDITOR to edit cards from here. This card is at {path}:{line}",
+            title="No $EDITOR",
+            severity="warning",
+            timeout=8,
+        )
         return False
     cmd = [*shlex.split(editor), f"+{line}", str(path)]
     try:
@@ -31,8 +35,11 @@ def open_in_editor(screen: Screen, path: Path | str, line: int) -> bool:
         screen.notify(f"Could not run {editor!r}: {exc}", severity="error")
         return False
     except Exception as exc:  # noqa: BLE001 - e.g. SuspendNotSupported (headless, web)
-        screen.notify(f"Cannot open an editor here ({type(exc).__name__}); the card is at {path}:{line}",
-                      severity="warning", timeout=8)
+        screen.notify(
+            f"Cannot open an editor here ({type(exc).__name__}); the card is at {path}:{line}",
+            severity="warning",
+            timeout=8,
+        )
         return False
     check = getattr(screen.app, "check_decks", None)
     if check is not None:

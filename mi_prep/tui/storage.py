@@ -3,7 +3,8 @@ error notification, and the screen keeps what the user sees, so nothing is shown
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def storage_problem(error: BaseException, db_path: Any) -> str | None:
@@ -24,6 +25,11 @@ def guarded(app: Any, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tupl
         message = storage_problem(exc, getattr(store, "path", None))
         if message is None:
             raise
-        app.notify(f"{message}\nThat was not saved; everything saved before it is safe.",
-                   title="Storage error", severity="error", timeout=30, markup=False)
+        app.notify(
+            f"{message}\nThat was not saved; everything saved before it is safe.",
+            title="Storage error",
+            severity="error",
+            timeout=30,
+            markup=False,
+        )
         return False, None

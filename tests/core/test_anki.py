@@ -8,19 +8,29 @@ import json
 import sqlite3
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import genanki
 import pytest
 
 from mi_prep.core.anki import (
-    MODEL_BASIC, MODEL_CHOICE, MODEL_CLOZE, MODEL_EXPLAIN, MODEL_REVERSE, NOTE_TYPES, ExportError, anki_tags,
-    export_apkg, note_guid, render_markdown, stable_id,
+    MODEL_BASIC,
+    MODEL_CHOICE,
+    MODEL_CLOZE,
+    MODEL_EXPLAIN,
+    MODEL_REVERSE,
+    NOTE_TYPES,
+    ExportError,
+    anki_tags,
+    export_apkg,
+    note_guid,
+    render_markdown,
+    stable_id,
 )
 from mi_prep.core.deck import load_decks
 
-T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 
 DECK_A = r"""
 id: induction
@@ -199,10 +209,16 @@ def test_notes_fields_tags_and_decks(tmp_path, decks):
     names = {d["name"] for d in pkg.decks.values()}
     assert {"MI Prep::Induction heads", "MI Prep::Superposition"} <= names
     ind = next(d for d in pkg.decks.values() if d["name"] == "MI Prep::Induction heads")
-    assert ind["id"] == stable_id("mi-prep deck induction") and ind["desc"] == "How transformers copy from <em>context</em>."
+    assert (
+        ind["id"] == stable_id("mi-prep deck induction")
+        and ind["desc"] == "How transformers copy from <em>context</em>."
+    )
     assert {c["did"] for c in pkg.cards if c["nid"] == basic["id"]} == {ind["id"]}
     # new-card order follows the YAML order, decks in file order
-    order = [n["fields"][-1] for n in sorted(pkg.notes, key=lambda n: min(c["due"] for c in pkg.cards if c["nid"] == n["id"]))]
+    order = [
+        n["fields"][-1]
+        for n in sorted(pkg.notes, key=lambda n: min(c["due"] for c in pkg.cards if c["nid"] == n["id"]))
+    ]
     assert order == ["ind-basic", "ind-reverse", "ind-cloze", "ind-choice", "ind-explain", "sup-def"]
 
 
@@ -215,8 +231,9 @@ def test_ids_are_stable_and_in_range(tmp_path, decks):
     export_apkg(load_ok(decks), two, now=T0 + timedelta(days=3))
     p1, p2 = read_apkg(one), read_apkg(two)
     assert set(p1.models) == set(p2.models) == {str(i) for i in ids}
-    assert {k for k, d in p1.decks.items() if d["name"].startswith("MI Prep")} == \
-           {k for k, d in p2.decks.items() if d["name"].startswith("MI Prep")}
+    assert {k for k, d in p1.decks.items() if d["name"].startswith("MI Prep")} == {
+        k for k, d in p2.decks.items() if d["name"].startswith("MI Prep")
+    }
     assert [(n["guid"], n["flds"]) for n in p1.notes] == [(n["guid"], n["flds"]) for n in p2.notes]
 
 
@@ -237,34 +254,42 @@ def test_markdown_math_and_code(tmp_path, decks):
     back = read_apkg(tmp_path / "o.apkg").note("ind-basic")["fields"][1]
     assert r"\(x_i^2\)" in back and r"\(a*b*c\)" in back and "<em>" not in back
     assert r"\[\sum_i x_i \cdot y_{i}\]" in back
-    assert '<pre><code class="language-python">cost = "$5_000"  # $ inside code stays\nprint(cost)\n</code></pre>' in back
+    assert (
+        '<pre><code class="language-python">cost = "$5_000"  # $ inside code stays\nprint(cost)\n</code></pre>' in back
+    )
     assert "<code>$a_b$</code>" in back
 
 
-@pytest.mark.parametrize("src, expected", [
-    ("$x_i^2$", r"\(x_i^2\)"),
-    ("$$\\frac{a_1}{b_2}$$", '<div class="math">\\[\\frac{a_1}{b_2}\\]</div>'),
-    ("a $$x_1 * y_1$$ b", r"a \[x_1 * y_1\] b"),
-    ("costs $5 and $6", "costs $5 and $6"),
-    (r"\$x_i\$", "$x_i$"),
-    ("`$x_i$`", "<code>$x_i$</code>"),
-    ("$a<b$", r"\(a&lt;b\)"),
-    ("*a* and _b_", "<em>a</em> and <em>b</em>"),
-    ("| a | b |\n|---|---|\n| $x_1$ | 2 |", "<td>\\(x_1\\)</td>"),
-])
+@pytest.mark.parametrize(
+    "src, expected",
+    [
+        ("$x_i^2$", r"\(x_i^2\)"),
+        ("$$\\frac{a_1}{b_2}$$", '<div class="math">\\[\\frac{a_1}{b_2}\\]</div>'),
+        ("a $$x_1 * y_1$$ b", r"a \[x_1 * y_1\] b"),
+        ("costs $5 and $6", "costs $5 and $6"),
+        (r"\$x_i\$", "$x_i$"),
+        ("`$x_i$`", "<code>$x_i$</code>"),
+        ("$a<b$", r"\(a&lt;b\)"),
+        ("*a* and _b_", "<em>a</em> and <em>b</em>"),
+        ("| a | b |\n|---|---|\n| $x_1$ | 2 |", "<td>\\(x_1\\)</td>"),
+    ],
+)
 def test_render_markdown(src, expected):
     assert expected in render_markdown(src)
 
 
-@pytest.mark.parametrize("src, expected", [
-    ("{{c1::**B**::hint}} and *x*", "{{c1::<strong>B</strong>::hint}} and <em>x</em>"),
-    ("{{c1::$x_i^2$}}", r"{{c1::\(x_i^2\)}}"),
-    ("$a = {{c1::b_i * c_i}}$", r"\(a = {{c1::b_i * c_i}}\)"),
-    ("{{c1::\\frac{a}{b} }}", "{{c1::\\frac{a}{b} }}"),
-    ("*x {{c1::y*}} z", "*x {{c1::y*}} z"),  # a deletion is never split by emphasis
-    ("`{{c1::a_b}}`", "<code>{{c1::a_b}}</code>"),
-    ("x {{c1::a}} {{c2::b}} {{c1::c}}", "x {{c1::a}} {{c2::b}} {{c1::c}}"),
-])
+@pytest.mark.parametrize(
+    "src, expected",
+    [
+        ("{{c1::**B**::hint}} and *x*", "{{c1::<strong>B</strong>::hint}} and <em>x</em>"),
+        ("{{c1::$x_i^2$}}", r"{{c1::\(x_i^2\)}}"),
+        ("$a = {{c1::b_i * c_i}}$", r"\(a = {{c1::b_i * c_i}}\)"),
+        ("{{c1::\\frac{a}{b} }}", "{{c1::\\frac{a}{b} }}"),
+        ("*x {{c1::y*}} z", "*x {{c1::y*}} z"),  # a deletion is never split by emphasis
+        ("`{{c1::a_b}}`", "<code>{{c1::a_b}}</code>"),
+        ("x {{c1::a}} {{c2::b}} {{c1::c}}", "x {{c1::a}} {{c2::b}} {{c1::c}}"),
+    ],
+)
 def test_cloze_deletions_survive(src, expected):
     assert render_markdown(src, cloze=True) == expected
 
@@ -298,8 +323,18 @@ cards:
     report = export_apkg(load_ok(make_decks(tmp_path, evil=evil)), out, now=T0)
     pkg = read_apkg(out)
     blob = pkg.raw_db.decode("utf-8", "replace").lower()
-    for bad in ("<script", "onerror", "onclick", "onload", "onmouseover", "javascript:alert(1)\"", "href=\"javascript",
-                "<iframe", "<svg", "<style"):
+    for bad in (
+        "<script",
+        "onerror",
+        "onclick",
+        "onload",
+        "onmouseover",
+        'javascript:alert(1)"',
+        'href="javascript',
+        "<iframe",
+        "<svg",
+        "<style",
+    ):
         assert bad not in blob, bad
     front = pkg.note("evil-1")["fields"][0]
     assert "alert(1)</script>" not in front and '<img src="x"' not in front  # unresolved raw <img> dropped
@@ -326,10 +361,12 @@ def test_media_packed_with_unique_names(tmp_path):
     (root / "one" / "d.yaml").write_text(
         "id: one\nname: One\ncards:\n"
         "  - id: one-a\n    front: '![circuit](fig.png) and again ![x](./fig.png) ![s](<my fig.png>)'\n    back: b\n    source: s\n"
-        "  - id: one-b\n    front: 'remote ![r](https://example.com/r.png) raw <img src=\"fig.png\" alt=\"f\">'\n"
-        "    back: b\n    source: s\n")
+        '  - id: one-b\n    front: \'remote ![r](https://example.com/r.png) raw <img src="fig.png" alt="f">\'\n'
+        "    back: b\n    source: s\n"
+    )
     (root / "two" / "d.yaml").write_text(
-        "id: two\nname: Two\ncards:\n  - id: two-a\n    front: '![fig](img/fig.png)'\n    back: b\n    source: s\n")
+        "id: two\nname: Two\ncards:\n  - id: two-a\n    front: '![fig](img/fig.png)'\n    back: b\n    source: s\n"
+    )
     ds = load_decks(root / "one", root / "two")
     assert not ds.errors and [d.id for d in ds.decks] == ["one", "two"]
     out = tmp_path / "m.apkg"
@@ -353,14 +390,19 @@ def test_media_packed_with_unique_names(tmp_path):
     assert f'src="{two_name}"' in pkg.note("two-a")["fields"][0]
 
 
-@pytest.mark.parametrize("ref, message", [
-    ("missing.png", "image 'missing.png' not found"),
-    ("../outside.png", "outside the deck's directory"),
-    ("notes.txt", "not an image Anki can show"),
-])
+@pytest.mark.parametrize(
+    "ref, message",
+    [
+        ("missing.png", "image 'missing.png' not found"),
+        ("../outside.png", "outside the deck's directory"),
+        ("notes.txt", "not an image Anki can show"),
+    ],
+)
 def test_bad_images_are_errors(tmp_path, ref, message):
     (tmp_path / "outside.png").write_bytes(b"png")
-    decks = make_decks(tmp_path, d=f"id: d\nname: D\ncards:\n  - id: d-a\n    front: '![x]({ref})'\n    back: b\n    source: s\n")
+    decks = make_decks(
+        tmp_path, d=f"id: d\nname: D\ncards:\n  - id: d-a\n    front: '![x]({ref})'\n    back: b\n    source: s\n"
+    )
     (decks / "notes.txt").write_text("text")
     out = tmp_path / "x.apkg"
     with pytest.raises(ExportError) as err:
@@ -472,9 +514,24 @@ def test_cli_export_subprocess(tmp_path, decks):
     import sys
 
     out = tmp_path / "sub.apkg"
-    res = subprocess.run([sys.executable, "-m", "mi_prep", "--data-dir", str(tmp_path / "data"),
-                          "--decks", str(decks), "export", "anki", "-o", str(out)],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mi_prep",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--decks",
+            str(decks),
+            "export",
+            "anki",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "6 notes (9 cards)" in res.stdout and zipfile.is_zipfile(out)
 
@@ -485,8 +542,9 @@ def test_cli_export_subprocess(tmp_path, decks):
 def _import(col, path: Path):
     from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
 
-    return col.import_anki_package(ImportAnkiPackageRequest(
-        package_path=str(path), options=ImportAnkiPackageOptions(with_scheduling=False)))
+    return col.import_anki_package(
+        ImportAnkiPackageRequest(package_path=str(path), options=ImportAnkiPackageOptions(with_scheduling=False))
+    )
 
 
 def test_anki_imports_and_updates(tmp_path, decks):
@@ -502,7 +560,7 @@ def test_anki_imports_and_updates(tmp_path, decks):
         assert col.note_count() == 6 and col.card_count() == 9
         names = {d.name for d in col.decks.all_names_and_ids()}
         assert {"MI Prep", "MI Prep::Induction heads", "MI Prep::Superposition"} <= names
-        nid = col.find_notes('CardId:ind-basic')[0]
+        nid = col.find_notes("CardId:ind-basic")[0]
         note = col.get_note(nid)
         assert note.note_type()["name"] == "MI Prep: Basic" and "definition" in note.tags
         assert note["Front"] == "What does an induction head do?"
@@ -511,7 +569,9 @@ def test_anki_imports_and_updates(tmp_path, decks):
         assert len(col.find_cards("tag:mi-prep::difficulty::1")) >= 1
 
         a = decks / "a.yaml"
-        a.write_text(a.read_text().replace("What does an induction head do?", "What does an induction head do, exactly?"))
+        a.write_text(
+            a.read_text().replace("What does an induction head do?", "What does an induction head do, exactly?")
+        )
         export_apkg(load_ok(decks), second, now=T0 + timedelta(days=1))
         _import(col, second)
         assert col.note_count() == 6 and col.card_count() == 9  # updated, not duplicated

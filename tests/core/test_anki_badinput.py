@@ -9,7 +9,7 @@ import io
 import sqlite3
 import tempfile
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,10 +18,9 @@ import mi_prep.core.anki as anki
 import mi_prep.core.anki.package as package  # where the .apkg is written: the tests patch its names
 from mi_prep.core.anki import ExportError, export_apkg, render_markdown, svg_problem
 from mi_prep.core.deck import load_decks
-
 from tests.core.test_anki import make_decks, read_apkg  # one reader of .apkg files for both
 
-T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 
 
 def load_ok(path: Path):
@@ -33,8 +32,9 @@ def load_ok(path: Path):
 def _import(col, path: Path):
     from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
 
-    return col.import_anki_package(ImportAnkiPackageRequest(
-        package_path=str(path), options=ImportAnkiPackageOptions(with_scheduling=False)))
+    return col.import_anki_package(
+        ImportAnkiPackageRequest(package_path=str(path), options=ImportAnkiPackageOptions(with_scheduling=False))
+    )
 
 
 def card(cid: str, front: str, back: str = "b", kind: str = "basic") -> str:
@@ -74,10 +74,11 @@ EVIL_STYLES = [
 
 def test_style_attributes_keep_only_plain_text_align(tmp_path):
     cells = "".join(f'<td style="{s}">c{i}</td>' for i, s in enumerate(EVIL_STYLES))
-    front = f"<table><tr>{cells}<td style=\"text-align:center\">ok</td></tr></table>\n\n| a |\n|--:|\n| 1 |\n"
+    front = f'<table><tr>{cells}<td style="text-align:center">ok</td></tr></table>\n\n| a |\n|--:|\n| 1 |\n'
     block = "".join(f"      {line}\n" for line in front.splitlines())
-    decks = make_decks(tmp_path, css=f"id: css\nname: Css\ncards:\n  - id: css-1\n    front: |\n{block}"
-                                     "    back: b\n    source: s\n")
+    decks = make_decks(
+        tmp_path, css=f"id: css\nname: Css\ncards:\n  - id: css-1\n    front: |\n{block}    back: b\n    source: s\n"
+    )
     out = tmp_path / "css.apkg"
     report = export_apkg(load_ok(decks), out, now=T0)
     pkg = read_apkg(out)
@@ -87,42 +88,62 @@ def test_style_attributes_keep_only_plain_text_align(tmp_path):
     assert html_front.count('style="text-align:right"') == 3  # the kept half of a mixed style + th and td of the table
     assert 'style="text-align:center"' in html_front
     path = decks / "css.yaml"
-    msg = warning_for(report, path, "css-1", 'style="text-align: expression(alert(1))"', "removed",
-                      "delete it from the card")
+    msg = warning_for(
+        report, path, "css-1", 'style="text-align: expression(alert(1))"', "removed", "delete it from the card"
+    )
     assert "<td>" in msg
     assert len([w for w in report.warnings if "CSS style=" in w]) == len(EVIL_STYLES)
 
 
 def test_render_markdown_filters_styles_too():
-    out = render_markdown('<table><tr><td style="text-align: expression(alert(1))">x</td>'
-                          '<td style="text-align:right;color:red">y</td></tr></table>')
+    out = render_markdown(
+        '<table><tr><td style="text-align: expression(alert(1))">x</td>'
+        '<td style="text-align:right;color:red">y</td></tr></table>'
+    )
     assert "expression" not in out and "color" not in out
     assert '<td style="text-align:right">y</td>' in out
 
 
 # --------------------------------------------------------------------------- SVG media
 
-SVG_OK = (b'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
-          b'<style>.a { fill: red }</style><text x="1" y="5">Behavior: only = 3</text>'
-          b'<rect class="a" width="5" height="5"/></svg>')
+SVG_OK = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
+    b'<style>.a { fill: red }</style><text x="1" y="5">Behavior: only = 3</text>'
+    b'<rect class="a" width="5" height="5"/></svg>'
+)
 
 SVG_BAD = {
     "script": (b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "<script>"),
-    "prefixed-script": (b'<s:svg xmlns:s="http://www.w3.org/2000/svg"><s:script>alert(1)</s:script></s:svg>',
-                        "<script>"),
-    "onload": (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="1" height="1"/></svg>',
-               "onload="),
-    "js-href": (b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
-                b'<a xlink:href="&#106;ava&#x09;script:alert(1)"><rect width="1" height="1"/></a></svg>',
-                "javascript: URL"),
-    "foreign": (b'<svg xmlns="http://www.w3.org/2000/svg"><foreignObject><body xmlns="http://www.w3.org/1999/xhtml">'
-                b'<iframe src="x"/></body></foreignObject></svg>', "<foreignObject>"),
-    "animate-href": (b'<svg xmlns="http://www.w3.org/2000/svg"><a><set attributeName="href" to="x"/>'
-                     b'<text>t</text></a></svg>', "rewrites a link"),
-    "entity": (b'<!DOCTYPE svg [<!ENTITY x "&#60;script&#62;">]><svg xmlns="http://www.w3.org/2000/svg">&x;</svg>',
-               "entities"),
-    "css": (b'<svg xmlns="http://www.w3.org/2000/svg"><rect style="-moz-binding: url(x)" width="1" height="1"/>'
-            b'</svg>', "-moz-binding"),
+    "prefixed-script": (
+        b'<s:svg xmlns:s="http://www.w3.org/2000/svg"><s:script>alert(1)</s:script></s:svg>',
+        "<script>",
+    ),
+    "onload": (
+        b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="1" height="1"/></svg>',
+        "onload=",
+    ),
+    "js-href": (
+        b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+        b'<a xlink:href="&#106;ava&#x09;script:alert(1)"><rect width="1" height="1"/></a></svg>',
+        "javascript: URL",
+    ),
+    "foreign": (
+        b'<svg xmlns="http://www.w3.org/2000/svg"><foreignObject><body xmlns="http://www.w3.org/1999/xhtml">'
+        b'<iframe src="x"/></body></foreignObject></svg>',
+        "<foreignObject>",
+    ),
+    "animate-href": (
+        b'<svg xmlns="http://www.w3.org/2000/svg"><a><set attributeName="href" to="x"/><text>t</text></a></svg>',
+        "rewrites a link",
+    ),
+    "entity": (
+        b'<!DOCTYPE svg [<!ENTITY x "&#60;script&#62;">]><svg xmlns="http://www.w3.org/2000/svg">&x;</svg>',
+        "entities",
+    ),
+    "css": (
+        b'<svg xmlns="http://www.w3.org/2000/svg"><rect style="-moz-binding: url(x)" width="1" height="1"/></svg>',
+        "-moz-binding",
+    ),
     "utf16": ('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'.encode("utf-16"), "UTF-8"),
     "broken": (b'<svg xmlns="http://www.w3.org/2000/svg"><rect></svg>', "well-formed"),
 }
@@ -165,17 +186,21 @@ def test_active_svg_is_never_packed(tmp_path, raw_html):
 
 # --------------------------------------------------------------------------- non-local image URLs
 
+
 def test_non_local_images_are_reported(tmp_path):
-    decks = make_decks(tmp_path, urls=deck_file(
-        "urls",
-        card("u-file", "text ![x](file:///etc/passwd)"),
-        card("u-raw-file", 'text <img src="file:///etc/passwd">'),
-        card("u-data", "text ![x](data:image/png;base64,iVBORw0KGgo=)"),
-        card("u-ftp", "text ![x](ftp://example.com/x.png)"),
-        card("u-http", "text ![x](https://example.com/x.png)"),
-        card("u-raw-http", 'text <img src="http://example.com/y.png">'),
-        card("u-link", 'see <a href="file:///etc/passwd">this</a> and [that](javascript:alert(1))'),
-    ))
+    decks = make_decks(
+        tmp_path,
+        urls=deck_file(
+            "urls",
+            card("u-file", "text ![x](file:///etc/passwd)"),
+            card("u-raw-file", 'text <img src="file:///etc/passwd">'),
+            card("u-data", "text ![x](data:image/png;base64,iVBORw0KGgo=)"),
+            card("u-ftp", "text ![x](ftp://example.com/x.png)"),
+            card("u-http", "text ![x](https://example.com/x.png)"),
+            card("u-raw-http", 'text <img src="http://example.com/y.png">'),
+            card("u-link", 'see <a href="file:///etc/passwd">this</a> and [that](javascript:alert(1))'),
+        ),
+    )
     path = decks / "urls.yaml"
     out = tmp_path / "urls.apkg"
     report = export_apkg(load_ok(decks), out, now=T0)
@@ -194,21 +219,26 @@ def test_non_local_images_are_reported(tmp_path):
     warning_for(report, path, "u-raw-http", "remote image http://example.com/y.png left out")
     warning_for(report, path, "u-link", "link 'file:///etc/passwd' removed")
     warning_for(report, path, "u-link", "link 'javascript:alert(1)' removed")
-    assert pkg.note("u-link")["fields"][0] == ('see <a rel="noopener noreferrer">this</a> and '
-                                               '<a rel="noopener noreferrer">that</a>')
+    assert pkg.note("u-link")["fields"][0] == (
+        'see <a rel="noopener noreferrer">this</a> and <a rel="noopener noreferrer">that</a>'
+    )
 
 
 # --------------------------------------------------------------------------- empty fronts
 
+
 def test_card_whose_front_renders_empty_is_skipped_not_a_0_card_note(tmp_path):
-    decks = make_decks(tmp_path, empty=deck_file(
-        "empty",
-        card("e-remote", "![attention pattern](https://example.com/attn.png)"),
-        card("e-file", "![x](file:///etc/passwd)"),
-        card("e-tags", "<span></span> <br>"),
-        card("e-cloze-ok", "{{c1::![x](https://example.com/a.png) answer}}", kind="cloze"),
-        card("e-ok", "A question"),
-    ))
+    decks = make_decks(
+        tmp_path,
+        empty=deck_file(
+            "empty",
+            card("e-remote", "![attention pattern](https://example.com/attn.png)"),
+            card("e-file", "![x](file:///etc/passwd)"),
+            card("e-tags", "<span></span> <br>"),
+            card("e-cloze-ok", "{{c1::![x](https://example.com/a.png) answer}}", kind="cloze"),
+            card("e-ok", "A question"),
+        ),
+    )
     path = decks / "empty.yaml"
     out = tmp_path / "empty.apkg"
     report = export_apkg(load_ok(decks), out, now=T0)
@@ -229,7 +259,6 @@ def test_skipped_card_imports_cleanly_and_comes_back_when_fixed(tmp_path):
     pytest.importorskip("anki")
     from anki.collection import Collection
 
-
     yaml_one = deck_file("fix", card("f-1", "![x](https://example.com/x.png)"), card("f-2", "Question"))
     decks = make_decks(tmp_path, fix=yaml_one)
     export_apkg(load_ok(decks), tmp_path / "1.apkg", now=T0)
@@ -248,6 +277,7 @@ def test_skipped_card_imports_cleanly_and_comes_back_when_fixed(tmp_path):
 
 
 # --------------------------------------------------------------------------- full disk / TMPDIR
+
 
 @pytest.fixture
 def small_decks(tmp_path):
@@ -279,13 +309,21 @@ class _FullDiskZip(zipfile.ZipFile):
         raise OSError(errno.ENOSPC, "No space left on device")
 
 
-@pytest.mark.parametrize("code, strerror, what, fix", [
-    (errno.ENOSPC, "No space left on device", "the disk is full", "free some space on the disk holding"),
-    (errno.EDQUOT, "Disk quota exceeded", "disk quota exceeded", "free some space"),
-    (errno.EROFS, "Read-only file system", "is on a read-only file system", "choose an output file on a writable disk"),
-    (errno.EACCES, "Permission denied", "no permission to write in", "fix the directory's permissions"),
-    (errno.EIO, "Input/output error", "the write failed", "check the disk"),
-])
+@pytest.mark.parametrize(
+    "code, strerror, what, fix",
+    [
+        (errno.ENOSPC, "No space left on device", "the disk is full", "free some space on the disk holding"),
+        (errno.EDQUOT, "Disk quota exceeded", "disk quota exceeded", "free some space"),
+        (
+            errno.EROFS,
+            "Read-only file system",
+            "is on a read-only file system",
+            "choose an output file on a writable disk",
+        ),
+        (errno.EACCES, "Permission denied", "no permission to write in", "fix the directory's permissions"),
+        (errno.EIO, "Input/output error", "the write failed", "check the disk"),
+    ],
+)
 def test_write_failures_are_one_line_export_errors(tmp_path, small_decks, monkeypatch, code, strerror, what, fix):
     class FailingZip(zipfile.ZipFile):
         def writestr(self, *a, **k):
@@ -345,8 +383,14 @@ def test_cli_lists_every_warning_on_its_own_line(tmp_path):
     from mi_prep.cli import main
     from mi_prep.context import AppContext
 
-    decks = make_decks(tmp_path, w=deck_file("w", *[card(f"w-{i}", f"Q ![x](https://example.com/{i}.png)")
-                                                      for i in range(5)], card("w-empty", "![x](file:///x.png)")))
+    decks = make_decks(
+        tmp_path,
+        w=deck_file(
+            "w",
+            *[card(f"w-{i}", f"Q ![x](https://example.com/{i}.png)") for i in range(5)],
+            card("w-empty", "![x](file:///x.png)"),
+        ),
+    )
     buf = io.StringIO()
     app = AppContext(tmp_path / "data", [decks], stdin=io.StringIO(""), stdout=buf, clock=lambda: T0)
     assert main(["export", "anki", "-o", str(tmp_path / "w.apkg")], app=app) == 0
@@ -360,14 +404,15 @@ def test_cli_lists_every_warning_on_its_own_line(tmp_path):
 
 # --------------------------------------------------------------------------- many decks
 
+
 def test_many_decks_import_with_every_deck(tmp_path):
     pytest.importorskip("anki")
     from anki.collection import Collection
 
-
     n = 300
-    decks = make_decks(tmp_path, **{f"d{i:03d}": deck_file(f"d{i:03d}", card(f"c{i:03d}", f"Question {i}"))
-                                    for i in range(n)})
+    decks = make_decks(
+        tmp_path, **{f"d{i:03d}": deck_file(f"d{i:03d}", card(f"c{i:03d}", f"Question {i}")) for i in range(n)}
+    )
     out = tmp_path / "many.apkg"
     report = export_apkg(load_ok(decks), out, now=T0)
     assert report.decks == n and report.notes == n

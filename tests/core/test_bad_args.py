@@ -40,8 +40,10 @@ def test_review_of_an_unknown_deck_or_tag_says_so(tmp_path):
     decks = tmp_path / "decks"
     decks.mkdir()
     (decks / "d.yaml").write_text("id: d\nname: D\ncards:\n  - id: a\n    front: q\n    back: b\n    source: s\n")
-    for argv, needle in ((["review", "--deck", "nosuch"], "unknown deck id(s): nosuch; known: d"),
-                         (["review", "--tag", "nosuch"], "no card has the tag(s) nosuch")):
+    for argv, needle in (
+        (["review", "--deck", "nosuch"], "unknown deck id(s): nosuch; known: d"),
+        (["review", "--tag", "nosuch"], "no card has the tag(s) nosuch"),
+    ):
         out = io.StringIO()
         code = main(argv, app=AppContext(tmp_path / "data", [decks], stdin=io.StringIO(""), stdout=out))
         assert code == 2 and needle in out.getvalue()
@@ -49,6 +51,8 @@ def test_review_of_an_unknown_deck_or_tag_says_so(tmp_path):
 
 def test_config_number_that_is_not_a_number(tmp_path):
     out = io.StringIO()
-    code = main(["config", "set", "new-per-day", "many"],
-                app=AppContext(tmp_path / "data", [tmp_path], stdin=io.StringIO(""), stdout=out))
+    code = main(
+        ["config", "set", "new-per-day", "many"],
+        app=AppContext(tmp_path / "data", [tmp_path], stdin=io.StringIO(""), stdout=out),
+    )
     assert code == 2 and "'many' is not a whole number" in out.getvalue()

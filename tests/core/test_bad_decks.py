@@ -13,7 +13,7 @@ import io
 import os
 import re
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ from mi_prep.context import AppContext
 from mi_prep.core.deck import MAX_DECK_BYTES, load_decks, render_cloze
 from mi_prep.core.safe_text import find_control
 
-T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 
 OTHER = """\
 id: other
@@ -49,24 +49,64 @@ cards:
 
 # (case id, the bad card's fields, the line the error must name, text the message must hold)
 CARD_CASES = [
-    ("impossible-date-in-int", "    front: q\n    back: a\n    difficulty: 2024-02-30\n", 11, "'difficulty' must be a whole number"),
+    (
+        "impossible-date-in-int",
+        "    front: q\n    back: a\n    difficulty: 2024-02-30\n",
+        11,
+        "'difficulty' must be a whole number",
+    ),
     ("time-in-int", "    front: q\n    back: a\n    difficulty: 25:00\n", 11, "'difficulty' must be a whole number"),
-    ("sexagesimal-int", "    front: q\n    back: a\n    difficulty: 1:2:3\n", 11, "'difficulty' must be a whole number"),
+    (
+        "sexagesimal-int",
+        "    front: q\n    back: a\n    difficulty: 1:2:3\n",
+        11,
+        "'difficulty' must be a whole number",
+    ),
     ("int-over-4300-digits", "    front: q\n    back: a\n    difficulty: " + "7" * 5000 + "\n", 11, "'difficulty'"),
-    ("hex-over-4300-digits", "    front: q\n    back: a\n    difficulty: 0x" + "f" * 5000 + "\n", 11, "'difficulty' must be a whole number"),
-    ("binary-int", "    front: q\n    back: a\n    difficulty: 0b" + "1" * 5000 + "\n", 11, "'difficulty' must be a whole number"),
+    (
+        "hex-over-4300-digits",
+        "    front: q\n    back: a\n    difficulty: 0x" + "f" * 5000 + "\n",
+        11,
+        "'difficulty' must be a whole number",
+    ),
+    (
+        "binary-int",
+        "    front: q\n    back: a\n    difficulty: 0b" + "1" * 5000 + "\n",
+        11,
+        "'difficulty' must be a whole number",
+    ),
     ("tag-int-abc", "    front: q\n    back: a\n    difficulty: !!int abc\n", 11, "'abc' is not a valid !!int"),
     ("tag-float-abc", "    front: q\n    back: !!float abc\n", 10, "'abc' is not a valid !!float"),
-    ("tag-bool-maybe", "    front: q\n    back: a\n    difficulty: 2\n    tags: [x]\n    source: !!bool maybe\n", 13, "'maybe' is not a valid !!bool"),
+    (
+        "tag-bool-maybe",
+        "    front: q\n    back: a\n    difficulty: 2\n    tags: [x]\n    source: !!bool maybe\n",
+        13,
+        "'maybe' is not a valid !!bool",
+    ),
     ("tag-timestamp", "    front: !!timestamp x\n    back: a\n", 9, "YAML tag '!!timestamp' is not allowed"),
-    ("tag-timestamp-valid", "    front: q\n    back: !!timestamp 2024-01-01\n", 10, "YAML tag '!!timestamp' is not allowed"),
+    (
+        "tag-timestamp-valid",
+        "    front: q\n    back: !!timestamp 2024-01-01\n",
+        10,
+        "YAML tag '!!timestamp' is not allowed",
+    ),
     ("tag-binary", "    front: !!binary aGVsbG8=\n    back: a\n", 9, "YAML tag '!!binary' is not allowed"),
     ("tag-set", "    front: q\n    back: a\n    tags: !!set {a, b}\n", 11, "YAML tag '!!set' is not allowed"),
-    ("tag-python", "    front: !!python/object/apply:os.system [echo pwned]\n    back: a\n", 9, "'!!python/object/apply:os.system' is not allowed"),
+    (
+        "tag-python",
+        "    front: !!python/object/apply:os.system [echo pwned]\n    back: a\n",
+        9,
+        "'!!python/object/apply:os.system' is not allowed",
+    ),
     ("tag-local", "    front: !secret q\n    back: a\n", 9, "YAML tag '!secret' is not allowed"),
     ("tag-null-text", "    front: q\n    back: !!null text\n", 10, "not a valid !!null"),
     ("difficulty-out-of-range", "    front: q\n    back: a\n    difficulty: 9\n", 11, "'difficulty'"),
-    ("correct-not-bool", "    type: choice\n    front: q\n    options:\n      - text: x\n        correct: maybe\n      - text: y\n", 13, "must be true or false"),
+    (
+        "correct-not-bool",
+        "    type: choice\n    front: q\n    options:\n      - text: x\n        correct: maybe\n      - text: y\n",
+        13,
+        "must be true or false",
+    ),
     ("front-is-list", "    front: [a, b]\n    back: a\n", 9, "'front' must be text, not a list"),
     ("front-is-mapping", "    front: {a: b}\n    back: a\n", 9, "'front' must be text, not a mapping"),
     ("tags-is-mapping", "    front: q\n    back: a\n    tags: {a: 1}\n", 11, "'tags' must be a list"),
@@ -74,18 +114,38 @@ CARD_CASES = [
     ("empty-front", "    front:\n    back: a\n", 9, "missing required field 'front'"),
     ("escape-clears-screen", '    front: "\\e[2J\\e[Hgotcha"\n    back: a\n', 9, "control character U+001B (ESC)"),
     ("osc-window-title", '    front: q\n    back: "\\e]0;pwned\\a"\n', 10, "control character U+001B (ESC)"),
-    ("bell-in-key-point", '    type: explain\n    front: q\n    back: a\n    key_points: [one, "tw\\ao", three]\n', 12, "control character U+0007 (BEL)"),
+    (
+        "bell-in-key-point",
+        '    type: explain\n    front: q\n    back: a\n    key_points: [one, "tw\\ao", three]\n',
+        12,
+        "control character U+0007 (BEL)",
+    ),
     ("c1-csi", '    front: "x\\x9b2J"\n    back: a\n', 9, "control character U+009B"),
     ("bidi-override", '    front: "abc\\u202Edef"\n    back: a\n', 9, "control character U+202E"),
-    ("cloze-braces-in-math", "    type: cloze\n    front: '{{c1::$\\frac{e^{x_i}}{\\sum_j e^{x_j}}$}}'\n", 10, "closes braces opened inside the deletion"),
+    (
+        "cloze-braces-in-math",
+        "    type: cloze\n    front: '{{c1::$\\frac{e^{x_i}}{\\sum_j e^{x_j}}$}}'\n",
+        10,
+        "closes braces opened inside the deletion",
+    ),
     ("cloze-triple-brace", "    type: cloze\n    front: '{{c1::\\frac{a}{b}}}'\n", 10, "ends in '}}}'"),
     ("cloze-unclosed", "    type: cloze\n    front: '{{c1::open'\n", 10, "is not closed"),
     ("cloze-on-basic", "    front: 'x {{c1::y}}'\n    back: a\n", 9, "only work on type: cloze"),
     ("unknown-field", "    front: q\n    back: a\n    colour: red\n", 11, "unknown field 'colour'"),
-    ("latex-in-double-quotes", '    front: "a \\frac{1}{2}"\n    back: a\n', 9, "'\\f' is an escape for it: write LaTeX in single quotes"),
+    (
+        "latex-in-double-quotes",
+        '    front: "a \\frac{1}{2}"\n    back: a\n',
+        9,
+        "'\\f' is an escape for it: write LaTeX in single quotes",
+    ),
     ("str-tag-on-mapping", "    front: !!str {a: 1}\n    back: a\n", 9, "'!!str' tag is on a list or mapping"),
     ("difficulty-underscore", "    front: q\n    back: a\n    difficulty: 1_0\n", 11, "'difficulty' must be 1, 2 or 3"),
-    ("cloze-number-huge", "    type: cloze\n    front: '{{c99999999999999999999::a}}'\n", 10, "out of range; number deletions c1 to c999"),
+    (
+        "cloze-number-huge",
+        "    type: cloze\n    front: '{{c99999999999999999999::a}}'\n",
+        10,
+        "out of range; number deletions c1 to c999",
+    ),
     ("cloze-number-1000", "    type: cloze\n    front: '{{c1000::a}}'\n", 10, "out of range"),
     ("cloze-non-ascii-digit", "    type: cloze\n    front: '{{c\u0661::a}}'\n", 10, "at least one deletion"),
 ]
@@ -93,12 +153,30 @@ CARD_CASES = [
 
 # (YAML value as written, the text it must load as): YAML 1.1 would turn each into something else
 TEXT_KEPT = [
-    ("4:1", "4:1"), ("12:30", "12:30"), ("1:2:3", "1:2:3"), ("010", "010"), ("0x10", "0x10"),
-    ("0o17", "0o17"), ("0b101", "0b101"), ("2.10", "2.10"), ("1e3", "1e3"), (".inf", ".inf"),
+    ("4:1", "4:1"),
+    ("12:30", "12:30"),
+    ("1:2:3", "1:2:3"),
+    ("010", "010"),
+    ("0x10", "0x10"),
+    ("0o17", "0o17"),
+    ("0b101", "0b101"),
+    ("2.10", "2.10"),
+    ("1e3", "1e3"),
+    (".inf", ".inf"),
     ("3.14159265358979323846264338327950288", "3.14159265358979323846264338327950288"),
-    ("2024-02-30", "2024-02-30"), ("2024-13-01", "2024-13-01"), ("2024-01-01 25:00:00", "2024-01-01 25:00:00"),
-    ("yes", "yes"), ("no", "no"), ("on", "on"), ("off", "off"), ("true", "true"), ("1_000", "1_000"),
-    ("7" * 5000, "7" * 5000), ("+12", "+12"), ("-0", "-0"), ("'quoted 010'", "quoted 010"),
+    ("2024-02-30", "2024-02-30"),
+    ("2024-13-01", "2024-13-01"),
+    ("2024-01-01 25:00:00", "2024-01-01 25:00:00"),
+    ("yes", "yes"),
+    ("no", "no"),
+    ("on", "on"),
+    ("off", "off"),
+    ("true", "true"),
+    ("1_000", "1_000"),
+    ("7" * 5000, "7" * 5000),
+    ("+12", "+12"),
+    ("-0", "-0"),
+    ("'quoted 010'", "quoted 010"),
 ]
 
 # whole files that cannot be read as a deck: (case id, bytes, line or None, text the message must hold)
@@ -106,8 +184,18 @@ FILE_CASES = [
     ("syntax", b"id: x\nname: [unclosed\n", 3, "YAML syntax error"),
     ("tab-indent", b"id: x\nname: X\ncards:\n\t- id: a\n", 4, "tabs are not allowed"),
     ("unquoted-colon", b"id: x\nname: X\ncards:\n  - id: a\n    front: a: b\n", 5, "quote the value"),
-    ("latex-in-double-quotes", b'id: x\nname: X\ncards:\n  - id: a\n    front: "\\sum"\n', 5, "backslash starts an escape"),
-    ("raw-bell-byte", b"id: x\nname: X\ncards:\n  - id: a\n    front: ab\x07c\n", 5, "character U+0007 (BEL) at column 14"),
+    (
+        "latex-in-double-quotes",
+        b'id: x\nname: X\ncards:\n  - id: a\n    front: "\\sum"\n',
+        5,
+        "backslash starts an escape",
+    ),
+    (
+        "raw-bell-byte",
+        b"id: x\nname: X\ncards:\n  - id: a\n    front: ab\x07c\n",
+        5,
+        "character U+0007 (BEL) at column 14",
+    ),
     ("raw-escape-byte", b"id: x\nname: X\n\x1b[2J\n", 3, "U+001B (ESC)"),
     ("latin-1", b"id: x\nname: X\ncards:\n  - id: a\n    front: caf\xe9\n", 5, "not UTF-8"),
     ("empty", b"", None, "file is empty"),
@@ -120,9 +208,24 @@ FILE_CASES = [
     ("complex-key", b"id: x\nname: X\n? [a]\n: b\n", 3, "mapping key must be plain text"),
     ("deep-nesting", b"id: x\nname: X\ncards: " + b"[" * 5000 + b"]" * 5000 + b"\n", 3, "nesting"),
     ("cards-not-list", b"id: x\nname: X\ncards: 5\n", 3, "'cards' must be a list"),
-    ("unclosed-quote", b'id: x\nname: X\ncards:\n  - id: a\n    front: "never closed\n    back: b\n', 5, "never closed"),
-    ("apostrophe-in-single-quotes", b"id: x\nname: X\ncards:\n  - id: a\n    front: 'don't'\n    back: b\n", 5, "quoted as a whole"),
-    ("brackets-unquoted", b"id: x\nname: X\ncards:\n  - id: a\n    front: [A][B] pattern\n    back: b\n", 5, "quoted as a whole"),
+    (
+        "unclosed-quote",
+        b'id: x\nname: X\ncards:\n  - id: a\n    front: "never closed\n    back: b\n',
+        5,
+        "never closed",
+    ),
+    (
+        "apostrophe-in-single-quotes",
+        b"id: x\nname: X\ncards:\n  - id: a\n    front: 'don't'\n    back: b\n",
+        5,
+        "quoted as a whole",
+    ),
+    (
+        "brackets-unquoted",
+        b"id: x\nname: X\ncards:\n  - id: a\n    front: [A][B] pattern\n    back: b\n",
+        5,
+        "quoted as a whole",
+    ),
     ("at-sign-first", b"id: x\nname: X\ncards:\n  - id: a\n    front: @x\n", 5, "may not start with @"),
     ("second-document", b"id: x\nname: X\n---\nid: y\n", 3, "remove the '---' line"),
     ("cards-tagged", b"id: x\nname: X\ncards: !!python/name:os.system\n", 3, "is not allowed"),
@@ -192,7 +295,9 @@ def test_text_fields_keep_exactly_the_characters_written(tmp_path, written, expe
 
 
 def test_tags_keep_their_text(tmp_path):
-    deck_dir, _ = _deck_dir(tmp_path, "broken.yaml", HEAD + "    front: q\n    back: a\n    tags: [010, 4:1, 2.10, yes, 2024-02-30]\n")
+    deck_dir, _ = _deck_dir(
+        tmp_path, "broken.yaml", HEAD + "    front: q\n    back: a\n    tags: [010, 4:1, 2.10, yes, 2024-02-30]\n"
+    )
     card = load_decks(deck_dir).card_index()["bad-card"][1]
     assert card.tags == ("010", "4:1", "2.10", "yes", "2024-02-30")
 
@@ -322,11 +427,18 @@ def test_review_on_a_terminal_that_is_not_utf8_degrades_instead_of_crashing(tmp_
     d = tmp_path / "decks"
     d.mkdir()
     (d / "u.yaml").write_text(
-        "id: u\nname: Ünïcode → deck\ncards:\n  - id: u1\n    front: \"Is café — x→y “quoted” 𝛼?\"\n"
-        "    back: \"Yes — ∑ and ▓\"\n    source: test\n", encoding="utf-8")
+        'id: u\nname: Ünïcode → deck\ncards:\n  - id: u1\n    front: "Is café — x→y “quoted” 𝛼?"\n'
+        '    back: "Yes — ∑ and ▓"\n    source: test\n',
+        encoding="utf-8",
+    )
     env = {**os.environ, "PYTHONIOENCODING": encoding, "MI_PREP_HOME": str(tmp_path / "data")}
-    proc = subprocess.run([sys.executable, "-m", "mi_prep", "--decks", str(d), "review", "--limit", "1"],
-                          input="\n3\n".encode(encoding), capture_output=True, env=env, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mi_prep", "--decks", str(d), "review", "--limit", "1"],
+        input="\n3\n".encode(encoding),
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
     out = proc.stdout.decode(encoding)
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     assert "Traceback" not in proc.stderr.decode(errors="replace")

@@ -6,7 +6,7 @@ import io
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ import pytest
 from mi_prep.cli import main
 from mi_prep.context import AppContext
 
-T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 DECK = """\
 id: demo
 name: Demo
@@ -113,15 +113,19 @@ def test_schema_and_config(tmp_path, decks):
 
 
 def _modules_after(code: str) -> set[str]:
-    out = subprocess.run([sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 def test_version_is_fast_and_imports_no_heavy_modules():
     out = subprocess.run([sys.executable, "-m", "mi_prep", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("mi-prep ")
-    mods = _modules_after("import sys\nsys.argv=['mi-prep','--version']\nfrom mi_prep.cli.main import build_parser\nbuild_parser()")
+    mods = _modules_after(
+        "import sys\nsys.argv=['mi-prep','--version']\nfrom mi_prep.cli.main import build_parser\nbuild_parser()"
+    )
     assert not {"torch", "transformer_lens", "textual"} & mods
-
-

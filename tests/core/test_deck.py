@@ -6,6 +6,7 @@ import json
 import textwrap
 from pathlib import Path
 
+import pydantic
 import pytest
 
 from mi_prep.core.deck import (
@@ -70,7 +71,13 @@ def test_good_deck_loads_with_lines_and_items(tmp_path):
     ds = load_decks(tmp_path)
     assert ds.issues == []
     [deck] = ds.decks
-    assert [c.id for c in deck.deck.cards] == ["demo-basic", "demo-cloze", "demo-choice", "demo-explain", "demo-reverse"]
+    assert [c.id for c in deck.deck.cards] == [
+        "demo-basic",
+        "demo-cloze",
+        "demo-choice",
+        "demo-explain",
+        "demo-reverse",
+    ]
     assert deck.card_lines["demo-basic"] == 5
     assert deck.card_lines["demo-choice"] == 14
     idx = ds.card_index()
@@ -137,16 +144,32 @@ def test_unsafe_tag_never_executes(tmp_path):
         ("  - id: a\n    front: q\n    back: b\n    tags: {x: 5}\n", "'tags'", 7),
         ("  - id: a\n    front: q\n    back: b\n    colour: red\n", "unknown field 'colour'", 7),
         ("  - id: a\n    type: cloze\n    front: no deletion\n", "at least one deletion", 6),
-        ("  - id: a\n    front: !!python/object/apply:os.system [ls]\n    back: b\n", "'!!python/object/apply:os.system' is not allowed", 5),
+        (
+            "  - id: a\n    front: !!python/object/apply:os.system [ls]\n    back: b\n",
+            "'!!python/object/apply:os.system' is not allowed",
+            5,
+        ),
         ("  - id: a\n    type: choice\n    front: q\n    options: [{text: x}, {text: y}]\n", "exactly one option", 4),
-        ("  - id: a\n    type: choice\n    front: q\n    options: [{text: x, correct: true}, {text: y, correct: true}]\n", "exactly one option", 4),
-        ("  - id: a\n    type: explain\n    front: q\n    back: b\n    key_points: [one, two]\n", "at least 3 'key_points'", 4),
+        (
+            "  - id: a\n    type: choice\n    front: q\n    options: [{text: x, correct: true}, {text: y, correct: true}]\n",
+            "exactly one option",
+            4,
+        ),
+        (
+            "  - id: a\n    type: explain\n    front: q\n    back: b\n    key_points: [one, two]\n",
+            "at least 3 'key_points'",
+            4,
+        ),
         ("  - id: a\n    type: basic\n    front: 'x {{c1::y}}'\n    back: b\n", "only work on type: cloze", 6),
         ("  - just a string\n", "must be a mapping", 4),
     ],
 )
 def test_bad_cards_name_file_line_and_card(tmp_path, card, needle, line):
-    p = write(tmp_path, "d.yaml", "id: d\nname: D\ncards:\n" + card + "  - id: ok\n    front: fine\n    back: good\n    source: s\n")
+    p = write(
+        tmp_path,
+        "d.yaml",
+        "id: d\nname: D\ncards:\n" + card + "  - id: ok\n    front: fine\n    back: good\n    source: s\n",
+    )
     ds = load_decks(tmp_path)
     assert [c.id for _, c in ds.cards()] == ["ok"], "the good card must still load"
     [err] = ds.errors
@@ -160,7 +183,11 @@ def test_bad_cards_name_file_line_and_card(tmp_path, card, needle, line):
 
 def test_duplicate_ids_name_both_places(tmp_path):
     write(tmp_path, "a.yaml", "id: a\nname: A\ncards:\n  - id: same\n    front: q\n    back: b\n    source: s\n")
-    write(tmp_path, "b.yaml", "id: b\nname: B\ncards:\n  - id: other\n    front: q\n    back: b\n    source: s\n  - id: same\n    front: q2\n    back: b2\n    source: s\n")
+    write(
+        tmp_path,
+        "b.yaml",
+        "id: b\nname: B\ncards:\n  - id: other\n    front: q\n    back: b\n    source: s\n  - id: same\n    front: q2\n    back: b2\n    source: s\n",
+    )
     ds = load_decks(tmp_path)
     [err] = ds.errors
     assert err.card_id == "same" and err.path.endswith("b.yaml") and err.line == 8
@@ -232,14 +259,18 @@ def test_json_schema_validates_like_pydantic():
 
 def test_card_is_immutable():
     c = Card(id="a", front="q", back="b")
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError):
         c.front = "changed"  # type: ignore[misc]
 
 
 def test_yaml_12_booleans_and_numbers_stay_text(tmp_path):
-    write(tmp_path, "d.yaml", "id: d\nname: D\ncards:\n  - id: a\n    front: Is the EF floor 1.3?\n    back: yes\n    source: s\n"
-          "  - id: b\n    front: 2.5\n    back: no\n    source: s\n"
-          "  - id: c\n    type: choice\n    front: q\n    options: [{text: on, correct: true}, {text: off}]\n    source: s\n")
+    write(
+        tmp_path,
+        "d.yaml",
+        "id: d\nname: D\ncards:\n  - id: a\n    front: Is the EF floor 1.3?\n    back: yes\n    source: s\n"
+        "  - id: b\n    front: 2.5\n    back: no\n    source: s\n"
+        "  - id: c\n    type: choice\n    front: q\n    options: [{text: on, correct: true}, {text: off}]\n    source: s\n",
+    )
     ds = load_decks(tmp_path)
     assert not ds.issues
     idx = ds.card_index()

@@ -17,10 +17,9 @@ from collections import Counter
 
 import pytest
 
-from mi_prep.core.locations import bundled_decks_dir
 from mi_prep.core.deck import load_decks
+from mi_prep.core.locations import bundled_decks_dir
 from mi_prep.core.safe_text import find_control
-
 from tests.core.test_bad_decks import _through_every_command
 
 SEED = 20261125
@@ -28,13 +27,61 @@ N_MUTATIONS = 600
 FULL_COMMANDS_EVERY = 30  # 20 of the 600 also run check, due, review and export
 
 NASTY_VALUES = [
-    "2024-02-30", "2024-13-01", "2024-01-01 25:00:00", "25:00", "4:1", "12:30", "1:2:3", "010", "0x10",
-    "2.10", "3.14159265358979323846264338327950288", "7" * 5000, "0x" + "f" * 5000, "0b" + "1" * 4400,
-    "!!int abc", "!!float abc", "!!bool maybe", "!!timestamp x", "!!binary aGk=", "!!python/name:os.system",
-    "!!set {a, b}", "!custom x", "!!null x", "~", "", "yes", "no", ".nan", "-.inf", "[a, b]", "{a: 1}",
-    "[[[[[[[[x]]]]]]]]", "'{{c1::$\\frac{a}{b}}}'", "'{{c1::$\\frac{e^{x_i}}{y}$}}'", '"\\e[2J\\e]0;t\\a"',
-    '"\\x9b31m"', "&a x", "*a", "@at", "`tick", "| ", "> ", "- item", "? q", "'unclosed", '"unclosed',
-    "null", "true", "false", "0", "-1", "4", "1e400", "\u202eevil", "%YAML 1.1",
+    "2024-02-30",
+    "2024-13-01",
+    "2024-01-01 25:00:00",
+    "25:00",
+    "4:1",
+    "12:30",
+    "1:2:3",
+    "010",
+    "0x10",
+    "2.10",
+    "3.14159265358979323846264338327950288",
+    "7" * 5000,
+    "0x" + "f" * 5000,
+    "0b" + "1" * 4400,
+    "!!int abc",
+    "!!float abc",
+    "!!bool maybe",
+    "!!timestamp x",
+    "!!binary aGk=",
+    "!!python/name:os.system",
+    "!!set {a, b}",
+    "!custom x",
+    "!!null x",
+    "~",
+    "",
+    "yes",
+    "no",
+    ".nan",
+    "-.inf",
+    "[a, b]",
+    "{a: 1}",
+    "[[[[[[[[x]]]]]]]]",
+    "'{{c1::$\\frac{a}{b}}}'",
+    "'{{c1::$\\frac{e^{x_i}}{y}$}}'",
+    '"\\e[2J\\e]0;t\\a"',
+    '"\\x9b31m"',
+    "&a x",
+    "*a",
+    "@at",
+    "`tick",
+    "| ",
+    "> ",
+    "- item",
+    "? q",
+    "'unclosed",
+    '"unclosed',
+    "null",
+    "true",
+    "false",
+    "0",
+    "-1",
+    "4",
+    "1e400",
+    "\u202eevil",
+    "%YAML 1.1",
 ]
 
 _FIELD = re.compile(r"^(?P<indent>\s*(?:- )?)(?P<key>[A-Za-z_]+):(?P<sep>\s+)(?P<value>\S.*)$")

@@ -28,11 +28,23 @@ def test_whole_words_only():
     assert coverage([QK], "inattention everywhere") == [False]
 
 
-@pytest.mark.parametrize("term, word", [
-    ("head", "heads"), ("bias", "biases"), ("copy", "copies"), ("copy", "copied"), ("copy", "copying"),
-    ("move", "moving"), ("move", "moved"), ("use", "used"), ("stop", "stopped"), ("process", "processes"),
-    ("causal", "causally"), ("interpretab", "interpretability"),
-])
+@pytest.mark.parametrize(
+    "term, word",
+    [
+        ("head", "heads"),
+        ("bias", "biases"),
+        ("copy", "copies"),
+        ("copy", "copied"),
+        ("copy", "copying"),
+        ("move", "moving"),
+        ("move", "moved"),
+        ("use", "used"),
+        ("stop", "stopped"),
+        ("process", "processes"),
+        ("causal", "causally"),
+        ("interpretab", "interpretability"),
+    ],
+)
 def test_simple_inflections_match(term, word):
     assert coverage([Point("p", (term,))], f"here the model {word} it") == [True]
 
@@ -65,8 +77,10 @@ def test_keyword_lists_earn_nothing():
     assert coverage(RSP, "threshold biosafety catastrophic") == [False, False, False]
     assert coverage(RSP, "threshold, biosafety, catastrophic, misuse") == [False, False, False]
     assert coverage(RSP, "threshold and biosafety and catastrophic") == [False, False, False]
-    good = ("Crossing a capability threshold requires the matching safeguards; the levels copy the idea of "
-            "biosafety levels, and ASL-3 is about models that raise catastrophic misuse risk.")
+    good = (
+        "Crossing a capability threshold requires the matching safeguards; the levels copy the idea of "
+        "biosafety levels, and ASL-3 is about models that raise catastrophic misuse risk."
+    )
     assert coverage(RSP, good) == [True, True, True]
     # a short answer naming one point is not a list
     assert coverage(RSP, "safeguards before deployment") == [True, False, False]
@@ -92,10 +106,14 @@ def test_suggest_rating_thresholds():
 
 DECKS = Path(__file__).resolve().parents[2] / "decks"
 JUNK = [
-    "I would look at it and move on.", "I'm not sure what this is or where it goes.",
-    "I would run some experiments and see what happens.", "It depends on the model and the data.",
-    "You can check the output and compare it with the input.", "This is a hard question; I would read the paper again.",
-    "The model learns things during training and then uses them.", "I think it is important for safety.",
+    "I would look at it and move on.",
+    "I'm not sure what this is or where it goes.",
+    "I would run some experiments and see what happens.",
+    "It depends on the model and the data.",
+    "You can check the output and compare it with the input.",
+    "This is a hard question; I would read the paper again.",
+    "The model learns things during training and then uses them.",
+    "I think it is important for safety.",
 ]
 
 

@@ -4,17 +4,23 @@ due texts, the browse filter and sort order."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from mi_prep.core.browse import BrowseFilter, schedule_cells, sort_items, state_label
 from mi_prep.core.deck import load_decks
 from mi_prep.core.due_text import due_cell, lab_due_text, next_review_in, until
-from mi_prep.core.review_grading import (choice_suggestion, coverage_suggestion, is_choice, key_point_coverage,
-                                         picked_option, takes_typed_answer)
+from mi_prep.core.review_grading import (
+    choice_suggestion,
+    coverage_suggestion,
+    is_choice,
+    key_point_coverage,
+    picked_option,
+    takes_typed_answer,
+)
 from mi_prep.core.scheduling import CardState, Rating
 from mi_prep.core.session import items_for
 
-NOW = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 DECK = """\
 id: d
 name: Deck
@@ -86,10 +92,18 @@ def test_due_texts():
 
 def test_browse_state_filter_and_sort(tmp_path):
     it = items(tmp_path)
-    states = {"pick": CardState("pick", phase="learning", due=NOW, ease=2.3),
-              "why": CardState("why", phase="review", due=NOW + timedelta(days=2), ease=2.5, suspended=True),
-              "plain": CardState("plain", phase="review", due=NOW + timedelta(days=1), ease=2.6, lapses=2,
-                                 buried_until=NOW + timedelta(hours=1))}
+    states = {
+        "pick": CardState("pick", phase="learning", due=NOW, ease=2.3),
+        "why": CardState("why", phase="review", due=NOW + timedelta(days=2), ease=2.5, suspended=True),
+        "plain": CardState(
+            "plain",
+            phase="review",
+            due=NOW + timedelta(days=1),
+            ease=2.6,
+            lapses=2,
+            buried_until=NOW + timedelta(hours=1),
+        ),
+    }
     assert [state_label(states.get(i), NOW) for i in it] == ["learning", "suspended", "buried", "new"]
     everything = list(it.values())
     match = lambda f: [i.item_id for i in everything if f.matches(i, states.get(i.item_id), NOW)]  # noqa: E731

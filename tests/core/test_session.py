@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mi_prep.core.deck import load_decks
@@ -10,7 +10,7 @@ from mi_prep.core.scheduling import Rating
 from mi_prep.core.session import ReviewSession, due_by_deck, interview_cap, items_for, streak
 from mi_prep.core.store import open_store
 
-T0 = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
 
 def make_deck(tmp_path: Path, n: int = 5, deck_id: str = "d", extra: str = "") -> Path:
@@ -142,7 +142,9 @@ def test_edited_and_removed_cards_keep_history(tmp_path):
     s = session(tmp_path)
     s.answer(s.next_item(T0), Rating.GOOD, T0)
     # edit the card's text and drop the other card
-    path.write_text("id: d\nname: Deck d\ncards:\n  - id: d-c0\n    front: reworded question\n    back: new answer\n    source: s\n")
+    path.write_text(
+        "id: d\nname: Deck d\ncards:\n  - id: d-c0\n    front: reworded question\n    back: new answer\n    source: s\n"
+    )
     s.reload(load_decks(tmp_path))
     assert s.store.state("d-c0").reps == 1
     assert s.next_item(T0) is None  # d-c0 not due yet; d-c1 is gone

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mi_prep.core.scheduling import CardState, Rating, format_interval, next_day_start, preview, study_day
 from mi_prep.core.scheduling.sm2 import EF_FLOOR, SM2, grade, next_ef, next_interval
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NEW = CardState("x")
 
 
@@ -125,8 +126,11 @@ def test_invariants(qs, gap_days):
         assert s.ease >= EF_FLOOR - 1e-12
         assert s.interval >= 1
         assert s.due > now
-        graded = not (before.phase in ("learning", "relearning") and before.last_review is not None
-                      and study_day(before.last_review) == study_day(now))
+        graded = not (
+            before.phase in ("learning", "relearning")
+            and before.last_review is not None
+            and study_day(before.last_review) == study_day(now)
+        )
         if graded and q < 3:
             assert s.reps == 0 and s.interval == 1 and s.ease == before.ease  # reset, EF untouched
         if graded and q >= 3:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from mi_prep.core.scheduling import CardState, Rating
 from mi_prep.core.stats import MASTERY_HELP, MATURE_DAYS, compute, item_mastery, mastery_target
 from mi_prep.core.store import open_store
 
-T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 
 
 def _basic(i: int) -> str:
@@ -29,8 +29,11 @@ def _basic(i: int) -> str:
 
 
 def deck_yaml(deck_id: str, n: int, tags: str, extra: str = "") -> str:
-    return f"id: {deck_id}\nname: {deck_id.title()}\ntags: {tags}\ncards:\n" + "".join(
-        _basic(i).replace(f"id: c{i}", f"id: {deck_id}-c{i}") for i in range(n)) + extra
+    return (
+        f"id: {deck_id}\nname: {deck_id.title()}\ntags: {tags}\ncards:\n"
+        + "".join(_basic(i).replace(f"id: c{i}", f"id: {deck_id}-c{i}") for i in range(n))
+        + extra
+    )
 
 
 @pytest.fixture
@@ -117,13 +120,20 @@ def test_item_mastery_and_topics_count_review_items(tmp_path, decks):
     assert item_mastery(CardState("x", phase="review", interval=7)) == pytest.approx(1 / 3)
     assert item_mastery(CardState("x", phase="review", interval=50)) == 1.0
     assert item_mastery(CardState("x", phase="review", interval=50, suspended=True)) == 0.0
-    (decks / "beta.yaml").write_text(deck_yaml("beta", 1, "[]", """\
+    (decks / "beta.yaml").write_text(
+        deck_yaml(
+            "beta",
+            1,
+            "[]",
+            """\
   - id: beta-rev
     type: reverse
     front: Term
     back: Meaning
     source: me
-"""))
+""",
+        )
+    )
     st = compute(open_store(tmp_path / "data"), load_decks(decks), T0)
     assert topic(st, "beta").cards == 3  # no tags: the deck id is the topic; a reverse card is 2 items
     assert all(t.mastery == 0.0 for t in st.topics)

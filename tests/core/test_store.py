@@ -6,7 +6,8 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mi_prep.core.scheduling import Rating
 from mi_prep.core.store import MIGRATIONS, Store, migrate, open_store

@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from mi_prep.context import AppContext
 from mi_prep.core.store import SCHEMA_VERSION, StorageError, Store, open_store
 from mi_prep.core.store.backups import KEEP, list_backups, make_backup
 
-T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 
 
 def cli(data: Path, *argv: str, now: datetime = T0, store: Store | None = None) -> tuple[int, str]:
@@ -75,8 +75,9 @@ def test_truncated_to_zero_bytes_with_backups_is_not_silently_a_new_start(tmp_pa
     assert "empty (0 bytes)" in line and "backup restore latest" in line
 
 
-@pytest.mark.parametrize("content", [os.urandom(8192), b"card-a,3,2026-07-01\nthis is not a database\n"],
-                         ids=["random-bytes", "text-file"])
+@pytest.mark.parametrize(
+    "content", [os.urandom(8192), b"card-a,3,2026-07-01\nthis is not a database\n"], ids=["random-bytes", "text-file"]
+)
 def test_not_a_database(tmp_path, content):
     data = tmp_path / "data"
     data.mkdir()
@@ -207,12 +208,16 @@ def test_card_state_edited_while_running_names_the_row(tmp_path):
     assert "card_state row 'card-2'" in info.value.message and "backup repair" in info.value.message
 
 
-@pytest.mark.parametrize("sql, problem", [
-    ("UPDATE review_log SET rating = 9 WHERE id = 2", "rating=9 is not 1-4"),
-    ("UPDATE review_log SET ts = 'yesterday' WHERE id = 2", "ts='yesterday' is not a timestamp"),
-    ("UPDATE review_log SET state_before = '{oops' WHERE id = 2", "state_before is not valid JSON"),
-    ("UPDATE review_log SET kind = 'dance' WHERE id = 2", "kind='dance'"),
-], ids=["rating-9", "bad-ts", "bad-json", "bad-kind"])
+@pytest.mark.parametrize(
+    "sql, problem",
+    [
+        ("UPDATE review_log SET rating = 9 WHERE id = 2", "rating=9 is not 1-4"),
+        ("UPDATE review_log SET ts = 'yesterday' WHERE id = 2", "ts='yesterday' is not a timestamp"),
+        ("UPDATE review_log SET state_before = '{oops' WHERE id = 2", "state_before is not valid JSON"),
+        ("UPDATE review_log SET kind = 'dance' WHERE id = 2", "kind='dance'"),
+    ],
+    ids=["rating-9", "bad-ts", "bad-json", "bad-kind"],
+)
 def test_bad_review_log_row_then_repair(tmp_path, sql, problem):
     data = tmp_path / "data"
     db = make_history(data)
@@ -230,18 +235,31 @@ def test_bad_review_log_row_then_repair(tmp_path, sql, problem):
     assert s.integrity_check() == "ok"
 
 
-@pytest.mark.parametrize("key, value, problem", [
-    ("new-per-day", '"many"', "not a whole number from 0 to 100000"),
-    ("reviews-per-day", "1e999", "not a whole number from 0 to 100000"),
-    ("reviews-per-day", "-5", "not a whole number from 0 to 100000"),
-    ("new-per-day", "2.5", "not a whole number from 0 to 100000"),
-    ("new-per-day", "lots", "not JSON"),
-    ("scheduler", '"leitner"', "not one of sm2, fsrs"),
-    ("interview-date", '"next week"', "not a date like 2026-12-15"),
-    ("interview-date", '"2026-02-30"', "not a date like 2026-12-15"),
-    ("theme", "7", "not a string"),
-], ids=["str-count", "inf-count", "negative", "fraction", "not-json", "scheduler", "date-words", "date-invalid",
-        "theme"])
+@pytest.mark.parametrize(
+    "key, value, problem",
+    [
+        ("new-per-day", '"many"', "not a whole number from 0 to 100000"),
+        ("reviews-per-day", "1e999", "not a whole number from 0 to 100000"),
+        ("reviews-per-day", "-5", "not a whole number from 0 to 100000"),
+        ("new-per-day", "2.5", "not a whole number from 0 to 100000"),
+        ("new-per-day", "lots", "not JSON"),
+        ("scheduler", '"leitner"', "not one of sm2, fsrs"),
+        ("interview-date", '"next week"', "not a date like 2026-12-15"),
+        ("interview-date", '"2026-02-30"', "not a date like 2026-12-15"),
+        ("theme", "7", "not a string"),
+    ],
+    ids=[
+        "str-count",
+        "inf-count",
+        "negative",
+        "fraction",
+        "not-json",
+        "scheduler",
+        "date-words",
+        "date-invalid",
+        "theme",
+    ],
+)
 def test_unusable_setting_is_reset_on_open_with_a_warning(tmp_path, key, value, problem):
     data = tmp_path / "data"
     db = make_history(data)
@@ -333,11 +351,16 @@ def test_a_log_row_replay_cannot_compute_is_set_aside(tmp_path):
     conn = sqlite3.connect(db)
     for i in range(60):
         ts = (T0 + timedelta(seconds=i)).isoformat()
-        conn.execute("INSERT INTO review_log (item_id, card_id, kind, ts, ts_local, rating, source, scheduler) "
-                     "VALUES ('card-x', 'card-x', 'review', ?, ?, 4, 'review', 'sm2')", [ts, ts])
+        conn.execute(
+            "INSERT INTO review_log (item_id, card_id, kind, ts, ts_local, rating, source, scheduler) "
+            "VALUES ('card-x', 'card-x', 'review', ?, ?, 4, 'review', 'sm2')",
+            [ts, ts],
+        )
     conn.execute("UPDATE card_state SET due = 'garbage' WHERE item_id = 'card-0'")
-    conn.execute("INSERT INTO card_state (item_id, card_id, scheduler, phase, due, interval, ease, reps, lapses, "
-                 "step) VALUES ('card-x', 'card-x', 'sm2', 'review', 'garbage', 1, 2.5, 1, 0, 0)")
+    conn.execute(
+        "INSERT INTO card_state (item_id, card_id, scheduler, phase, due, interval, ease, reps, lapses, "
+        "step) VALUES ('card-x', 'card-x', 'sm2', 'review', 'garbage', 1, 2.5, 1, 0, 0)"
+    )
     conn.commit()
     conn.close()
     line = one_error_line(*cli(data, "config", "list"), must=str(db))  # rebuilding card-x from the log fails
@@ -358,8 +381,9 @@ def test_infinite_card_state_number_is_rebuilt_and_a_huge_one_is_one_line(tmp_pa
     good = open_store(data, now=T0).state("card-1")
     _edit(db, "UPDATE card_state SET interval = 1e999 WHERE item_id = 'card-1'")
     code, out = cli(data, "config", "list")
-    assert code == 0 and f"warning: {db}: card_state row 'card-1' could not be read (interval=inf is not a number)" \
-        in out, out
+    assert (
+        code == 0 and f"warning: {db}: card_state row 'card-1' could not be read (interval=inf is not a number)" in out
+    ), out
     assert open_store(data, now=T0).state("card-1") == good
     _edit(db, "UPDATE card_state SET interval = 1e9 WHERE item_id = 'card-1'")
     s = open_store(data, now=T0)
@@ -424,7 +448,7 @@ def shared_dir():
     d = Path(tempfile.mkdtemp(prefix="mi-prep-ro-"))
     d.chmod(0o777)
     yield d
-    for root, dirs, files in os.walk(d):
+    for root, _dirs, _files in os.walk(d):
         os.chmod(root, 0o777)
     import shutil
 
@@ -433,7 +457,7 @@ def shared_dir():
 
 def _give_to_nobody(path: Path) -> None:
     if os.geteuid() == 0:
-        for root, dirs, files in os.walk(path):
+        for root, _dirs, files in os.walk(path):
             os.chown(root, 65534, 65534)
             for f in files:
                 os.chown(os.path.join(root, f), 65534, 65534)
@@ -459,8 +483,9 @@ def test_read_only_data_dir(shared_dir):
 def test_read_only_db_file(shared_dir):
     data = _prepare(shared_dir)
     (data / "mi-prep.db").chmod(0o444)
-    line = one_error_line(*_as_nobody(lambda: cli(data, "config", "set", "new-per-day", "5")),
-                          must=str(data / "mi-prep.db"))
+    line = one_error_line(
+        *_as_nobody(lambda: cli(data, "config", "set", "new-per-day", "5")), must=str(data / "mi-prep.db")
+    )
     assert "read-only" in line and "chmod u+rw" in line and "start mi-prep again" in line
 
 
@@ -508,7 +533,7 @@ def test_backup_list_now_restore_journey(tmp_path):
     assert code == 0 and "mi-prep-20260701-110000.db  2026-07-01 11:00 UTC" in out and "6 reviews" in out
     # the database gets damaged
     raw = bytearray(db.read_bytes())
-    raw[100:4096 * 3] = os.urandom(4096 * 3 - 100)
+    raw[100 : 4096 * 3] = os.urandom(4096 * 3 - 100)
     db.write_bytes(bytes(raw))
     for side in ("-wal", "-shm"):
         (data / f"mi-prep.db{side}").unlink(missing_ok=True)
@@ -599,8 +624,10 @@ def test_backup_now_and_repair_refuse_a_damaged_database_and_keep_the_good_backu
     _damage_an_index(db)
     for i in range(KEEP + 2):
         later = T0 + timedelta(hours=2 + i)
-        for argv, must in ((["backup", "now"], "so no backup was made of it (the existing backups are kept)"),
-                           (["backup", "repair"], "repair cannot fix that and changed nothing")):
+        for argv, must in (
+            (["backup", "now"], "so no backup was made of it (the existing backups are kept)"),
+            (["backup", "repair"], "repair cannot fix that and changed nothing"),
+        ):
             code, out = cli(data, *argv, now=later)
             line = one_error_line(code, out, must=f"{db} is damaged (quick_check: ")
             assert must in line and "backup restore latest" in line and out.count("\n") == 1
@@ -675,8 +702,9 @@ def test_dropped_review_log_repair_refuses_and_restore_skips_a_broken_backup(tmp
     code, out = cli(data, "backup", "list")
     assert "mi-prep-20260701-110000.db" in out and "! damaged: no table card_state" in out
     _edit(db, "DROP TABLE review_log")
-    line = one_error_line(*cli(data, "backup", "repair", now=T0 + timedelta(hours=2)),
-                          must=f"{db} has no review_log table")
+    line = one_error_line(
+        *cli(data, "backup", "repair", now=T0 + timedelta(hours=2)), must=f"{db} has no review_log table"
+    )
     assert "changed nothing" in line and "backup restore latest" in line
     assert not list(data.glob("*.damaged-*")) and len(list_backups(db)) == 2
     code, out = cli(data, "backup", "restore", "latest", now=T0 + timedelta(hours=3))
@@ -715,8 +743,10 @@ def test_restore_over_an_immutable_database_says_so(tmp_path):
     if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode:
         pytest.skip("needs chattr +i (root with CAP_LINUX_IMMUTABLE)")
     try:
-        line = one_error_line(*cli(data, "backup", "restore", "latest"),
-                              must=f"cannot replace {db} (operation not permitted); make it writable")
+        line = one_error_line(
+            *cli(data, "backup", "restore", "latest"),
+            must=f"cannot replace {db} (operation not permitted); make it writable",
+        )
         assert "chattr -i" in line and "the current database was left in place" in line
         assert len(list_backups(db)) == 1
     finally:

@@ -16,9 +16,9 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import sqlite_utils
@@ -27,7 +27,7 @@ import mi_prep.core.store.schema as schema
 from mi_prep.core.store import MIGRATIONS, SCHEMA_VERSION, Store, open_store, schema_version
 from mi_prep.core.store.backups import list_backups
 
-T0 = datetime(2026, 5, 1, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 KILLS = int(os.environ.get("MI_PREP_KILLS", "30"))
 fork_only = pytest.mark.skipif(not hasattr(os, "fork"), reason="kills forked children (POSIX)")
 
@@ -125,6 +125,7 @@ def duration(target: Callable[[], None]) -> float:
 def slowed_migrations(rng: random.Random) -> None:
     """In the child: every migration does its DDL, then lingers inside its transaction (a kill lands there)."""
     for i, fn in enumerate(list(schema.MIGRATIONS)):
+
         def slow(conn, fn=fn):
             fn(conn)
             time.sleep(rng.uniform(0, 0.01))
@@ -179,6 +180,7 @@ def test_kill_during_first_start(tmp_path):
             s = open_store(data, now=T0)
             for i in range(10):
                 s.answer(f"card-{i}", 3, T0 + timedelta(minutes=i))
+
         return child
 
     aim = Aim(duration(start(tmp_path / "calibrate")))
@@ -213,6 +215,7 @@ def test_kill_during_migration_of_a_database_with_history(tmp_path, legacy):
             slowed_migrations(random.Random(rng.random()))
             s = open_store(data, now=T0 + timedelta(days=10))
             s.answer("card-0", 3, T0 + timedelta(days=10))
+
         return child
 
     def fresh(name: str) -> Path:
@@ -250,6 +253,7 @@ def test_kill_during_scheduler_switch(tmp_path):
             for k in range(6):
                 s.set_scheduler("fsrs" if k % 2 == 0 else "sm2")
                 s.answer(f"card-{k}", 3, T0 + timedelta(days=20 + k))
+
         return child
 
     shutil.copytree(template, tmp_path / "calibrate")
@@ -290,8 +294,16 @@ print("ok", flush=True)
 def test_processes_starting_together_on_an_empty_data_dir(tmp_path, n):
     for rnd in range(4):
         data = tmp_path / f"round{rnd}"
-        procs = [subprocess.Popen([sys.executable, "-c", CHILD, str(data), f"p{k}"], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for k in range(n)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", CHILD, str(data), f"p{k}"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for k in range(n)
+        ]
         for p in procs:
             assert p.stdout.readline().strip() == "ready"
         for p in procs:
@@ -396,46 +408,126 @@ def legacy_migrate(db: sqlite_utils.Database, upto: int = 2) -> None:
     """What mi-prep did before this change: sqlite-utils DDL, one ``_migrations`` row each, user_version 0."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
     if upto >= 1:
-        db["card_state"].create({
-            "item_id": str, "card_id": str, "scheduler": str, "phase": str, "due": str, "interval": float,
-            "ease": float, "reps": int, "lapses": int, "last_review": str, "step": int,
-            "stability": float, "difficulty": float, "suspended": int, "buried_until": str,
-        }, pk="item_id", not_null={"scheduler", "phase"})
+        db["card_state"].create(
+            {
+                "item_id": str,
+                "card_id": str,
+                "scheduler": str,
+                "phase": str,
+                "due": str,
+                "interval": float,
+                "ease": float,
+                "reps": int,
+                "lapses": int,
+                "last_review": str,
+                "step": int,
+                "stability": float,
+                "difficulty": float,
+                "suspended": int,
+                "buried_until": str,
+            },
+            pk="item_id",
+            not_null={"scheduler", "phase"},
+        )
         db["card_state"].create_index(["due"])
         db["card_state"].create_index(["card_id"])
-        db["review_log"].create({
-            "id": int, "item_id": str, "card_id": str, "kind": str, "ts": str, "ts_local": str,
-            "rating": int, "elapsed_ms": int, "interval_before": float, "interval_after": float,
-            "ease": float, "scheduler": str, "phase_before": str, "phase_after": str, "due_after": str,
-            "max_interval": float, "ref_id": int, "source": str, "state_before": str, "data": str,
-        }, pk="id", not_null={"item_id", "kind", "ts"})
+        db["review_log"].create(
+            {
+                "id": int,
+                "item_id": str,
+                "card_id": str,
+                "kind": str,
+                "ts": str,
+                "ts_local": str,
+                "rating": int,
+                "elapsed_ms": int,
+                "interval_before": float,
+                "interval_after": float,
+                "ease": float,
+                "scheduler": str,
+                "phase_before": str,
+                "phase_after": str,
+                "due_after": str,
+                "max_interval": float,
+                "ref_id": int,
+                "source": str,
+                "state_before": str,
+                "data": str,
+            },
+            pk="id",
+            not_null={"item_id", "kind", "ts"},
+        )
         db["review_log"].create_index(["item_id", "id"])
         db["review_log"].create_index(["ts"])
         db["config"].create({"key": str, "value": str}, pk="key")
         db.execute("INSERT INTO _migrations VALUES ('m001_initial', '2026-01-01T00:00:00+00:00')")
     if upto >= 2:
-        db["lab_runs"].create({
-            "id": int, "lab": str, "seed": int, "device": str, "params": str, "started": str, "finished": str,
-            "status": str, "result": str, "score": float, "error": str,
-        }, pk="id")
+        db["lab_runs"].create(
+            {
+                "id": int,
+                "lab": str,
+                "seed": int,
+                "device": str,
+                "params": str,
+                "started": str,
+                "finished": str,
+                "status": str,
+                "result": str,
+                "score": float,
+                "error": str,
+            },
+            pk="id",
+        )
         db["lab_runs"].create_index(["lab", "started"])
-        db["lab_answers"].create({"id": int, "run_id": int, "question_id": str, "answer": str, "score": float,
-                                  "correct": int, "ts": str}, pk="id", foreign_keys=[("run_id", "lab_runs", "id")])
-        db["drills"].create({
-            "id": int, "seed": int, "started": str, "finished": str, "minutes": float, "topics": str,
-            "plan": str, "report": str, "paused_ms": int, "score": float, "status": str,
-        }, pk="id")
-        db["drill_answers"].create({
-            "id": int, "drill_id": int, "idx": int, "item_id": str, "kind": str, "topic": str, "prompt": str,
-            "answer": str, "points": str, "score": float, "elapsed_ms": int, "timed_out": int, "ts": str,
-        }, pk="id", foreign_keys=[("drill_id", "drills", "id")])
+        db["lab_answers"].create(
+            {"id": int, "run_id": int, "question_id": str, "answer": str, "score": float, "correct": int, "ts": str},
+            pk="id",
+            foreign_keys=[("run_id", "lab_runs", "id")],
+        )
+        db["drills"].create(
+            {
+                "id": int,
+                "seed": int,
+                "started": str,
+                "finished": str,
+                "minutes": float,
+                "topics": str,
+                "plan": str,
+                "report": str,
+                "paused_ms": int,
+                "score": float,
+                "status": str,
+            },
+            pk="id",
+        )
+        db["drill_answers"].create(
+            {
+                "id": int,
+                "drill_id": int,
+                "idx": int,
+                "item_id": str,
+                "kind": str,
+                "topic": str,
+                "prompt": str,
+                "answer": str,
+                "points": str,
+                "score": float,
+                "elapsed_ms": int,
+                "timed_out": int,
+                "ts": str,
+            },
+            pk="id",
+            foreign_keys=[("drill_id", "drills", "id")],
+        )
         db.execute("INSERT INTO _migrations VALUES ('m002_labs_and_drills', '2026-01-01T00:00:00+00:00')")
 
 
 def _schema_sql(path: Path) -> set[tuple[str, str]]:
     conn = sqlite3.connect(path)
-    rows = {(n, " ".join(s.split())) for n, s in conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT "
-                                                             "NULL AND name != '_migrations'")}
+    rows = {
+        (n, " ".join(s.split()))
+        for n, s in conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name != '_migrations'")
+    }
     conn.close()
     return rows
 
@@ -459,13 +551,31 @@ def test_half_created_database_of_the_previous_version_is_completed(tmp_path):
     """Before this change a kill could leave tables without their ``_migrations`` row ("already exists")."""
     db = sqlite_utils.Database(tmp_path / "mi-prep.db")
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
-    db["card_state"].create({"item_id": str, "card_id": str, "scheduler": str, "phase": str, "due": str,
-                             "interval": float, "ease": float, "reps": int, "lapses": int, "last_review": str,
-                             "step": int, "stability": float, "difficulty": float, "suspended": int,
-                             "buried_until": str}, pk="item_id", not_null={"scheduler", "phase"})
+    db["card_state"].create(
+        {
+            "item_id": str,
+            "card_id": str,
+            "scheduler": str,
+            "phase": str,
+            "due": str,
+            "interval": float,
+            "ease": float,
+            "reps": int,
+            "lapses": int,
+            "last_review": str,
+            "step": int,
+            "stability": float,
+            "difficulty": float,
+            "suspended": int,
+            "buried_until": str,
+        },
+        pk="item_id",
+        not_null={"scheduler", "phase"},
+    )
     db.close()
     s = assert_consistent(tmp_path)
     s.answer("card-0", 3, T0)
     assert [r[0] for r in s.db.execute("SELECT name FROM _migrations ORDER BY name")] == [
-        m.__name__ for m in MIGRATIONS]
+        m.__name__ for m in MIGRATIONS
+    ]
     assert s.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -40,8 +40,16 @@ def test_history_is_typed_with_undo_links(tmp_path):
 
 
 def _run(lab="demo", status="done", result=None, minutes=0):
-    return NewLabRun(lab=lab, seed=1, device="cpu", params={"steps": 2}, started=T0 + timedelta(minutes=minutes),
-                     finished=T0 + timedelta(minutes=minutes + 1), status=status, result=result)
+    return NewLabRun(
+        lab=lab,
+        seed=1,
+        device="cpu",
+        params={"steps": 2},
+        started=T0 + timedelta(minutes=minutes),
+        finished=T0 + timedelta(minutes=minutes + 1),
+        status=status,
+        result=result,
+    )
 
 
 def test_lab_runs_round_trip_in_the_store(tmp_path):
@@ -79,8 +87,10 @@ def test_score_and_what_follows_it_are_one_transaction(tmp_path):
 def test_lab_runs_on_a_bare_database():
     db = sqlite_utils.Database(memory=True)
     assert lab_runs.recent_runs(db) == [] and lab_runs.run_scores(db) == []  # no lab tables yet
-    db.execute("CREATE TABLE lab_runs (id INTEGER PRIMARY KEY, lab TEXT, seed INTEGER, device TEXT, params TEXT, "
-               "started TEXT, finished TEXT, status TEXT, result TEXT, score REAL, error TEXT)")
+    db.execute(
+        "CREATE TABLE lab_runs (id INTEGER PRIMARY KEY, lab TEXT, seed INTEGER, device TEXT, params TEXT, "
+        "started TEXT, finished TEXT, status TEXT, result TEXT, score REAL, error TEXT)"
+    )
     rid = lab_runs.insert_run(db, _run())
     lab_runs.set_score(db, rid, 0.5)
     assert not db.conn.in_transaction and lab_runs.run_by_id(db, rid).score == 0.5

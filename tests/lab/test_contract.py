@@ -38,9 +38,11 @@ def test_every_lab_file_loads():
 
 
 def test_listing_labs_does_not_import_torch():
-    code = ("import sys\nfrom mi_prep.lab import registry\nlabs = registry.discover()\n"
-            "[lab.make_params(small=True) for lab in labs.values()]\n"
-            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+    code = (
+        "import sys\nfrom mi_prep.lab import registry\nlabs = registry.discover()\n"
+        "[lab.make_params(small=True) for lab in labs.values()]\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
@@ -162,7 +164,14 @@ def test_cancel_mid_training_saves_nothing(torch, tmp_path, name):
         if len(seen) == 3:
             cancel.set()
 
-    run = run_lab(lab, seed=7, device="cpu", params=merge_params(lab, small=True), cache_dir=tmp_path,
-                  on_progress=on_progress, cancel=cancel)
+    run = run_lab(
+        lab,
+        seed=7,
+        device="cpu",
+        params=merge_params(lab, small=True),
+        cache_dir=tmp_path,
+        on_progress=on_progress,
+        cancel=cancel,
+    )
     assert run.status == "cancelled" and run.result is None, run.error
     assert not list(tmp_path.glob("*.safetensors"))

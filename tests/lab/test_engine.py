@@ -54,8 +54,9 @@ def test_pick_component_all_and_any_of():
     q = PickComponent(id="c", prompt="p", explanation="e", components=("L0H0", "L0H1", "L1H0"), correct=("L0H1",))
     assert q.grade("l0h1").correct and q.grade("L0.H1").correct
     assert not q.grade("L0H0").correct and q.grade("L9H9").score == 0
-    anyq = PickComponent(id="c2", prompt="p", explanation="e", components=("L1H0", "L1H1", "L0H0"),
-                         correct=("L1H0", "L1H1"), any_of=True)
+    anyq = PickComponent(
+        id="c2", prompt="p", explanation="e", components=("L1H0", "L1H1", "L0H0"), correct=("L1H0", "L1H1"), any_of=True
+    )
     assert anyq.grade("L1H1").correct and anyq.grade("L1H1").score == 1.0
     assert not anyq.grade("L1H1, L0H0").correct
     with pytest.raises(ValueError):
@@ -63,17 +64,25 @@ def test_pick_component_all_and_any_of():
 
 
 def test_free_text_key_points_and_self_rating():
-    q = FreeText(id="f", prompt="p", explanation="e", model_answer="m",
-                 key_points=("previous token", "key composition"), terms=(("previous",), ("key",)))
+    q = FreeText(
+        id="f",
+        prompt="p",
+        explanation="e",
+        model_answer="m",
+        key_points=("previous token", "key composition"),
+        terms=(("previous",), ("key",)),
+    )
     g = q.grade("the previous token head")
     assert g.covered == (0,) and g.score == 0.5
     assert q.grade("nothing", ticked=[0, 1]).score == 1.0
 
 
 def test_questions_roundtrip_json():
-    qs = [MultipleChoice(id="a", prompt="p", explanation="e", options=("x", "y"), correct=1),
-          PickComponent(id="b", prompt="p", explanation="e", components=("L0H0", "L0H1"), correct=("L0H1",), any_of=True),
-          FreeText(id="c", prompt="p", explanation="e", key_points=("k",), terms=(("k",),))]
+    qs = [
+        MultipleChoice(id="a", prompt="p", explanation="e", options=("x", "y"), correct=1),
+        PickComponent(id="b", prompt="p", explanation="e", components=("L0H0", "L0H1"), correct=("L0H1",), any_of=True),
+        FreeText(id="c", prompt="p", explanation="e", key_points=("k",), terms=(("k",),)),
+    ]
     for q in qs:
         back = question_from_dict(json.loads(json.dumps(q.to_dict())))
         assert back == q
@@ -84,10 +93,26 @@ def test_questions_roundtrip_json():
 
 def make_db():
     db = sqlite_utils.Database(memory=True)
-    db["lab_runs"].create({"id": int, "lab": str, "seed": int, "device": str, "params": str, "started": str,
-                           "finished": str, "status": str, "result": str, "score": float, "error": str}, pk="id")
-    db["lab_answers"].create({"id": int, "run_id": int, "question_id": str, "answer": str, "score": float,
-                              "correct": int, "ts": str}, pk="id")
+    db["lab_runs"].create(
+        {
+            "id": int,
+            "lab": str,
+            "seed": int,
+            "device": str,
+            "params": str,
+            "started": str,
+            "finished": str,
+            "status": str,
+            "result": str,
+            "score": float,
+            "error": str,
+        },
+        pk="id",
+    )
+    db["lab_answers"].create(
+        {"id": int, "run_id": int, "question_id": str, "answer": str, "score": float, "correct": int, "ts": str},
+        pk="id",
+    )
     return db
 
 
@@ -102,9 +127,15 @@ class FakeStore:
 
 def _result():
     q = MultipleChoice(id="q1", prompt="p", explanation="e", options=("a", "b"), correct=0)
-    return LabResult(blocks=[Text(title="t", body="b"), Heatmap(title="h", values=[[0.0, 1.0]]),
-                             LinePlot(title="l", series=[Series("s", [0, 1], [1, 0])])],
-                     metrics={"x": 1.0}, questions=[q])
+    return LabResult(
+        blocks=[
+            Text(title="t", body="b"),
+            Heatmap(title="h", values=[[0.0, 1.0]]),
+            LinePlot(title="l", series=[Series("s", [0, 1], [1, 0])]),
+        ],
+        metrics={"x": 1.0},
+        questions=[q],
+    )
 
 
 def test_history_save_reload_mastery_and_rating():
@@ -112,8 +143,16 @@ def test_history_save_reload_mastery_and_rating():
     from mi_prep.lab.runner import LabRun, rating_for
 
     store = FakeStore()
-    run = LabRun(lab="demo", seed=3, device="cpu", params={"steps": 2}, started=NOW, finished=NOW, status="done",
-                 result=_result())
+    run = LabRun(
+        lab="demo",
+        seed=3,
+        device="cpu",
+        params={"steps": 2},
+        started=NOW,
+        finished=NOW,
+        status="done",
+        result=_result(),
+    )
     rid = history.save_run(store, run)
     g = run.result.questions[0].grade("a")
     history.save_answer(store, rid, "q1", "a", g, NOW)
@@ -122,15 +161,18 @@ def test_history_save_reload_mastery_and_rating():
     back = history.get_run(store, rid)
     assert back.result.metrics == {"x": 1.0} and back.result.questions[0].id == "q1"
     assert back.score == 0.8 and history.answers(store, rid)[0]["correct"] == 1
-    rid2 = history.save_run(store, LabRun(lab="demo", seed=4, device="cpu", params={}, started=NOW, finished=NOW,
-                                          status="done", result=_result()))
+    rid2 = history.save_run(
+        store,
+        LabRun(lab="demo", seed=4, device="cpu", params={}, started=NOW, finished=NOW, status="done", result=_result()),
+    )
     history.finish_run(store, rid2, "demo", 0.4, NOW)
     s = history.summaries(store, ["demo", "other"])
     assert s["demo"].last_score == 0.4 and s["demo"].best_score == 0.8 and s["demo"].mastery == pytest.approx(0.6)
     assert s["other"].mastery is None
     # cancelled runs store no result and do not count as done
-    history.save_run(store.db, LabRun(lab="demo", seed=5, device="cpu", params={}, started=NOW, finished=NOW,
-                                      status="cancelled"))
+    history.save_run(
+        store.db, LabRun(lab="demo", seed=5, device="cpu", params={}, started=NOW, finished=NOW, status="cancelled")
+    )
     assert history.runs(store.db, "demo")[0].status == "cancelled"
     assert history.runs(store.db, "demo")[0].result is None
     assert [rating_for(x) for x in (0.2, 0.6, 0.9, 1.0)] == [1, 2, 3, 4]
@@ -144,12 +186,19 @@ def test_history_save_reload_mastery_and_rating():
 def test_render_blocks_plain():
     from mi_prep.lab.render import render_block, render_result
 
-    txt = render_result(LabResult(blocks=[
-        Table(title="T", columns=["a", "b"], rows=[["x", 1.5]]),
-        Heatmap(title="H", values=[[0.0, 0.5], [1.0, -1.0]], row_labels=["r0", "r1"], col_labels=["c0", "c1"]),
-        LinePlot(title="L", series=[Series("loss", [0, 10, 20], [3.0, 2.0, 1.0])], xlabel="step"),
-        Scatter(title="S", x=[0.0, 1.0], y=[0.1, 0.9]),
-    ], metrics={}, questions=[]), width=60)
+    txt = render_result(
+        LabResult(
+            blocks=[
+                Table(title="T", columns=["a", "b"], rows=[["x", 1.5]]),
+                Heatmap(title="H", values=[[0.0, 0.5], [1.0, -1.0]], row_labels=["r0", "r1"], col_labels=["c0", "c1"]),
+                LinePlot(title="L", series=[Series("loss", [0, 10, 20], [3.0, 2.0, 1.0])], xlabel="step"),
+                Scatter(title="S", x=[0.0, 1.0], y=[0.1, 0.9]),
+            ],
+            metrics={},
+            questions=[],
+        ),
+        width=60,
+    )
     assert "== T ==" in txt and "r1" in txt and "step" in txt and "\x1b[" not in txt
     big = render_block(Heatmap(title="B", values=[[i * j / 100 for j in range(40)] for i in range(10)], vmin=0, vmax=1))
     assert "█" in big
@@ -248,10 +297,17 @@ def test_typed_params_are_merged_and_validated_once():
     assert p.to_dict() == {"steps": 2, "lr": 1.0, "sizes": [3], "name": "a"}
     assert merge_params(lab, {"steps": 5}, small=True).steps == 5  # the user's override wins over small
     assert merge_params(lab, p) is p
-    with pytest.raises(UnknownParamError, match=r"lab 'typed' has no parameter 'step' \(known: lr, name, sizes, steps\)"):
+    with pytest.raises(
+        UnknownParamError, match=r"lab 'typed' has no parameter 'step' \(known: lr, name, sizes, steps\)"
+    ):
         merge_params(lab, {"step": 5})
-    for bad, where in (({"steps": "many"}, "steps"), ({"steps": 0}, "steps"), ({"steps": 2.5}, "steps"),
-                       ({"name": "c"}, "name"), ({"sizes": "x"}, "sizes")):
+    for bad, where in (
+        ({"steps": "many"}, "steps"),
+        ({"steps": 0}, "steps"),
+        ({"steps": 2.5}, "steps"),
+        ({"name": "c"}, "name"),
+        ({"sizes": "x"}, "sizes"),
+    ):
         with pytest.raises(ParamError, match=f"lab 'typed': bad parameter value: {where}: .*got"):
             merge_params(lab, bad)
 
@@ -284,10 +340,15 @@ def test_cli_set_reports_unknown_keys_and_bad_values(tmp_path, monkeypatch):
     class App:
         stdout = io.StringIO()
 
-    for sets, message in ((["step=3"], "error: lab 'typed' has no parameter 'step' (known: lr, name, sizes, steps)"),
-                          (["steps=lots"], "error: lab 'typed': bad parameter value: steps: Input should be a valid "
-                                           "integer, unable to parse string as an integer (got 'lots')"),
-                          (["steps"], "error: --set expects KEY=VALUE, got 'steps'")):
+    for sets, message in (
+        (["step=3"], "error: lab 'typed' has no parameter 'step' (known: lr, name, sizes, steps)"),
+        (
+            ["steps=lots"],
+            "error: lab 'typed': bad parameter value: steps: Input should be a valid "
+            "integer, unable to parse string as an integer (got 'lots')",
+        ),
+        (["steps"], "error: --set expects KEY=VALUE, got 'steps'"),
+    ):
         App.stdout = io.StringIO()
         args = argparse.Namespace(name="typed", overrides=sets, small=False, seed=0, device="cpu")
         assert cli_lab.cmd_lab_run(args, App()) == 2

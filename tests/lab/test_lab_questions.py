@@ -55,7 +55,8 @@ def test_no_question_gives_away_another(runs, name):
                 shown = other.prompt  # (option and component lists are shared by design: not a giveaway)
                 for mark in key_marks(q):
                     assert not mentions(shown, mark), (
-                        f"{name} seed {seed}: question {other.id!r} shows {mark!r}, the answer to {q.id!r}")
+                        f"{name} seed {seed}: question {other.id!r} shows {mark!r}, the answer to {q.id!r}"
+                    )
 
 
 @pytest.mark.slow

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from textual.app import App
 from textual.widgets import OptionList, Static
 
-from mi_prep.lab.api import Heatmap, Lab, LabContext, LabResult, LinePlot, Scatter, Series, Table, Text
 from mi_prep.core.questions import FreeText, MultipleChoice, Numeric, PickComponent
+from mi_prep.lab.api import Heatmap, Lab, LabContext, LabResult, LinePlot, Scatter, Series, Table, Text
 
 from .test_engine import FakeStore
 
-NOW = datetime(2026, 1, 2, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 2, tzinfo=UTC)
 
 
 class QuickLab(Lab):
@@ -33,20 +33,33 @@ class QuickLab(Lab):
             ctx.progress(i + 1, ctx.params["steps"], loss=1.0 / (i + 1), message="training")
         body = "\n".join(f"row {i}: [x] value [{i}%]" for i in range(60))  # long: the results scroll
         return LabResult(
-            blocks=[Text(title="Setup [bold]", body=body), Heatmap(title="Scores", values=[[0.1, 0.9], [0.5, 0.2]]),
-                    Table(title="T", columns=["a"], rows=[[1]]),
-                    LinePlot(title="Loss", series=[Series("loss", [0, 1, 2], [3, 2, 1])]),
-                    Scatter(title="S", x=[0, 1], y=[0, 1])],
+            blocks=[
+                Text(title="Setup [bold]", body=body),
+                Heatmap(title="Scores", values=[[0.1, 0.9], [0.5, 0.2]]),
+                Table(title="T", columns=["a"], rows=[[1]]),
+                LinePlot(title="Loss", series=[Series("loss", [0, 1, 2], [3, 2, 1])]),
+                Scatter(title="S", x=[0, 1], y=[0, 1]),
+            ],
             metrics={"x": 1.0},
             questions=[
-                MultipleChoice(id="mc", prompt="pick [b]", explanation="b it is [x]", options=("a", "[b]", "c"), correct=1),
+                MultipleChoice(
+                    id="mc", prompt="pick [b]", explanation="b it is [x]", options=("a", "[b]", "c"), correct=1
+                ),
                 MultipleChoice(id="mc2", prompt="pick c", explanation="c it is", options=("a", "b", "c"), correct=2),
-                PickComponent(id="pc", prompt="which head?", explanation="L1H0", components=("L0H0", "L1H0"),
-                              correct=("L1H0",)),
+                PickComponent(
+                    id="pc", prompt="which head?", explanation="L1H0", components=("L0H0", "L1H0"), correct=("L1H0",)
+                ),
                 Numeric(id="num", prompt="2+2?", explanation="4", answer=4.0),
-                FreeText(id="ft", prompt="explain", explanation="e", model_answer="m",
-                         key_points=("alpha matters here", "beta matters there"),
-                         terms=(("alpha",), ("beta",)))])
+                FreeText(
+                    id="ft",
+                    prompt="explain",
+                    explanation="e",
+                    model_answer="m",
+                    key_points=("alpha matters here", "beta matters there"),
+                    terms=(("alpha",), ("beta",)),
+                ),
+            ],
+        )
 
 
 class SlowLab(QuickLab):

@@ -34,9 +34,20 @@ def test_induction_lab_causal_check(small_result):
 
 def test_induction_keys_follow_the_numbers():
     mod = registry.module_of("induction-heads")
-    base = {"prev_head": 0.0, "ind_head": 1.0, "prev_score": 0.4, "ind_score": 0.9, "ind_score_after_prev_ablation": 0.2,
-            "ind_score_after_layer0_ablation": 0.05, "drop_prev_ablation": 0.78, "max_drop_other_ablation": 0.1,
-            "loss_first": 3.8, "loss_repeat": 0.1, "loss_drop": 3.7, "phase_change_step": 200.0}
+    base = {
+        "prev_head": 0.0,
+        "ind_head": 1.0,
+        "prev_score": 0.4,
+        "ind_score": 0.9,
+        "ind_score_after_prev_ablation": 0.2,
+        "ind_score_after_layer0_ablation": 0.05,
+        "drop_prev_ablation": 0.78,
+        "max_drop_other_ablation": 0.1,
+        "loss_first": 3.8,
+        "loss_repeat": 0.1,
+        "loss_drop": 3.7,
+        "phase_change_step": 200.0,
+    }
     for h in range(2):
         base[f"prev_L0H{h}"] = 0.4 if h == 0 else 0.1
         base[f"ind_L1H{h}"] = 0.9 if h == 1 else 0.2
@@ -86,13 +97,16 @@ def test_model_cache_roundtrip(torch, tmp_path):
     from mi_prep.lab.models import cached, make_model, train_lm
 
     ctx = LabContext(seed=0, device="cpu", params={}, cache_dir=tmp_path)
+
     def build():
-        return make_model(n_layers=1, d_model=16, n_heads=2, d_head=8, d_vocab=10, n_ctx=8, d_mlp=32, seed=0,
-                          device="cpu")
+        return make_model(
+            n_layers=1, d_model=16, n_heads=2, d_head=8, d_vocab=10, n_ctx=8, d_mlp=32, seed=0, device="cpu"
+        )
 
     def train(m):
-        return train_lm(m, lambda s, g: torch.randint(0, 10, (4, 8), generator=g), steps=5, lr=1e-3, ctx=ctx,
-                        log_every=2)
+        return train_lm(
+            m, lambda s, g: torch.randint(0, 10, (4, 8), generator=g), steps=5, lr=1e-3, ctx=ctx, log_every=2
+        )
 
     before = torch.random.get_rng_state()
     m1, l1, c1 = cached(ctx, "tiny-seed0", build, train)
@@ -114,8 +128,13 @@ def test_cli_run_answers_from_pipe_and_saves(small_result, lab_cache, tmp_path, 
     monkeypatch.setattr("mi_prep.lab.models.default_cache_dir", lambda: lab_cache)
     prev = f"L0H{int(r.metrics['prev_head'])}"
     out = io.StringIO()
-    app = AppContext(tmp_path / "data", [], stdin=io.StringIO(f"{prev}\n"), stdout=out,
-                     clock=lambda: datetime(2026, 1, 2, tzinfo=UTC))
+    app = AppContext(
+        tmp_path / "data",
+        [],
+        stdin=io.StringIO(f"{prev}\n"),
+        stdout=out,
+        clock=lambda: datetime(2026, 1, 2, tzinfo=UTC),
+    )
     rc = main(["--data-dir", str(tmp_path / "data"), "lab", "run", "induction-heads", "--small"], app=app)
     text = out.getvalue()
     assert rc == 0, text

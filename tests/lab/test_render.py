@@ -39,13 +39,13 @@ def right_edges(line: str, start: int) -> list[int]:
 
 
 def cells(line: str, label_width: int) -> list[str]:
-    return line[label_width + 1:].split()
+    return line[label_width + 1 :].split()
 
 
 def assert_aligned(band: list[str], label_width: int, ncols: int) -> None:
     """Header then rows: ncols separated cells per row, each cell's right edge under its header's."""
     header, *rows = band
-    assert header[:label_width + 1].strip() == ""
+    assert header[: label_width + 1].strip() == ""
     edges = right_edges(header, label_width + 1)
     assert len(edges) == ncols
     for row in rows:
@@ -73,16 +73,23 @@ def test_number_format_one_precision_per_set():
 
 
 def test_heatmap_cells_separated_and_under_their_headers():
-    b = Heatmap(title="prev", values=[[0.243, 0.174, 0.335], [0.5, 0.25, 1.0]], row_labels=["L0", "L1"],
-                col_labels=["H0", "H1", "H2"])
+    b = Heatmap(
+        title="prev",
+        values=[[0.243, 0.174, 0.335], [0.5, 0.25, 1.0]],
+        row_labels=["L0", "L1"],
+        col_labels=["H0", "H1", "H2"],
+    )
     lines = body(render_block(b, width=80))
     assert cells(lines[1], 2) == ["0.243", "0.174", "0.335"]  # not 0.2430.1740.335
     assert_aligned(lines, 2, 3)
 
 
 def test_heatmap_negatives_and_tiny_values():
-    b = Heatmap(title="d", values=[[1.44, 0.423, 0.433, -1.15, -1.13], [1.4e-8, -0.02, 0.7, -0.0004, float("nan")]],
-                row_labels=["f0", "f1"])
+    b = Heatmap(
+        title="d",
+        values=[[1.44, 0.423, 0.433, -1.15, -1.13], [1.4e-8, -0.02, 0.7, -0.0004, float("nan")]],
+        row_labels=["f0", "f1"],
+    )
     out = render_block(b, width=80)
     lines = body(out)
     assert cells(lines[1], 2) == ["1.440", "0.423", "0.433", "-1.150", "-1.130"]
@@ -96,8 +103,14 @@ def test_heatmap_negatives_and_tiny_values():
 
 
 def test_heatmap_labels_in_full():
-    b = Heatmap(title="attn", values=[[1.0, 0, 0, 0], [0.5, 0.5, 0, 0]], row_labels=["BOS", "43"],
-                col_labels=["BOS", "43", "31", "22"], vmin=0, vmax=1)
+    b = Heatmap(
+        title="attn",
+        values=[[1.0, 0, 0, 0], [0.5, 0.5, 0, 0]],
+        row_labels=["BOS", "43"],
+        col_labels=["BOS", "43", "31", "22"],
+        vmin=0,
+        vmax=1,
+    )
     lines = body(render_block(b, width=80))
     assert lines[0].split() == ["BOS", "43", "31", "22"]
     assert lines[1].startswith("BOS ") and lines[2].startswith("43  ")
@@ -131,9 +144,17 @@ def test_wide_heatmap_splits_into_bands_nothing_cut(numbers):
 
 
 def test_heatmap_auto_numbers_or_shades_and_colour_keeps_layout():
-    b = Heatmap(title="w", values=[[j / 29 for j in range(30)] for _ in range(2)], row_labels=["a", "b"],
-                col_labels=TOKENS, vmin=0, vmax=1)
-    assert "0.500" not in render_heatmap(b, width=40) and "█" in render_heatmap(b, width=40)  # 5 bands of numbers: shades
+    b = Heatmap(
+        title="w",
+        values=[[j / 29 for j in range(30)] for _ in range(2)],
+        row_labels=["a", "b"],
+        col_labels=TOKENS,
+        vmin=0,
+        vmax=1,
+    )
+    assert "0.500" not in render_heatmap(b, width=40) and "█" in render_heatmap(
+        b, width=40
+    )  # 5 bands of numbers: shades
     plain = render_heatmap(b, width=100)
     assert "0.483" in plain and len(bands(body(plain))) == 2
     assert _ANSI.sub("", render_heatmap(b, width=100, color=True)) == plain
@@ -145,7 +166,9 @@ def test_heatmap_auto_numbers_or_shades_and_colour_keeps_layout():
 
 
 def test_table_columns_one_format_numbers_right_aligned():
-    b = Table(title="t", columns=["head", "score", "n"], rows=[["L0H1", 0.5, 3], ["L1H0", -0.123, 12], ["x", 1.25, 100]])
+    b = Table(
+        title="t", columns=["head", "score", "n"], rows=[["L0H1", 0.5, 3], ["L1H0", -0.123, 12], ["x", 1.25, 100]]
+    )
     lines = render_table(b).splitlines()
     assert [ln.split()[1] for ln in lines[2:]] == ["0.500", "-0.123", "1.250"]
     assert [ln.split()[2] for ln in lines[2:]] == ["3", "12", "100"]
@@ -161,7 +184,9 @@ def test_table_columns_one_format_numbers_right_aligned():
 def test_tui_heatmap_text_aligned():
     from mi_prep.tui.widgets.lab_view import heatmap_text
 
-    b = Heatmap(title="d", values=[[1.44, 0.423, -1.15, 1.4e-8]], row_labels=["f0"], col_labels=["BOS", "43", "31", "22"])
+    b = Heatmap(
+        title="d", values=[[1.44, 0.423, -1.15, 1.4e-8]], row_labels=["f0"], col_labels=["BOS", "43", "31", "22"]
+    )
     lines = body(heatmap_text(b, 80).plain)
     assert cells(lines[1], 2) == ["1.440", "0.423", "-1.150", "0.000"]
     assert_aligned(lines, 2, 4)
@@ -184,11 +209,17 @@ async def _tui_literal():
 
     from mi_prep.tui.widgets.lab_view import HeatmapView, LabResultView
 
-    result = LabResult(blocks=[
-        Text(title="[bold]Setup[/]", body=LITERAL, caption="[dim]see [1][/dim]"),
-        Heatmap(title="[H]", values=[[0.1 * j for j in range(30)]] * 2, row_labels=["[q]", "BOS"], col_labels=TOKENS),
-        Table(title="T", columns=["[a]", "v"], rows=[["[x] yes", 0.5], ["[bold]no", 12.25]]),
-    ], metrics={}, questions=[])
+    result = LabResult(
+        blocks=[
+            Text(title="[bold]Setup[/]", body=LITERAL, caption="[dim]see [1][/dim]"),
+            Heatmap(
+                title="[H]", values=[[0.1 * j for j in range(30)]] * 2, row_labels=["[q]", "BOS"], col_labels=TOKENS
+            ),
+            Table(title="T", columns=["[a]", "v"], rows=[["[x] yes", 0.5], ["[bold]no", 12.25]]),
+        ],
+        metrics={},
+        questions=[],
+    )
 
     class Host(App):
         def compose(self):
@@ -223,8 +254,10 @@ async def _tui_literal():
 
 
 def test_render_imports_without_textual_or_torch():
-    code = ("import sys, mi_prep.lab.render\n"
-            "bad = [m for m in ('torch', 'textual') if m in sys.modules]\nassert not bad, bad\n")
+    code = (
+        "import sys, mi_prep.lab.render\n"
+        "bad = [m for m in ('torch', 'textual') if m in sys.modules]\nassert not bad, bad\n"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr + r.stdout
 

@@ -16,8 +16,16 @@ def q(qs, qid):
 
 
 def fake_metrics(**over) -> dict[str, float]:
-    m = {"d": 32.0, "n_true": 64.0, "n_latents": 128.0, "tight_latents": 64.0, "p_active": 0.03, "k": 3.0,
-         "eval_samples": 8192.0, "true_l0": 1.9}
+    m = {
+        "d": 32.0,
+        "n_true": 64.0,
+        "n_latents": 128.0,
+        "tight_latents": 64.0,
+        "p_active": 0.03,
+        "k": 3.0,
+        "eval_samples": 8192.0,
+        "true_l0": 1.9,
+    }
     rows = {
         "relu": dict(l0=4.9, mse=0.17, fvu=0.08, dead=1, gain=0.76, mmcs=0.997, recovered=64),
         "topk": dict(l0=2.5, mse=0.18, fvu=0.09, dead=60, gain=0.91, mmcs=0.999, recovered=64),

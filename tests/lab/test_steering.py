@@ -20,14 +20,21 @@ def q(qs, qid):
 
 def fake_metrics(curves: list[list[float]], alphas=None, mass=None, base=0.98, abl=0.65, rnd=0.98):
     alphas = alphas or [0.5 * j for j in range(len(curves[0]))]
-    m = {"n_layers": float(len(curves) - 1), "n_points": float(len(curves)), "n_alphas": float(len(alphas)),
-         "n_pairs": 80.0, "consistency_base": base, "consistency_ablated": abl, "consistency_random": rnd}
+    m = {
+        "n_layers": float(len(curves) - 1),
+        "n_points": float(len(curves)),
+        "n_alphas": float(len(alphas)),
+        "n_pairs": 80.0,
+        "consistency_base": base,
+        "consistency_ablated": abl,
+        "consistency_random": rnd,
+    }
     for j, a in enumerate(alphas):
         m[f"alpha_{j}"] = a
     for l, c in enumerate(curves):
         for j, f in enumerate(c):
             m[f"flip_L{l}_a{j}"] = f
-            m[f"mass_L{l}_a{j}"] = (mass[l][j] if mass else 0.9)
+            m[f"mass_L{l}_a{j}"] = mass[l][j] if mass else 0.9
     return m
 
 

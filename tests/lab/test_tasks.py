@@ -18,22 +18,33 @@ def test_labs_on_one_model_share_its_defaults():
     for lab in users:
         for params in (lab.make_params(), lab.make_params(small=True)):
             # same spec fields -> same cache key -> one trained model for all of them
-            assert params.cache_key(0) == InductionSpec(**{k: getattr(params, k) for k in spec.field_names()}).cache_key(0)
+            assert params.cache_key(0) == InductionSpec(
+                **{k: getattr(params, k) for k in spec.field_names()}
+            ).cache_key(0)
         assert lab.make_params(small=True).cache_key(3) == InductionSpec(**INDUCTION_SMALL).cache_key(3)
 
 
 def test_cache_keys_are_unchanged():
     """Keys name the files of models cached by earlier versions: changing them retrains everything."""
-    assert InductionSpec().cache_key(0) == ("induction-n_layers2-d_model64-n_heads3-d_head16-d_vocab48-n_ctx40-batch32-"
-                                            "steps600-lr0.002-min_period6-max_period16-seed0")
-    assert SentimentLMSpec(steps=150).cache_key(1) == ("steering-n_layers3-d_model64-n_heads4-d_head16-d_mlp128-n_ctx32-"
-                                                       "steps150-batch32-lr0.003-seed1")
+    assert InductionSpec().cache_key(0) == (
+        "induction-n_layers2-d_model64-n_heads3-d_head16-d_vocab48-n_ctx40-batch32-"
+        "steps600-lr0.002-min_period6-max_period16-seed0"
+    )
+    assert SentimentLMSpec(steps=150).cache_key(1) == (
+        "steering-n_layers3-d_model64-n_heads4-d_head16-d_mlp128-n_ctx32-steps150-batch32-lr0.003-seed1"
+    )
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"min_period": 20}, "min_period"), ({"max_period": 60}, "max_period"), ({"query_index": 9}, "query_index"),
-    ({"period": 35}, "n_ctx"), ({"period": 47}, "distractor"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"min_period": 20}, "min_period"),
+        ({"max_period": 60}, "max_period"),
+        ({"query_index": 9}, "query_index"),
+        ({"period": 35}, "n_ctx"),
+        ({"period": 47}, "distractor"),
+    ],
+)
 def test_patching_spec_rejects_prompts_that_do_not_fit(bad, message):
     from mi_prep.lab.runner import merge_params
 
@@ -51,8 +62,8 @@ def test_repeated_tokens_and_patching_pairs(torch):
     tokens, period = repeated_tokens(16, g, **InductionSpec().data())
     assert tokens.shape == (16, 40) and (tokens[:, 0] == 0).all() and (tokens[:, 1:] > 0).all()
     for row, p in zip(tokens, period.tolist()):
-        assert 6 <= p <= 16 and len(set(row[1:p + 1].tolist())) == p
-        assert (row[1 + p:] == row[1:len(row) - p]).all()  # a copy of the token p positions earlier
+        assert 6 <= p <= 16 and len(set(row[1 : p + 1].tolist())) == p
+        assert (row[1 + p :] == row[1 : len(row) - p]).all()  # a copy of the token p positions earlier
     clean, corrupt, answer, wrong, info = patching_pairs(8, g, d_vocab=48, period=10, query_index=5)
     b = info["b_pos"]
     assert clean.shape == corrupt.shape == (8, 1 + 10 + 6) and info["end"] == 16

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
-T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 
 
 class FakeClock:
@@ -42,8 +42,11 @@ def make_app(tmp_path: Path, clock: FakeClock, decks_dir: Path):
     from mi_prep.tui.app import MiPrepApp
 
     def make(deck_paths: list[Path] | None = None, data_dir: Path | None = None, **kw):
-        ctx = AppContext(data_dir=data_dir or tmp_path / "data",
-                         deck_paths=deck_paths if deck_paths is not None else [decks_dir], clock=clock)
+        ctx = AppContext(
+            data_dir=data_dir or tmp_path / "data",
+            deck_paths=deck_paths if deck_paths is not None else [decks_dir],
+            clock=clock,
+        )
         kw.setdefault("poll_seconds", None)
         return MiPrepApp(ctx, clock=clock, **kw)
 

@@ -213,7 +213,7 @@ def test_every_screen_fits_80x24(make_app):
             for keys in (("escape", "b"), ("escape", "s"), ("escape", "x"), ("escape",)):
                 await pilot.press(*keys)
                 await pilot.pause()
-            app.save_screenshot  # smoke: nothing raised while laying out at 80x24
+            assert app.export_screenshot()  # smoke: the 80x24 layout renders
             await pilot.resize_terminal(120, 40)
             await pilot.pause()
             await pilot.resize_terminal(80, 24)
@@ -231,8 +231,9 @@ def test_deck_reload_after_file_edit(make_app, decks_dir):
             s = app.screen
             assert s.item.item_id == "residual-stream"
             path = decks_dir / "circuits.yaml"
-            path.write_text(path.read_text().replace("What is the **residual stream**?",
-                                                     "What is the residual stream, really?"))
+            path.write_text(
+                path.read_text().replace("What is the **residual stream**?", "What is the residual stream, really?")
+            )
             os.utime(path, ns=(1, 2))  # a distinct mtime even on coarse file systems
             assert app.check_decks()
             await app.workers.wait_for_complete()
@@ -328,8 +329,8 @@ def test_app_never_imports_torch(tmp_path):
         from pathlib import Path
         from mi_prep.context import AppContext
         from mi_prep.tui.app import MiPrepApp
-        ctx = AppContext(data_dir=Path({str(tmp_path / 'data')!r}),
-                         deck_paths=[Path({str(Path(__file__).parent / 'fixtures' / 'decks')!r})])
+        ctx = AppContext(data_dir=Path({str(tmp_path / "data")!r}),
+                         deck_paths=[Path({str(Path(__file__).parent / "fixtures" / "decks")!r})])
         app = MiPrepApp(ctx, clock=lambda: datetime(2026, 7, 1, 9, tzinfo=timezone.utc), poll_seconds=None)
         async def main():
             async with app.run_test(size=(100, 34)) as pilot:

@@ -52,8 +52,12 @@ def seed(app, clock) -> None:
     """Varied states: reviews with different due dates / ease / lapses, a learning card, a suspended one."""
     t = clock.t
     store = app.store
-    for item_id, ratings in (("qk-ov", (3, 3, 3)), ("attn-code", (3, 4, 4)), ("sae-def", (3, 3, 1, 3)),
-                             ("sup-def#c1", (4, 3))):
+    for item_id, ratings in (
+        ("qk-ov", (3, 3, 3)),
+        ("attn-code", (3, 4, 4)),
+        ("sae-def", (3, 3, 1, 3)),
+        ("sup-def#c1", (4, 3)),
+    ):
         when = t - timedelta(days=30)
         for rating in ratings:
             store.answer(item_id, rating, when, card_id=item_id.split("#")[0])
@@ -161,8 +165,15 @@ def test_sort_by_each_column_and_reverse(make_app, clock):
             file_order = list(s.shown)
             status = s.query_one("#browse-status", Static)
             assert "file order" in str(status.render())
-            for key, label in (("q", "Question"), ("deck", "Deck"), ("tags", "Tags"), ("state", "State"),
-                               ("due", "Due"), ("ease", "Ease"), ("lapses", "Lapses")):
+            for key, label in (
+                ("q", "Question"),
+                ("deck", "Deck"),
+                ("tags", "Tags"),
+                ("state", "State"),
+                ("due", "Due"),
+                ("ease", "Ease"),
+                ("lapses", "Lapses"),
+            ):
                 await pilot.press("o")
                 await pilot.pause()
                 assert s.sort_key == key and not s.sort_desc
@@ -184,10 +195,10 @@ def test_sort_by_each_column_and_reverse(make_app, clock):
             s.sort_key, s.sort_desc = "due", False
             s.refresh_table()
             news = [i for i in s.shown if s.states.get(i) is None]
-            assert s.shown[-len(news):] == news
+            assert s.shown[-len(news) :] == news
             s.sort_desc = True
             s.refresh_table()
-            assert s.shown[-len(news):] == news
+            assert s.shown[-len(news) :] == news
             # question: alphabetical
             s.sort_key, s.sort_desc = "q", False
             s.refresh_table()

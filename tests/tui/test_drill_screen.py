@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from textual.app import App
@@ -13,12 +13,12 @@ from textual.widgets import SelectionList, Static, TextArea
 
 from mi_prep.core.deck import load_decks
 from mi_prep.core.drill import LabSection, LabSkipped
-from mi_prep.core.store import open_store
 from mi_prep.core.questions import FreeText, MultipleChoice
+from mi_prep.core.store import open_store
 from mi_prep.tui.screens.drill import DrillScreen
 from mi_prep.tui.widgets.confirm import Confirm
 
-T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 DECK = """\
 id: tiny
 name: Tiny
@@ -67,11 +67,21 @@ class Clock:
 
 
 def lab(topics, seed, **_):
-    return LabSection("toy-lab", [
-        MultipleChoice("mc", "Which head is the induction head?", "L1H0 scored 0.9", ("L0H0", "L1H0"), 1),
-        FreeText("ft", "Why does the loss drop?", "the bump", model_answer="Induction heads form",
-                 key_points=("induction heads form", "phase change"), terms=(("induction",), ("phase",))),
-    ], ("circuits",))
+    return LabSection(
+        "toy-lab",
+        [
+            MultipleChoice("mc", "Which head is the induction head?", "L1H0 scored 0.9", ("L0H0", "L1H0"), 1),
+            FreeText(
+                "ft",
+                "Why does the loss drop?",
+                "the bump",
+                model_answer="Induction heads form",
+                key_points=("induction heads form", "phase change"),
+                terms=(("induction",), ("phase",)),
+            ),
+        ],
+        ("circuits",),
+    )
 
 
 class DrillApp(App):
@@ -160,8 +170,9 @@ async def _test_full_drill_with_timeout_pause_lab_and_report(env):
                 await pilot.click("#grade-next")
             elif v.kind == "recall":
                 await type_answer(pilot, screen, "a subgraph")
-                assert "A subgraph of the model" in str(screen.query_one("#drill-reference", Static).render()) or \
-                    "A direction" in str(screen.query_one("#drill-reference", Static).render())
+                assert "A subgraph of the model" in str(
+                    screen.query_one("#drill-reference", Static).render()
+                ) or "A direction" in str(screen.query_one("#drill-reference", Static).render())
                 await pilot.click("#grade-partly")
             elif v.kind == "explain":
                 await type_answer(pilot, screen, "every layer reads it and it is linear")
@@ -214,8 +225,17 @@ async def _test_waits_for_slow_lab_with_clocks_paused(env):
         release.wait(10)
         return lab(topics, seed)
 
-    screen = DrillScreen(store, ds, clock=clock, seed=1, minutes=10, topics=["circuits"], questions=1,
-                         lab_provider=slow_lab, tick_seconds=60)
+    screen = DrillScreen(
+        store,
+        ds,
+        clock=clock,
+        seed=1,
+        minutes=10,
+        topics=["circuits"],
+        questions=1,
+        lab_provider=slow_lab,
+        tick_seconds=60,
+    )
     app = DrillApp(lambda: screen)
     async with app.run_test(size=(110, 50)) as pilot:
         await pilot.pause()
@@ -266,10 +286,13 @@ def crashing(topics, seed, **_):
     raise RuntimeError("CUDA out of memory [device 0]")
 
 
-@pytest.mark.parametrize("provider, note", [
-    (no_torch, "lab skipped: torch is not installed (pip install 'mi-prep[labs]')"),
-    (crashing, "lab skipped: RuntimeError: CUDA out of memory [device 0]"),  # reported, never retried
-])
+@pytest.mark.parametrize(
+    "provider, note",
+    [
+        (no_torch, "lab skipped: torch is not installed (pip install 'mi-prep[labs]')"),
+        (crashing, "lab skipped: RuntimeError: CUDA out of memory [device 0]"),  # reported, never retried
+    ],
+)
 def test_lab_failure_is_noted_and_standalone_exit(env, provider, note):
     asyncio.run(_test_lab_failure_is_noted_and_standalone_exit(env, provider, note))
 
@@ -285,8 +308,19 @@ async def _test_lab_failure_is_noted_and_standalone_exit(env, provider, note):
 
     class Standalone(App):
         def on_mount(self):
-            self.push_screen(DrillScreen(store, ds, clock=clock, seed=2, minutes=1, topics=["circuits"],
-                                         questions=1, lab_provider=counted, tick_seconds=60))
+            self.push_screen(
+                DrillScreen(
+                    store,
+                    ds,
+                    clock=clock,
+                    seed=2,
+                    minutes=1,
+                    topics=["circuits"],
+                    questions=1,
+                    lab_provider=counted,
+                    tick_seconds=60,
+                )
+            )
 
     app = Standalone()
     async with app.run_test(size=(110, 50)) as pilot:
@@ -352,11 +386,16 @@ async def _bracket_drill(tmp_path):
     def bracket_lab(topics, seed, **_):
         from mi_prep.lab.api import Text as TextBlock
 
-        return LabSection("brk-lab", [MultipleChoice("mc", "Which [head]?", "[L1H0] wins", ("[L0H0]", "[L1H0]"), 1)],
-                          ("safety",), blocks=[TextBlock(title="Result [x]", body="score [0.9] for [L1H0]")])
+        return LabSection(
+            "brk-lab",
+            [MultipleChoice("mc", "Which [head]?", "[L1H0] wins", ("[L0H0]", "[L1H0]"), 1)],
+            ("safety",),
+            blocks=[TextBlock(title="Result [x]", body="score [0.9] for [L1H0]")],
+        )
 
-    screen = DrillScreen(store, ds, clock=clock, seed=5, minutes=10, questions=3, lab_provider=bracket_lab,
-                         tick_seconds=60)
+    screen = DrillScreen(
+        store, ds, clock=clock, seed=5, minutes=10, questions=3, lab_provider=bracket_lab, tick_seconds=60
+    )
     app = DrillApp(lambda: screen)
     asked, graded = [], []
     async with app.run_test(size=(120, 50)) as pilot:
@@ -371,7 +410,9 @@ async def _bracket_drill(tmp_path):
             v = dr.view()
             if v.kind == "lab":
                 assert not screen.query_one("#drill-lab").has_class("hidden")  # the run's results are shown
-            await type_answer(pilot, screen, "predicting it: previous-token head, copies" if v.kind != "choice" else "1")
+            await type_answer(
+                pilot, screen, "predicting it: previous-token head, copies" if v.kind != "choice" else "1"
+            )
             graded.append(app.export_screenshot())
             if dr.evaluation.mode == "self":
                 await pilot.press("p")  # partly: the report lists it under the points missed
@@ -391,11 +432,25 @@ def _plain(svg: str) -> str:
 
 def test_brackets_are_shown_literally_everywhere_in_a_drill(tmp_path):
     asked, graded, report = asyncio.run(_bracket_drill(tmp_path))
-    for text in ("[sic]", "Which pattern [P][Q] ... [P]?", "predict [B]", "Explain [A][B] ... [A] -> [B]",
-                 "Which [head]?", "[L0H0]", "Result [x]", "score [0.9] for [L1H0]"):
+    for text in (
+        "[sic]",
+        "Which pattern [P][Q] ... [P]?",
+        "predict [B]",
+        "Explain [A][B] ... [A] -> [B]",
+        "Which [head]?",
+        "[L0H0]",
+        "Result [x]",
+        "score [0.9] for [L1H0]",
+    ):
         assert text in asked, f"question: {text}"
-    for text in ("[[12%]] of the time [sic]", "copies [B]", "[bold]previous-token[/bold]", "Copies via [OV]",
-                 "completes [A][B] ... [A] by predicting [B]", "[L1H0] wins"):
+    for text in (
+        "[[12%]] of the time [sic]",
+        "copies [B]",
+        "[bold]previous-token[/bold]",
+        "Copies via [OV]",
+        "completes [A][B] ... [A] by predicting [B]",
+        "[L1H0] wins",
+    ):
         assert text in graded, f"evaluation: {text}"
     assert "of the time [sic]" in report
 
@@ -408,8 +463,9 @@ def test_fast_typing_then_ctrl_s_grades_exactly_what_was_typed(env):
     async def body():
         store, ds = env
         clock = Clock()
-        screen = DrillScreen(store, ds, clock=clock, seed=4, minutes=10, questions=3, lab_provider=None,
-                             tick_seconds=60)
+        screen = DrillScreen(
+            store, ds, clock=clock, seed=4, minutes=10, questions=3, lab_provider=None, tick_seconds=60
+        )
         app = DrillApp(lambda: screen)
         typed = []
         async with app.run_test(size=(110, 40)) as pilot:
@@ -449,8 +505,17 @@ def test_waiting_for_the_lab_shows_its_progress_not_paused(env):
             release.wait(10)
             return lab(topics, seed)
 
-        screen = DrillScreen(store, ds, clock=clock, seed=1, minutes=10, topics=["circuits"], questions=1,
-                             lab_provider=progressing_lab, tick_seconds=60)
+        screen = DrillScreen(
+            store,
+            ds,
+            clock=clock,
+            seed=1,
+            minutes=10,
+            topics=["circuits"],
+            questions=1,
+            lab_provider=progressing_lab,
+            tick_seconds=60,
+        )
         app = DrillApp(lambda: screen)
         async with app.run_test(size=(110, 40)) as pilot:
             await pilot.pause(0.2)

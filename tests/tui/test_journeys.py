@@ -15,12 +15,11 @@ import random
 import time
 
 import pytest
-
-from mi_prep.lab.api import Lab
 from textual.widgets import DataTable, Static
 
-from mi_prep.lab import registry
 from mi_prep.core.questions import FreeText, MultipleChoice, Numeric, PickComponent, question_from_dict
+from mi_prep.lab import registry
+from mi_prep.lab.api import Lab
 
 LAB_NAMES = sorted(registry.discover())
 SENTENCE = "The previous token head feeds the keys; sparse features rarely interfere."
@@ -94,7 +93,9 @@ def test_every_lab_runs_and_is_answered_to_its_score(name, make_app, lab_cache, 
                 await pilot.press("enter")  # Next / Finish
                 await pilot.pause()
             assert screen.state == "done"
-            assert f"Score: {screen.final_score:.0%} over {n} question(s)" in str(screen.query_one("#question").render())
+            assert f"Score: {screen.final_score:.0%} over {n} question(s)" in str(
+                screen.query_one("#question").render()
+            )
             await pilot.press("escape")
             await pilot.pause()
             assert screen.state == "list"
@@ -225,8 +226,11 @@ def test_brackets_are_literal_on_every_screen(make_app, tmp_path, screen_text, c
             await pilot.press(*"predicting it", "ctrl+s")
             await pilot.pause()
             shot = screen_text(app)
-            for text in ("Completes [A][B] ... [A] by predicting [B]", "A [bold]previous-token[/bold] head",
-                         "Copies via [OV]"):
+            for text in (
+                "Completes [A][B] ... [A] by predicting [B]",
+                "A [bold]previous-token[/bold] head",
+                "Copies via [OV]",
+            ):
                 assert text in shot, text
             await pilot.press("escape")
             await pilot.press("b")  # Browse
@@ -260,8 +264,11 @@ class OneQuestionLab(Lab):
     def run(self, ctx):
         from mi_prep.lab.api import LabResult, Text
 
-        return LabResult([Text(title="t", body="b")], {}, [
-            MultipleChoice(id="q", prompt="pick 2", explanation="2", options=("1", "2"), correct=1)])
+        return LabResult(
+            [Text(title="t", body="b")],
+            {},
+            [MultipleChoice(id="q", prompt="pick 2", explanation="2", options=("1", "2"), correct=1)],
+        )
 
 
 def test_due_lab_is_listed_on_home_and_started_with_one_key(make_app, clock, monkeypatch, lab_cache):

@@ -91,8 +91,8 @@ def test_labs_list(snap_compare, make_app, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_labs_question(snap_compare, make_app, clock, tmp_path, size):
     pytest.importorskip("torch")
-    from mi_prep.lab.api import Heatmap, Lab, LabResult, Table, Text
     from mi_prep.core.questions import MultipleChoice
+    from mi_prep.lab.api import Heatmap, Lab, LabResult, Table, Text
     from mi_prep.tui.screens.labs import LabsScreen
 
     class Fixed(Lab):
@@ -100,12 +100,27 @@ def test_labs_question(snap_compare, make_app, clock, tmp_path, size):
 
         def run(self, ctx):
             return LabResult(
-                [Text(title="Setup", body="A [fixed] result for the snapshot."),
-                 Heatmap(title="Scores", values=[[0.243, 0.174, 0.335], [1.4e-8, -0.5, 0.9]],
-                         row_labels=["L0", "L1"], col_labels=["BOS", "43", "31"]),
-                 Table(title="Summary", columns=["head", "score"], rows=[["L0H0", 0.25], ["L1H2", 0.875]])],
-                {}, [MultipleChoice(id="q", prompt="Which head [copies]?", explanation="e",
-                                    options=("L0H0", "L1H2", "neither"), correct=1)])
+                [
+                    Text(title="Setup", body="A [fixed] result for the snapshot."),
+                    Heatmap(
+                        title="Scores",
+                        values=[[0.243, 0.174, 0.335], [1.4e-8, -0.5, 0.9]],
+                        row_labels=["L0", "L1"],
+                        col_labels=["BOS", "43", "31"],
+                    ),
+                    Table(title="Summary", columns=["head", "score"], rows=[["L0H0", 0.25], ["L1H2", 0.875]]),
+                ],
+                {},
+                [
+                    MultipleChoice(
+                        id="q",
+                        prompt="Which head [copies]?",
+                        explanation="e",
+                        options=("L0H0", "L1H2", "neither"),
+                        correct=1,
+                    )
+                ],
+            )
 
     app = make_app()
 
@@ -132,8 +147,11 @@ def test_drill_question(snap_compare, make_app, clock, size):
 
     async def run_before(pilot):
         await settle(pilot)
-        app.push_screen(DrillScreen(app.store, app.deckset, clock=clock, seed=2, minutes=10, questions=3,
-                                    lab_provider=None, tick_seconds=60))
+        app.push_screen(
+            DrillScreen(
+                app.store, app.deckset, clock=clock, seed=2, minutes=10, questions=3, lab_provider=None, tick_seconds=60
+            )
+        )
         await settle(pilot)
         await pilot.press("enter")  # Start
         await settle(pilot)

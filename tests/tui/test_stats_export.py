@@ -56,8 +56,10 @@ def seed(app, clock, days: int = 30) -> None:
             app.store.answer(item.item_id, rating, when + timedelta(minutes=k), card_id=item.card.id)
 
 
-ROW = re.compile(r"^(?P<name>\S.*?)?\s+(?P<mbar>[█░]+) +(?P<mpct>\d+%) +"
-                 r"(?P<rbar>[█░]+) +(?P<rpct>\d+%|-) +\d+/\d+")
+ROW = re.compile(
+    r"^(?P<name>\S.*?)?\s+(?P<mbar>[█░]+) +(?P<mpct>\d+%) +"
+    r"(?P<rbar>[█░]+) +(?P<rpct>\d+%|-) +\d+/\d+"
+)
 
 
 def parse_rows(lines: list[str]) -> dict[str, tuple[float, float, float | None, float | None]]:
@@ -73,8 +75,12 @@ def parse_rows(lines: list[str]) -> dict[str, tuple[float, float, float | None, 
         name = m["name"].strip() if m["name"] else pending
         pending = None
         share = lambda bar: bar.count("█") / len(bar)  # noqa: E731
-        rows[name] = (share(m["mbar"]), int(m["mpct"][:-1]) / 100,
-                      share(m["rbar"]), None if m["rpct"] == "-" else int(m["rpct"][:-1]) / 100)
+        rows[name] = (
+            share(m["mbar"]),
+            int(m["mpct"][:-1]) / 100,
+            share(m["rbar"]),
+            None if m["rpct"] == "-" else int(m["rpct"][:-1]) / 100,
+        )
     return rows
 
 

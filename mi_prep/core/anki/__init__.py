@@ -58,7 +58,24 @@ from mi_prep.core.anki.report import ExportReport
 from mi_prep.core.anki.sanitize import ALLOWED_STYLES, clean_style, svg_problem
 
 __all__ = [
-    "ALLOWED_STYLES", "DECK_ROOT", "ExportError", "ExportReport", "MODEL_BASIC", "MODEL_CHOICE", "MODEL_CLOZE",
-    "MODEL_EXPLAIN", "MODEL_REVERSE", "MarkdownRenderer", "NOTE_TYPES", "anki_tags", "clean_style", "deck_anki_id",
-    "export_apkg", "note_guid", "render_markdown", "stable_id", "svg_problem", "write_collection",
+    "ALLOWED_STYLES",
+    "DECK_ROOT",
+    "ExportError",
+    "ExportReport",
+    "MODEL_BASIC",
+    "MODEL_CHOICE",
+    "MODEL_CLOZE",
+    "MODEL_EXPLAIN",
+    "MODEL_REVERSE",
+    "MarkdownRenderer",
+    "NOTE_TYPES",
+    "anki_tags",
+    "clean_style",
+    "deck_anki_id",
+    "export_apkg",
+    "note_guid",
+    "render_markdown",
+    "stable_id",
+    "svg_problem",
+    "write_collection",
 ]

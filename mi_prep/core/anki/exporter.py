@@ -45,8 +45,9 @@ def _select(deckset: DeckSet, deck_ids: Sequence[str] | None) -> list[LoadedDeck
     return chosen
 
 
-def export_apkg(deckset: DeckSet, out: Path | str, *, deck_ids: Sequence[str] | None = None,
-                now: datetime | None = None) -> ExportReport:
+def export_apkg(
+    deckset: DeckSet, out: Path | str, *, deck_ids: Sequence[str] | None = None, now: datetime | None = None
+) -> ExportReport:
     """Write the decks (all, or those in ``deck_ids``) to the Anki package ``out``.
 
     Raises :class:`ExportError` (nothing written) for an unknown deck id, an unusable output path,
@@ -60,8 +61,10 @@ def export_apkg(deckset: DeckSet, out: Path | str, *, deck_ids: Sequence[str] | 
         return _export(deckset, Path(out).expanduser(), deck_ids, now)
     except OSError as exc:  # anything not caught where it happened (e.g. a deck directory gone)
         name = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        raise ExportError(f"export to {out} failed: {exc.strerror or exc}{name}; "
-                          "check that file and export again; nothing was written") from None
+        raise ExportError(
+            f"export to {out} failed: {exc.strerror or exc}{name}; "
+            "check that file and export again; nothing was written"
+        ) from None
 
 
 def _export(deckset: DeckSet, out: Path, deck_ids: Sequence[str] | None, now: datetime | None) -> ExportReport:

@@ -147,14 +147,16 @@ class MarkdownRenderer:
     def __init__(self) -> None:
         md = MarkdownIt("commonmark", {"html": True}).enable("table")
         md.validateLink = lambda url: True  # type: ignore[method-assign]
-        md.block.ruler.before("fence", "math_block", _math_block,
-                              {"alt": ["paragraph", "reference", "blockquote", "list"]})
+        md.block.ruler.before(
+            "fence", "math_block", _math_block, {"alt": ["paragraph", "reference", "blockquote", "list"]}
+        )
         md.inline.ruler.before("escape", "math_inline", _math_inline)
 
         def math(open_: str, close: str, tag: str | None = None):
             def rule(self, tokens: Sequence[Token], idx: int, options, env) -> str:
                 body = _raw_clozes(escapeHtml(open_ + tokens[idx].content.strip() + close), env)
                 return f'<div class="math">{body}</div>\n' if tag == "div" else body
+
             return rule
 
         md.add_render_rule("math_inline", math("\\(", "\\)"))
@@ -194,7 +196,7 @@ class MarkdownRenderer:
             tokens = self.md.parseInline(text, env)
         else:
             tokens = self.md.parse(text, env)
-            if (len(tokens) == 3 and tokens[0].type == "paragraph_open" and tokens[2].type == "paragraph_close"):
+            if len(tokens) == 3 and tokens[0].type == "paragraph_open" and tokens[2].type == "paragraph_close":
                 tokens = [tokens[1]]
         self._images(tokens, env)
         if tokens and all(t.type == "inline" for t in tokens):
@@ -240,4 +242,3 @@ def render_markdown(text: str, *, cloze: bool = False) -> str:
         _PLAIN = (MarkdownRenderer(), make_cleaner(None))
     renderer, cleaner = _PLAIN
     return clean_html(cleaner, renderer.render_cloze(text) if cloze else renderer.render(text))
-

@@ -35,11 +35,16 @@ _META = '<div class="meta">{{#Source}}{{Source}} &middot; {{/Source}}{{CardId}}<
 
 def _front_back(name: str, question: str, answer: str) -> dict[str, str]:
     """A template showing field ``question``, then ``answer`` below the front side."""
-    return {"name": name, "qfmt": "{{" + question + "}}", "afmt": '{{FrontSide}}<hr id="answer">{{' + answer + "}}" + _META}
+    return {
+        "name": name,
+        "qfmt": "{{" + question + "}}",
+        "afmt": '{{FrontSide}}<hr id="answer">{{' + answer + "}}" + _META,
+    }
 
 
 def _front_back_fields() -> list[dict[str, str]]:
     return [{"name": "Front"}, {"name": "Back"}, {"name": "Source"}, {"name": "CardId"}]
+
 
 MODEL_BASIC = genanki.Model(
     stable_id("mi-prep model basic"),
@@ -61,11 +66,13 @@ MODEL_CLOZE = genanki.Model(
     stable_id("mi-prep model cloze"),
     "MI Prep: Cloze",
     fields=[{"name": "Text"}, {"name": "Back Extra"}, {"name": "Source"}, {"name": "CardId"}],
-    templates=[{
-        "name": "Cloze",
-        "qfmt": "{{cloze:Text}}",
-        "afmt": '{{cloze:Text}}{{#Back Extra}}<div class="extra">{{Back Extra}}</div>{{/Back Extra}}' + _META,
-    }],
+    templates=[
+        {
+            "name": "Cloze",
+            "qfmt": "{{cloze:Text}}",
+            "afmt": '{{cloze:Text}}{{#Back Extra}}<div class="extra">{{Back Extra}}</div>{{/Back Extra}}' + _META,
+        }
+    ],
     css=CSS,
     model_type=genanki.Model.CLOZE,
 )
@@ -73,15 +80,24 @@ MODEL_CLOZE = genanki.Model(
 MODEL_CHOICE = genanki.Model(
     stable_id("mi-prep model choice"),
     "MI Prep: Choice",
-    fields=[{"name": "Question"}, {"name": "Options"}, {"name": "Answer"}, {"name": "Explanations"},
-            {"name": "Extra"}, {"name": "Source"}, {"name": "CardId"}],
-    templates=[{
-        "name": "Card 1",
-        "qfmt": '{{Question}}<ol class="options">{{Options}}</ol>',
-        "afmt": '{{Question}}<hr id="answer"><div class="answer"><b>Answer:</b> {{Answer}}</div>'
-                '{{#Explanations}}<ul class="why">{{Explanations}}</ul>{{/Explanations}}'
-                '{{#Extra}}<div class="extra">{{Extra}}</div>{{/Extra}}' + _META,
-    }],
+    fields=[
+        {"name": "Question"},
+        {"name": "Options"},
+        {"name": "Answer"},
+        {"name": "Explanations"},
+        {"name": "Extra"},
+        {"name": "Source"},
+        {"name": "CardId"},
+    ],
+    templates=[
+        {
+            "name": "Card 1",
+            "qfmt": '{{Question}}<ol class="options">{{Options}}</ol>',
+            "afmt": '{{Question}}<hr id="answer"><div class="answer"><b>Answer:</b> {{Answer}}</div>'
+            '{{#Explanations}}<ul class="why">{{Explanations}}</ul>{{/Explanations}}'
+            '{{#Extra}}<div class="extra">{{Extra}}</div>{{/Extra}}' + _META,
+        }
+    ],
     css=CSS,
 )
 
@@ -89,13 +105,15 @@ MODEL_EXPLAIN = genanki.Model(
     stable_id("mi-prep model explain"),
     "MI Prep: Explain",
     fields=[{"name": "Question"}, {"name": "Answer"}, {"name": "Key Points"}, {"name": "Source"}, {"name": "CardId"}],
-    templates=[{
-        "name": "Card 1",
-        "qfmt": '{{Question}}<div class="extra"><i>Explain out loud, then reveal.</i></div>',
-        "afmt": '{{Question}}<hr id="answer">{{Answer}}'
-                '{{#Key Points}}<div class="extra"><b>Key points</b><ul class="key-points">{{Key Points}}</ul></div>'
-                '{{/Key Points}}' + _META,
-    }],
+    templates=[
+        {
+            "name": "Card 1",
+            "qfmt": '{{Question}}<div class="extra"><i>Explain out loud, then reveal.</i></div>',
+            "afmt": '{{Question}}<hr id="answer">{{Answer}}'
+            '{{#Key Points}}<div class="extra"><b>Key points</b><ul class="key-points">{{Key Points}}</ul></div>'
+            "{{/Key Points}}" + _META,
+        }
+    ],
     css=CSS,
 )
 

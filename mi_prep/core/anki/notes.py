@@ -48,11 +48,15 @@ def _non_local_image(src: str, scheme: str) -> str:
     """What is wrong with an image URL that is not a file next to the deck, and what to do."""
     fix = "save the image next to the deck file and use a relative path, e.g. ![alt](fig.png)"
     if scheme in ("http", "https"):
-        return (f"remote image {_short(src, 120)} left out (Anki reviews offline); "
-                "download it next to the deck file and use a relative path")
+        return (
+            f"remote image {_short(src, 120)} left out (Anki reviews offline); "
+            "download it next to the deck file and use a relative path"
+        )
     if scheme == "file":
-        return (f"image {_short(src, 120)} left out: file:// URLs are refused (they can point anywhere on the disk); "
-                "copy the image next to the deck file and use a relative path")
+        return (
+            f"image {_short(src, 120)} left out: file:// URLs are refused (they can point anywhere on the disk); "
+            "copy the image next to the deck file and use a relative path"
+        )
     if scheme == "data":
         return f"inline data: image '{_short(src, 40)}' left out (it is not packed); {fix}"
     return f"image '{_short(src)}' left out: '{scheme}:' URLs are not images Anki can show; {fix}"
@@ -128,12 +132,16 @@ class NoteBuilder:
             self._left_out(src, f"{message}; the image was left out")
 
         if not target.is_relative_to(deck_dir):
-            fail(f"image '{src}' is outside the deck's directory {deck_dir}; "
-                 "copy it next to the deck file (or into a folder below it) and use a relative path")
+            fail(
+                f"image '{src}' is outside the deck's directory {deck_dir}; "
+                "copy it next to the deck file (or into a folder below it) and use a relative path"
+            )
             return None
         if not target.is_file():
-            fail(f"image '{src}' not found (looked for {target}); "
-                 "put the file next to the deck file or fix the path in the card")
+            fail(
+                f"image '{src}' not found (looked for {target}); "
+                "put the file next to the deck file or fix the path in the card"
+            )
             return None
         if target.suffix.lower() not in IMAGE_SUFFIXES:
             fail(f"'{src}' is not an image Anki can show (use {', '.join(sorted(IMAGE_SUFFIXES))})")
@@ -148,9 +156,12 @@ class NoteBuilder:
                 return None
             is_svg = target.suffix.lower() == ".svg"
             if is_svg and (problem := svg_problem(data)):
-                self._left_out(src, f"SVG image '{src}' left out: {problem}, which a browser would run when the "
-                                    "SVG is opened on its own; remove it from the SVG (or save the figure as PNG) "
-                                    "and export again")
+                self._left_out(
+                    src,
+                    f"SVG image '{src}' left out: {problem}, which a browser would run when the "
+                    "SVG is opened on its own; remove it from the SVG (or save the figure as PNG) "
+                    "and export again",
+                )
                 return None
             digest = hashlib.sha1(data).hexdigest()[:10]
             safe = re.sub(r"[^A-Za-z0-9._-]+", "_", target.name)
@@ -170,13 +181,17 @@ class NoteBuilder:
         return self._pack_image(src, strict=True)
 
     def _on_link(self, href: str) -> None:
-        self._warn(f"link '{_short(href)}' removed (only http, https and mailto links are kept; the text stays); "
-                   "use a web address or drop the link")
+        self._warn(
+            f"link '{_short(href)}' removed (only http, https and mailto links are kept; the text stays); "
+            "use a web address or drop the link"
+        )
 
     def _on_style(self, tag: str, value: str) -> None:
         allowed = ", ".join(f"{p}: {'/'.join(sorted(v))}" for p, v in ALLOWED_STYLES.items())
-        self._warn(f"CSS style=\"{_short(value)}\" on <{tag}> removed (only {allowed} is kept; card HTML may not carry "
-                   "other CSS such as expression(), url(), behavior or -moz-binding); delete it from the card")
+        self._warn(
+            f'CSS style="{_short(value)}" on <{tag}> removed (only {allowed} is kept; card HTML may not carry '
+            "other CSS such as expression(), url(), behavior or -moz-binding); delete it from the card"
+        )
 
     def _filter_attribute(self, tag: str, attr: str, value: str) -> str | None:
         # called by nh3 for every allowed attribute whose URL (if any) has an allowed scheme; must never raise
@@ -278,13 +293,17 @@ class NoteBuilder:
             return note
         images = [src for src in dict.fromkeys(ctx.left_out) if src in card.front]
         if images:
-            why = (f"its only content, image {', '.join(_short(s) for s in images)}, was left out (see the "
-                   "warning for it); put the image next to the deck file and use a relative path, "
-                   "or add text to 'front'")
+            why = (
+                f"its only content, image {', '.join(_short(s) for s in images)}, was left out (see the "
+                "warning for it); put the image next to the deck file and use a relative path, "
+                "or add text to 'front'"
+            )
         else:
             why = "it shows nothing once rendered and sanitized; write the question in 'front'"
-        self.skipped.append(f"{ctx.where()}: card not exported: its front would be empty in Anki, which would import "
-                            f"it as a note with no cards: {why}")
+        self.skipped.append(
+            f"{ctx.where()}: card not exported: its front would be empty in Anki, which would import "
+            f"it as a note with no cards: {why}"
+        )
         return None
 
 

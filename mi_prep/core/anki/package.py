@@ -30,23 +30,33 @@ def check_output(out: Path) -> Path:
             raise ExportError(f"{out} is a directory; give a file name, e.g. {out / 'mi-prep.apkg'}")
         if out.suffix.lower() != ".apkg":
             # a typo such as `-o decks/sae.yaml` or `-o mi-prep.db` must never replace that file
-            raise ExportError(f"{out}: the output file must end in .apkg (Anki imports .apkg files), e.g. "
-                              f"{out.with_suffix('.apkg')}; nothing was written")
+            raise ExportError(
+                f"{out}: the output file must end in .apkg (Anki imports .apkg files), e.g. "
+                f"{out.with_suffix('.apkg')}; nothing was written"
+            )
         if out.exists() or out.is_symlink():
             if not out.is_file():
-                raise ExportError(f"{out} exists and is not a regular file (a device, FIFO or broken link); "
-                                  "choose another output file; nothing was written")
+                raise ExportError(
+                    f"{out} exists and is not a regular file (a device, FIFO or broken link); "
+                    "choose another output file; nothing was written"
+                )
         parent = out.parent if str(out.parent) else Path(".")
         if not parent.exists():
-            raise ExportError(f"cannot write {out}: directory {parent} does not exist; create it first or choose another path")
+            raise ExportError(
+                f"cannot write {out}: directory {parent} does not exist; create it first or choose another path"
+            )
         if not parent.is_dir():
             raise ExportError(f"cannot write {out}: {parent} is not a directory; choose another output file")
         if _read_only_fs(parent):
-            raise ExportError(f"cannot write {out}: {parent} is on a read-only file system; "
-                              "choose an output file on a writable disk (e.g. in your home directory)")
+            raise ExportError(
+                f"cannot write {out}: {parent} is on a read-only file system; "
+                "choose an output file on a writable disk (e.g. in your home directory)"
+            )
         if not os.access(parent, os.W_OK | os.X_OK):
-            raise ExportError(f"cannot write {out}: no permission to write in {parent}; "
-                              "choose another output file or fix the directory's permissions")
+            raise ExportError(
+                f"cannot write {out}: no permission to write in {parent}; "
+                "choose another output file or fix the directory's permissions"
+            )
     except OSError as exc:
         raise _write_error(out, exc) from None
     return parent
@@ -74,7 +84,10 @@ def _write_error(out: Path, exc: BaseException) -> ExportError:
     elif code == errno.EROFS:
         what, fix = f"{where} is on a read-only file system", "choose an output file on a writable disk"
     elif code in (errno.EACCES, errno.EPERM):
-        what, fix = f"no permission to write in {where}", "choose another output file or fix the directory's permissions"
+        what, fix = (
+            f"no permission to write in {where}",
+            "choose another output file or fix the directory's permissions",
+        )
     elif code == errno.ENOMEM or isinstance(exc, MemoryError):
         what, fix = "out of memory", "export fewer decks at a time (choose decks) or close other programs"
     else:
@@ -150,8 +163,9 @@ def _backup_bytes(conn: sqlite3.Connection, parent: Path) -> bytes:  # pragma: n
         os.unlink(name)
 
 
-def write_package(decks: list[genanki.Deck], media: dict[str, Path | bytes], out: Path, parent: Path,
-                   timestamp: float) -> None:
+def write_package(
+    decks: list[genanki.Deck], media: dict[str, Path | bytes], out: Path, parent: Path, timestamp: float
+) -> None:
     """Write the package to a temporary file beside ``out`` and move it into place. Only the
     output directory is written to (never TMPDIR); any failure is an :class:`ExportError` and
     leaves nothing behind."""
@@ -178,8 +192,10 @@ def write_package(decks: list[genanki.Deck], media: dict[str, Path | bytes], out
                 try:
                     z.write(source, str(i))
                 except FileNotFoundError:
-                    raise ExportError(f"cannot pack image {source}: it was removed during the export; "
-                                      "restore it (or fix the card) and export again; nothing was written") from None
+                    raise ExportError(
+                        f"cannot pack image {source}: it was removed during the export; "
+                        "restore it (or fix the card) and export again; nothing was written"
+                    ) from None
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, out)
     except OSError as exc:

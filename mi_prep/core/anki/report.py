@@ -36,9 +36,11 @@ class ExportReport:
 
     def summary(self) -> str:
         """The report without the warnings (a frontend lists those one per line)."""
-        line = (f"Exported {_plural(self.decks, 'deck')}, {_plural(self.notes, 'note')} "
-                f"({_plural(self.cards, 'card')}), {_plural(self.media, 'media file')} "
-                f"to {self.path} ({_human_size(self.size)})")
+        line = (
+            f"Exported {_plural(self.decks, 'deck')}, {_plural(self.notes, 'note')} "
+            f"({_plural(self.cards, 'card')}), {_plural(self.media, 'media file')} "
+            f"to {self.path} ({_human_size(self.size)})"
+        )
         if self.skipped:
             line += f"; {_plural(self.skipped, 'card')} not exported (empty front)"
         return line

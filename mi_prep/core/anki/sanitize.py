@@ -26,11 +26,46 @@ def url_scheme(url: str) -> str:
 
 # --------------------------------------------------------------------------- HTML and CSS
 
-ALLOWED_TAGS = frozenset({
-    "a", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i",
-    "img", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot",
-    "th", "thead", "tr", "u", "ul",
-})
+ALLOWED_TAGS = frozenset(
+    {
+        "a",
+        "b",
+        "blockquote",
+        "br",
+        "code",
+        "del",
+        "div",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "kbd",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "s",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "u",
+        "ul",
+    }
+)
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title", "width", "height"},
@@ -45,7 +80,7 @@ ALLOWED_ATTRIBUTES = {
 
 
 ALLOWED_STYLES: dict[str, frozenset[str]] = {
-    "text-align": frozenset({"left", "right", "center", "justify", "start", "end"}),
+    "text-align": frozenset({"left", "right", "center", "justify", "start", "end"})
 }
 """The only CSS a ``style`` attribute may keep: property -> allowed keywords (Markdown table alignment).
 Anything else (``expression(...)``, ``url(...)``, ``behavior:``, ``-moz-binding``, comments, escapes)

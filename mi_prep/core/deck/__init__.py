@@ -35,14 +35,7 @@ files), :mod:`.deckset` (:func:`load_decks`, :class:`DeckSet`), :mod:`.issues`, 
 
 from __future__ import annotations
 
-from mi_prep.core.deck.cloze import (
-    MAX_CLOZE,
-    cloze_numbers,
-    iter_cloze,
-    parse_cloze,
-    render_cloze,
-    replace_clozes,
-)
+from mi_prep.core.deck.cloze import MAX_CLOZE, cloze_numbers, iter_cloze, parse_cloze, render_cloze, replace_clozes
 from mi_prep.core.deck.deckset import DeckSet, LoadedDeck, load_deck_file, load_decks
 from mi_prep.core.deck.files import DECK_SUFFIXES, MAX_DECK_BYTES, deck_files, read_deck_bytes, scan_deck_paths
 from mi_prep.core.deck.issues import DeckIssue
@@ -50,8 +43,29 @@ from mi_prep.core.deck.model import SLUG, Card, CardType, ChoiceOption, Deck, Ke
 from mi_prep.core.deck.schema import deck_json_schema, deck_json_schema_text
 
 __all__ = [
-    "DECK_SUFFIXES", "MAX_CLOZE", "MAX_DECK_BYTES", "SLUG", "Card", "CardType", "ChoiceOption", "Deck", "DeckIssue",
-    "DeckSet", "KeyPoint", "LoadedDeck", "Text", "cloze_numbers", "deck_files", "deck_json_schema",
-    "deck_json_schema_text", "iter_cloze", "load_deck_file", "load_decks", "parse_cloze", "read_deck_bytes",
-    "render_cloze", "replace_clozes", "scan_deck_paths",
+    "DECK_SUFFIXES",
+    "MAX_CLOZE",
+    "MAX_DECK_BYTES",
+    "SLUG",
+    "Card",
+    "CardType",
+    "ChoiceOption",
+    "Deck",
+    "DeckIssue",
+    "DeckSet",
+    "KeyPoint",
+    "LoadedDeck",
+    "Text",
+    "cloze_numbers",
+    "deck_files",
+    "deck_json_schema",
+    "deck_json_schema_text",
+    "iter_cloze",
+    "load_deck_file",
+    "load_decks",
+    "parse_cloze",
+    "read_deck_bytes",
+    "render_cloze",
+    "replace_clozes",
+    "scan_deck_paths",
 ]

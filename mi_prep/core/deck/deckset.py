@@ -119,8 +119,13 @@ def load_deck_file(path: Path) -> tuple[LoadedDeck | None, list[DeckIssue]]:
     try:
         return _load_deck_file(path)
     except Exception as exc:  # a safety net: the checks above should already have named the problem
-        return None, [DeckIssue(str(path), None, f"could not be loaded ({type(exc).__name__}: {exc}); "
-                                                 "fix or move the file, and please report this case")]
+        return None, [
+            DeckIssue(
+                str(path),
+                None,
+                f"could not be loaded ({type(exc).__name__}: {exc}); fix or move the file, and please report this case",
+            )
+        ]
 
 
 def _load_deck_file(path: Path) -> tuple[LoadedDeck | None, list[DeckIssue]]:
@@ -130,7 +135,9 @@ def _load_deck_file(path: Path) -> tuple[LoadedDeck | None, list[DeckIssue]]:
     except DeckFileError as exc:
         return None, [DeckIssue(spath, exc.line, exc.message)]
     if not isinstance(data, dict):
-        return None, [DeckIssue(spath, 1, f"top level must be a mapping with 'id', 'name', 'cards' (found {type(data).__name__})")]
+        return None, [
+            DeckIssue(spath, 1, f"top level must be a mapping with 'id', 'name', 'cards' (found {type(data).__name__})")
+        ]
 
     issues: list[DeckIssue] = []
     top_lines = field_lines(root)
@@ -144,7 +151,9 @@ def _load_deck_file(path: Path) -> tuple[LoadedDeck | None, list[DeckIssue]]:
     if isinstance(cards_data, BadValue):
         return None, [DeckIssue(spath, cards_data.line, cards_data.message)]
     if not isinstance(cards_data, list):
-        return None, [DeckIssue(spath, top_lines.get("cards"), "'cards' must be a list of cards (each starting with '- id: ...')")]
+        return None, [
+            DeckIssue(spath, top_lines.get("cards"), "'cards' must be a list of cards (each starting with '- id: ...')")
+        ]
 
     header = {k: v for k, v in _fields(data).items() if k != "cards"}
     bad = list(bad_values(header))
@@ -169,7 +178,13 @@ def _load_deck_file(path: Path) -> tuple[LoadedDeck | None, list[DeckIssue]]:
             issues.append(DeckIssue(spath, raw.line, raw.message, card_id=f"#{i + 1}"))
             continue
         if not isinstance(raw, dict):
-            issues.append(DeckIssue(spath, line, f"card #{i + 1} must be a mapping with 'id', 'type', 'front', ... (found {type(raw).__name__})"))
+            issues.append(
+                DeckIssue(
+                    spath,
+                    line,
+                    f"card #{i + 1} must be a mapping with 'id', 'type', 'front', ... (found {type(raw).__name__})",
+                )
+            )
             continue
         raw = _fields(raw)
         bad = list(bad_values(raw))
@@ -181,18 +196,34 @@ def _load_deck_file(path: Path) -> tuple[LoadedDeck | None, list[DeckIssue]]:
         except ValidationError as exc:
             for err in exc.errors():
                 where = loc_line(node, err["loc"]) if node is not None else None
-                issues.append(DeckIssue(spath, where or flines.get(_field_of(err), line), _describe(err),
-                                        card_id=cid or f"#{i + 1}"))
+                issues.append(
+                    DeckIssue(
+                        spath, where or flines.get(_field_of(err), line), _describe(err), card_id=cid or f"#{i + 1}"
+                    )
+                )
             continue
         if card.id in lines:
             issues.append(
-                DeckIssue(spath, line, f"duplicate card id (also at line {lines[card.id]} of this file); ids must be unique", card_id=card.id)
+                DeckIssue(
+                    spath,
+                    line,
+                    f"duplicate card id (also at line {lines[card.id]} of this file); ids must be unique",
+                    card_id=card.id,
+                )
             )
             continue
         lines[card.id] = line or 0
         cards.append(card)
         if not card.source:
-            issues.append(DeckIssue(spath, line, "no 'source'; name the paper/post (and section) the card is based on", card.id, "warning"))
+            issues.append(
+                DeckIssue(
+                    spath,
+                    line,
+                    "no 'source'; name the paper/post (and section) the card is based on",
+                    card.id,
+                    "warning",
+                )
+            )
     if not cards_data:
         issues.append(DeckIssue(spath, top_lines.get("cards", 1), "deck has no cards", severity="warning"))
     return LoadedDeck(deck.model_copy(update={"cards": tuple(cards)}), path, lines), issues
@@ -214,7 +245,9 @@ def load_decks(*paths: Path | str) -> DeckSet:
         if loaded is None:
             continue
         if loaded.id in deck_home:
-            issues.append(DeckIssue(str(path), 1, f"deck id '{loaded.id}' is already used by {deck_home[loaded.id]}; rename one"))
+            issues.append(
+                DeckIssue(str(path), 1, f"deck id '{loaded.id}' is already used by {deck_home[loaded.id]}; rename one")
+            )
             continue
         deck_home[loaded.id] = str(path)
         kept: list[Card] = []
@@ -223,7 +256,12 @@ def load_decks(*paths: Path | str) -> DeckSet:
             if card.id in card_home:
                 other, oline = card_home[card.id]
                 issues.append(
-                    DeckIssue(str(path), line, f"duplicate card id; also defined at {other}:{oline}. Card ids must be unique across all decks", card.id)
+                    DeckIssue(
+                        str(path),
+                        line,
+                        f"duplicate card id; also defined at {other}:{oline}. Card ids must be unique across all decks",
+                        card.id,
+                    )
                 )
                 continue
             card_home[card.id] = (str(path), line)

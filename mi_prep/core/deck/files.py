@@ -16,8 +16,13 @@ MAX_DECK_BYTES = 4 * 1024 * 1024
 
 DECK_SUFFIXES = (".yaml", ".yml")
 
-_KIND_NAMES = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
-               stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a directory"}
+_KIND_NAMES = {
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a directory",
+}
 
 
 def read_deck_bytes(path: Path, limit: int = MAX_DECK_BYTES) -> bytes:
@@ -46,9 +51,7 @@ def read_deck_bytes(path: Path, limit: int = MAX_DECK_BYTES) -> bytes:
             chunks.append(chunk)
             total += len(chunk)
             if total > limit:
-                raise DeckFileError(
-                    None, f"file is over the {limit:,}-byte limit; split it into several decks"
-                )
+                raise DeckFileError(None, f"file is over the {limit:,}-byte limit; split it into several decks")
         return b"".join(chunks)
     except OSError as exc:
         raise DeckFileError(None, _os_problem(exc)) from None
@@ -88,8 +91,14 @@ def scan_deck_paths(paths: Iterable[Path | str]) -> tuple[list[Path], list[DeckI
 
     for raw in paths:
         if str(raw).strip() == "":
-            issues.append(DeckIssue("''", None, "an empty deck path was given (--decks '' or an empty "
-                                                "entry in $MI_PREP_DECKS); give a file or folder"))
+            issues.append(
+                DeckIssue(
+                    "''",
+                    None,
+                    "an empty deck path was given (--decks '' or an empty "
+                    "entry in $MI_PREP_DECKS); give a file or folder",
+                )
+            )
             continue
         p = Path(raw)
         try:
@@ -101,27 +110,43 @@ def scan_deck_paths(paths: Iterable[Path | str]) -> tuple[list[Path], list[DeckI
             if p.is_symlink() and not p.exists():
                 issues.append(DeckIssue(str(p), None, _broken_link(p)))
             elif not p.exists():
-                issues.append(DeckIssue(str(p), None, "no such file or directory; check the --decks path or $MI_PREP_DECKS"))
+                issues.append(
+                    DeckIssue(str(p), None, "no such file or directory; check the --decks path or $MI_PREP_DECKS")
+                )
             else:
                 add(p)
             continue
         try:
             names = sorted(e.name for e in os.scandir(p) if e.name.lower().endswith(DECK_SUFFIXES))
         except OSError as exc:
-            issues.append(DeckIssue(str(p), None, f"cannot list this deck directory ({exc.strerror or exc}); "
-                                                  "make it readable (chmod u+rx) or pass another --decks path"))
+            issues.append(
+                DeckIssue(
+                    str(p),
+                    None,
+                    f"cannot list this deck directory ({exc.strerror or exc}); "
+                    "make it readable (chmod u+rx) or pass another --decks path",
+                )
+            )
             continue
         names = [n for n in names if not n.startswith(".")]  # editor files (.#deck.yaml)
         if not names:
-            issues.append(DeckIssue(str(p), None, "no deck files (*.yaml, *.yml) in this folder; check the "
-                                                  "--decks path", severity="warning"))
+            issues.append(
+                DeckIssue(
+                    str(p),
+                    None,
+                    "no deck files (*.yaml, *.yml) in this folder; check the --decks path",
+                    severity="warning",
+                )
+            )
         for name in names:
             f = p / name
             if f.is_symlink():
                 try:
                     os.stat(f)
                 except OSError as exc:
-                    issues.append(DeckIssue(str(f), None, _broken_link(f) if exc.errno == errno.ENOENT else _os_problem(exc)))
+                    issues.append(
+                        DeckIssue(str(f), None, _broken_link(f) if exc.errno == errno.ENOENT else _os_problem(exc))
+                    )
                     continue
             add(f)
     return files, issues
@@ -137,4 +162,3 @@ def _broken_link(p: Path) -> str:
 
 def deck_files(paths: Iterable[Path | str]) -> list[Path]:
     return scan_deck_paths(paths)[0]
-

@@ -31,4 +31,3 @@ class DeckFileError(Exception):
         super().__init__(message)
         self.line = line
         self.message = message
-

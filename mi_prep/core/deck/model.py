@@ -31,8 +31,10 @@ def _no_control(value: str) -> str:
         index, ch = found
         escapes = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\v": "\\v", "\x1b": "\\e"}
         if ch in escapes:  # most often a LaTeX command such as \frac inside double quotes
-            why = (f"inside double quotes '{escapes[ch]}' is an escape for it: write LaTeX in single quotes "
-                   "or a '|' block, or remove it")
+            why = (
+                f"inside double quotes '{escapes[ch]}' is an escape for it: write LaTeX in single quotes "
+                "or a '|' block, or remove it"
+            )
         else:
             why = "remove it (terminal control codes are not allowed in deck text)"
         raise ValueError(f"holds the control character {control_name(ch)} at character {index + 1}; {why}")
@@ -116,7 +118,7 @@ class Card(_Model):
         return value
 
     @model_validator(mode="after")
-    def _type_rules(self) -> "Card":
+    def _type_rules(self) -> Card:
         if self.type in ("basic", "reverse", "explain") and not self.back:
             article = "an" if self.type[0] in "aeiou" else "a"
             raise ValueError(f"{article} {self.type} card needs a non-empty 'back'")
@@ -125,9 +127,7 @@ class Card(_Model):
                 raise ValueError("a choice card needs 'options' with at least two entries")
             right = [o for o in self.options if o.correct]
             if len(right) != 1:
-                raise ValueError(
-                    f"a choice card needs exactly one option with 'correct: true' (found {len(right)})"
-                )
+                raise ValueError(f"a choice card needs exactly one option with 'correct: true' (found {len(right)})")
             texts = [o.text.casefold() for o in self.options]
             if len(set(texts)) != len(texts):
                 raise ValueError("choice options must be distinct")
@@ -135,9 +135,7 @@ class Card(_Model):
             raise ValueError("'options' is only allowed on type: choice")
         if self.type == "explain":
             if len(self.key_points) < 3:
-                raise ValueError(
-                    f"an explain card needs at least 3 'key_points' (found {len(self.key_points)})"
-                )
+                raise ValueError(f"an explain card needs at least 3 'key_points' (found {len(self.key_points)})")
         elif self.key_points:
             raise ValueError("'key_points' is only allowed on type: explain")
         return self

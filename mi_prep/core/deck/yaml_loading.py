@@ -41,7 +41,9 @@ _DeckLoader.add_implicit_resolver("tag:yaml.org,2002:null", _NULL_RE, ["~", "n",
 
 _TAG_VALUE_RE = {
     "int": re.compile(r"[-+]?(?:0|[1-9][0-9_]{0,30}|0o?[0-7_]{1,30}|0x[0-9a-fA-F_]{1,30}|0b[01_]{1,100})"),
-    "float": re.compile(r"[-+]?(?:[0-9][0-9_]{0,30}(?:\.[0-9_]{0,30})?(?:[eE][-+]?[0-9]{1,3})?|\.[0-9_]{1,30}|\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))"),
+    "float": re.compile(
+        r"[-+]?(?:[0-9][0-9_]{0,30}(?:\.[0-9_]{0,30})?(?:[eE][-+]?[0-9]{1,3})?|\.[0-9_]{1,30}|\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))"
+    ),
     "bool": re.compile(r"true|True|TRUE|false|False|FALSE"),
 }
 
@@ -72,7 +74,9 @@ def _construct_tagged(kind: str):
             return value
         if not _TAG_VALUE_RE[kind].fullmatch(value.strip()):
             shown = value if len(value) <= 40 else value[:37] + "..."
-            return BadValue(node_line(node), f"{shown!r} is not a valid !!{kind}; fix the value or drop the '!!{kind}' tag")
+            return BadValue(
+                node_line(node), f"{shown!r} is not a valid !!{kind}; fix the value or drop the '!!{kind}' tag"
+            )
         return value.strip()
 
     return construct
@@ -97,8 +101,10 @@ def _refuse_tag(loader: yaml.constructor.SafeConstructor, node: yaml.Node) -> An
     """Any other tag (``!!timestamp``, ``!!binary``, ``!!python/...``, ``!custom``): never constructed,
     reported on its line; only the card holding it is skipped."""
     tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-    return BadValue(node_line(node), f"YAML tag '{tag}' is not allowed in deck files; remove it "
-                                       "(deck values are plain text, lists and mappings)")
+    return BadValue(
+        node_line(node),
+        f"YAML tag '{tag}' is not allowed in deck files; remove it (deck values are plain text, lists and mappings)",
+    )
 
 
 for _kind in ("timestamp", "binary", "set", "omap", "pairs", "value", "merge", "yaml"):
@@ -113,7 +119,9 @@ def node_line(node: yaml.Node) -> int:
 def _check_tree(node: yaml.Node, seen: set[int]) -> None:
     """Refuse aliases (billion-laughs) and duplicate mapping keys, which YAML silently accepts."""
     if id(node) in seen:
-        raise DeckFileError(node_line(node), "YAML anchors/aliases (&name / *name) are not allowed in deck files; write the value out")
+        raise DeckFileError(
+            node_line(node), "YAML anchors/aliases (&name / *name) are not allowed in deck files; write the value out"
+        )
     seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         keys: dict[str, int] = {}
@@ -123,8 +131,7 @@ def _check_tree(node: yaml.Node, seen: set[int]) -> None:
                     raise DeckFileError(node_line(key), "YAML merge keys ('<<') are not allowed in deck files")
                 if key.value in keys:
                     raise DeckFileError(
-                        node_line(key),
-                        f"duplicate key '{key.value}' (first at line {keys[key.value]}); remove one",
+                        node_line(key), f"duplicate key '{key.value}' (first at line {keys[key.value]}); remove one"
                     )
                 keys[key.value] = node_line(key)
             _check_tree(key, seen)
@@ -187,13 +194,17 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node]:
         elif "another document" in problem:
             hint = " (a deck file holds one YAML document; remove the '---' line)"
         elif "did not find expected key" in problem or "expected <block end>" in problem:
-            hint = (" (a value that starts with a quote, '[' or '{' must be quoted as a whole, e.g. "
-                    "front: \"[A][B] pattern\"; a ' inside single quotes is written '')")
+            hint = (
+                " (a value that starts with a quote, '[' or '{' must be quoted as a whole, e.g. "
+                "front: \"[A][B] pattern\"; a ' inside single quotes is written '')"
+            )
         elif "cannot start any token" in problem:
             hint = " (a value may not start with @ or `; quote the value)"
         elif "unknown escape character" in problem:
-            hint = (" (inside double quotes a backslash starts an escape; for LaTeX use single quotes "
-                    "or a block scalar '|')")
+            hint = (
+                " (inside double quotes a backslash starts an escape; for LaTeX use single quotes "
+                "or a block scalar '|')"
+            )
         elif "mapping values are not allowed" in problem:
             hint = " (a ': ' inside a value? quote the value)"
         raise DeckFileError(line, f"YAML syntax error: {problem}{hint}") from None
@@ -205,11 +216,8 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node]:
         what = control_name(chr(exc.character)) if isinstance(exc.character, int) else repr(exc.character)
         fix = "delete it"
         if pos > 0 and text[pos - 1] == "\\":  # "\frac" in double quotes: the escape \f made a form feed
-            fix = ("inside double quotes a backslash starts an escape: write LaTeX in single quotes "
-                   "or a '|' block")
-        raise DeckFileError(
-            line, f"character {what} at column {column} is not allowed in YAML; {fix}"
-        ) from None
+            fix = "inside double quotes a backslash starts an escape: write LaTeX in single quotes or a '|' block"
+        raise DeckFileError(line, f"character {what} at column {column} is not allowed in YAML; {fix}") from None
     except yaml.YAMLError as exc:
         raise DeckFileError(None, f"YAML error: {exc}") from None
     except RecursionError:

@@ -9,8 +9,8 @@ still rebuilds the same state.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Sequence
 
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.drill.topics import item_topics
@@ -22,8 +22,14 @@ BOOST_BELOW = 0.6
 BOOST_WITHIN = timedelta(days=1)
 
 
-def apply_boosts(store: Store, deckset: DeckSet, topics: dict[str, float | None], now: datetime,
-                 lab_name: str | None = None, lab_topics: Sequence[str] = ()) -> dict[str, int]:
+def apply_boosts(
+    store: Store,
+    deckset: DeckSet,
+    topics: dict[str, float | None],
+    now: datetime,
+    lab_name: str | None = None,
+    lab_topics: Sequence[str] = (),
+) -> dict[str, int]:
     """The boost rule (module docstring). Returns, per missed topic, how many items moved earlier."""
     missed = {t for t, s in topics.items() if s is not None and s < BOOST_BELOW}
     if not missed:

@@ -12,8 +12,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import Literal
 
 from mi_prep.core.deck import KeyPoint
 from mi_prep.core.drill.plan import Kind, PlannedQuestion
@@ -81,8 +82,9 @@ def shuffled_options(item: ReviewItem, seed: int) -> list[int]:
     return option_order(item.item_id, len(item.card.options), f"drill-{seed}")
 
 
-def question_view(q: PlannedQuestion, item: ReviewItem | None, seed: int, number: int, total: int,
-                  lab: str | None = None) -> QuestionView:
+def question_view(
+    q: PlannedQuestion, item: ReviewItem | None, seed: int, number: int, total: int, lab: str | None = None
+) -> QuestionView:
     """The view of ``q`` (``item``: its deck item, None for a lab question; ``lab``: the lab section's name)."""
     options: list[str] = []
     source = hint = ""
@@ -100,8 +102,9 @@ def question_view(q: PlannedQuestion, item: ReviewItem | None, seed: int, number
             options = [item.card.options[i].text for i in shuffled_options(item, seed)]
             hint = "type the number of your option"
         source = item.card.source
-    return QuestionView(q.idx, number, total, q.kind, q.topic, prompt, options, q.budget_ms, source, q.item_id,
-                        hint, long_answer)
+    return QuestionView(
+        q.idx, number, total, q.kind, q.topic, prompt, options, q.budget_ms, source, q.item_id, hint, long_answer
+    )
 
 
 def evaluate(q: PlannedQuestion, item: ReviewItem | None, seed: int, answer: str) -> Evaluation:
@@ -111,23 +114,37 @@ def evaluate(q: PlannedQuestion, item: ReviewItem | None, seed: int, answer: str
         source = f"lab {lab_name(q)}"
         if isinstance(lq, FreeText):
             auto = set(lq.covered(answer))
-            return Evaluation("points", lq.model_answer, list(lq.key_points),
-                              [i in auto for i in range(len(lq.key_points))], None, lq.explanation, source)
+            return Evaluation(
+                "points",
+                lq.model_answer,
+                list(lq.key_points),
+                [i in auto for i in range(len(lq.key_points))],
+                None,
+                lq.explanation,
+                source,
+            )
         g = lq.grade(answer)
         return Evaluation("auto", lq.answer_text(), auto_score=g.score, feedback=g.feedback, source=source)
     card = item.card
     if q.kind == "explain":
-        return Evaluation("points", card.back, [p.text for p in card.key_points], pretick(card.key_points, answer),
-                          source=card.source)
+        return Evaluation(
+            "points", card.back, [p.text for p in card.key_points], pretick(card.key_points, answer), source=card.source
+        )
     if q.kind == "choice":
         order = shuffled_options(item, seed)
-        mc = MultipleChoice(card.id, card.front, card.back, tuple(card.options[i].text for i in order),
-                            order.index(card.correct_index))
+        mc = MultipleChoice(
+            card.id, card.front, card.back, tuple(card.options[i].text for i in order), order.index(card.correct_index)
+        )
         g = mc.grade(answer)
         why = "\n".join(f"{pos}. {card.options[i].why}" for pos, i in enumerate(order, 1) if card.options[i].why)
         head = "Correct." if g.correct else f"Wrong: the answer is {mc.answer_text()}."
-        return Evaluation("auto", mc.answer_text(), auto_score=g.score,
-                          feedback="\n".join(x for x in (head, why, card.back) if x), source=card.source)
+        return Evaluation(
+            "auto",
+            mc.answer_text(),
+            auto_score=g.score,
+            feedback="\n".join(x for x in (head, why, card.back) if x),
+            source=card.source,
+        )
     return Evaluation("self", item.answer(), source=card.source)
 
 

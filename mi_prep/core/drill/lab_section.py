@@ -16,8 +16,9 @@ retried: a lab that failed is reported as skipped, and the drill goes on without
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence, Union
+from typing import Any, Protocol
 
 from mi_prep.core.questions import Question
 
@@ -47,18 +48,30 @@ class LabSkipped:
         return f"lab skipped: {self.reason}"
 
 
-LabOutcome = Union[LabSection, LabSkipped]
+LabOutcome = LabSection | LabSkipped
 
 
 class LabProvider(Protocol):
-    def __call__(self, topics: Sequence[str], seed: int, *, on_progress: Callable[[Any], None] | None = None,
-                 cancel: threading.Event | None = None) -> LabOutcome:
+    def __call__(
+        self,
+        topics: Sequence[str],
+        seed: int,
+        *,
+        on_progress: Callable[[Any], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> LabOutcome:
         """``topics``: weakest first; ``on_progress`` gets the lab's progress events; ``cancel`` stops the run."""
         ...  # pragma: no cover
 
 
-def fetch_lab(provider: LabProvider, topics: Sequence[str], seed: int, *,
-              on_progress: Callable[[Any], None] | None = None, cancel: threading.Event | None = None) -> LabOutcome:
+def fetch_lab(
+    provider: LabProvider,
+    topics: Sequence[str],
+    seed: int,
+    *,
+    on_progress: Callable[[Any], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> LabOutcome:
     """Run ``provider``; any exception (or a value that is not a lab outcome) becomes :class:`LabSkipped`."""
     try:
         outcome = provider(topics, seed, on_progress=on_progress, cancel=cancel)

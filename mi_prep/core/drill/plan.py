@@ -19,10 +19,11 @@ for reading the model answer and grading yourself.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from random import Random
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.drill.topics import item_topics
@@ -89,7 +90,7 @@ class DrillPlan:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "DrillPlan":
+    def from_dict(cls, d: dict[str, Any]) -> DrillPlan:
         d = dict(d)
         d["questions"] = [PlannedQuestion(**q) for q in d["questions"]]
         d["topics"] = tuple(d.get("topics") or ())
@@ -97,9 +98,18 @@ class DrillPlan:
         return cls(**d)
 
 
-def make_plan(store: Store, deckset: DeckSet, now: datetime, rng: Random, *, seed: int = 0,
-              minutes: float = DEFAULT_MINUTES, topics: Sequence[str] | None = None,
-              n_questions: int = DEFAULT_QUESTIONS, with_lab: bool = True) -> DrillPlan:
+def make_plan(
+    store: Store,
+    deckset: DeckSet,
+    now: datetime,
+    rng: Random,
+    *,
+    seed: int = 0,
+    minutes: float = DEFAULT_MINUTES,
+    topics: Sequence[str] | None = None,
+    n_questions: int = DEFAULT_QUESTIONS,
+    with_lab: bool = True,
+) -> DrillPlan:
     """Draw a drill (see the module docstring). ``rng`` should be ``Random(seed)``."""
     aware(now)
     if minutes <= 0 or n_questions < 0:
@@ -125,18 +135,31 @@ def make_plan(store: Store, deckset: DeckSet, now: datetime, rng: Random, *, see
     n_explain = min(len(pools["explain"]), n_questions - n_recall)
     chosen = weighted_sample(rng, pools["recall"], n_recall) + weighted_sample(rng, pools["explain"], n_explain)
     chosen_topics = {t for i in chosen for t in item_topics(by_id[i][0])}
-    lab_topics = tuple(sorted((t for t in weights if not wanted or t in wanted or t in chosen_topics),
-                              key=lambda t: (-weights[t].weight, t)))
+    lab_topics = tuple(
+        sorted(
+            (t for t in weights if not wanted or t in wanted or t in chosen_topics),
+            key=lambda t: (-weights[t].weight, t),
+        )
+    )
     kinds = [item_kind(by_id[i][0]) for i in chosen]
     units = sum(UNITS[k] for k in kinds) + (LAB_UNITS if with_lab else 0.0)
     unit_ms = (minutes * 60_000 * ANSWER_SHARE / units) if units else 0.0
     questions = [
-        PlannedQuestion(idx, kind, iid, item_topics(by_id[iid][0])[0], int(unit_ms * UNITS[kind]), round(by_id[iid][1], 4))
+        PlannedQuestion(
+            idx, kind, iid, item_topics(by_id[iid][0])[0], int(unit_ms * UNITS[kind]), round(by_id[iid][1], 4)
+        )
         for idx, (iid, kind) in enumerate(zip(chosen, kinds))
     ]
-    return DrillPlan(seed, float(minutes), tuple(sorted(wanted)), n_questions, questions,
-                     {t: round(w.weight, 4) for t, w in weights.items()}, lab_topics,
-                     int(unit_ms * LAB_UNITS) if with_lab else 0)
+    return DrillPlan(
+        seed,
+        float(minutes),
+        tuple(sorted(wanted)),
+        n_questions,
+        questions,
+        {t: round(w.weight, 4) for t, w in weights.items()},
+        lab_topics,
+        int(unit_ms * LAB_UNITS) if with_lab else 0,
+    )
 
 
 def seeded_plan(store: Store, deckset: DeckSet, now: datetime, seed: int | None = None, **options: Any) -> DrillPlan:

@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from mi_prep.core.drill.plan import Kind
 from mi_prep.core.drill.text import format_clock, percent
@@ -85,7 +86,7 @@ class DrillReport:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "DrillReport":
+    def from_dict(cls, d: dict[str, Any]) -> DrillReport:
         d = dict(d)
         d["answers"] = [AnswerRecord(**a) for a in d["answers"]]
         d["missed"] = [MissedPoint(**m) for m in d["missed"]]
@@ -111,7 +112,7 @@ def topic_scores(records: Sequence[AnswerRecord]) -> dict[str, float | None]:
     return {t: _mean(by[t]) for t in order}
 
 
-def build_report(store: Store, drill: "Drill", now: datetime) -> DrillReport:
+def build_report(store: Store, drill: Drill, now: datetime) -> DrillReport:
     """The report of ``drill`` at ``now`` (its boosts are filled in by the drill once applied)."""
     recs = drill.records
     scored = [r.score for r in recs if r.score is not None]
@@ -122,7 +123,9 @@ def build_report(store: Store, drill: "Drill", now: datetime) -> DrillReport:
         if r.status == "unanswered":
             continue
         if r.points:
-            missed += [MissedPoint(r.idx, r.topic, r.item_id, p["text"], r.source) for p in r.points if not p["covered"]]
+            missed += [
+                MissedPoint(r.idx, r.topic, r.item_id, p["text"], r.source) for p in r.points if not p["covered"]
+            ]
         elif (r.score or 0) < 1:
             missed.append(MissedPoint(r.idx, r.topic, r.item_id, f"{r.prompt} -> {r.reference}", r.source))
     notes = list(drill.notes)
@@ -130,9 +133,21 @@ def build_report(store: Store, drill: "Drill", now: datetime) -> DrillReport:
     if unanswered:
         notes.append(f"{unanswered} question(s) unanswered (not scored)")
     return DrillReport(
-        drill.drill_id or 0, drill.plan.seed, drill.started.isoformat() if drill.started else "", now.isoformat(),
-        drill.plan.minutes, drill.status, score, drill.active_ms(now), drill.paused_ms, topics, list(recs), missed,
-        trend(store, drill.drill_id or 0, score, topics), {}, notes,
+        drill.drill_id or 0,
+        drill.plan.seed,
+        drill.started.isoformat() if drill.started else "",
+        now.isoformat(),
+        drill.plan.minutes,
+        drill.status,
+        score,
+        drill.active_ms(now),
+        drill.paused_ms,
+        topics,
+        list(recs),
+        missed,
+        trend(store, drill.drill_id or 0, score, topics),
+        {},
+        notes,
     )
 
 
@@ -155,9 +170,11 @@ def trend(store: Store, drill_id: int, score: float | None, topics: dict[str, fl
 
 def format_report(r: DrillReport) -> str:
     """The report as plain text (both frontends show this)."""
-    lines = [f"Drill #{r.drill_id} ({r.status}): score {percent(r.score)}",
-             f"time {format_clock(r.active_ms)} of {format_clock(int(r.minutes * 60_000))}, "
-             f"paused {format_clock(r.paused_ms)}, seed {r.seed}"]
+    lines = [
+        f"Drill #{r.drill_id} ({r.status}): score {percent(r.score)}",
+        f"time {format_clock(r.active_ms)} of {format_clock(int(r.minutes * 60_000))}, "
+        f"paused {format_clock(r.paused_ms)}, seed {r.seed}",
+    ]
     width = max([len(t) for t in r.topics] + [len(a.topic) for a in r.answers] + [5])
     lines.append("\nScore per topic:")
     for t, s in r.topics.items():
@@ -166,8 +183,10 @@ def format_report(r: DrillReport) -> str:
     lines.append("\nTime per question:")
     for a in r.answers:
         mark = {"answered": percent(a.score), "timed_out": "timeout", "unanswered": "skipped"}[a.status]
-        lines.append(f"  {a.idx + 1:>2}. {a.kind:<7} {a.topic:<{width}} {format_clock(a.elapsed_ms):>5} / "
-                     f"{format_clock(a.budget_ms):<5} {mark}")
+        lines.append(
+            f"  {a.idx + 1:>2}. {a.kind:<7} {a.topic:<{width}} {format_clock(a.elapsed_ms):>5} / "
+            f"{format_clock(a.budget_ms):<5} {mark}"
+        )
     if r.missed:
         lines.append("\nPoints missed (read):")
         for m in r.missed:
@@ -181,8 +200,10 @@ def format_report(r: DrillReport) -> str:
     else:
         lines.append("  first drill")
     if r.boosted:
-        lines.append("\nTopics under 60%, their seen cards now due within a day: "
-                     + ", ".join(f"{t} ({n} cards moved)" for t, n in r.boosted.items()))
+        lines.append(
+            "\nTopics under 60%, their seen cards now due within a day: "
+            + ", ".join(f"{t} ({n} cards moved)" for t, n in r.boosted.items())
+        )
     for n in r.notes:
         lines.append(f"note: {n}")
     return "\n".join(lines)

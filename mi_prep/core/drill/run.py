@@ -16,8 +16,9 @@ fails, the drill stays on that question and the same grade can be tried again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.drill import evaluation as E
@@ -57,7 +58,9 @@ class Drill:
         missing = [q.item_id for q in plan.questions if q.kind != "lab" and q.item_id not in self.items]
         if missing:
             self.notes.append(f"skipped {len(missing)} planned card(s) no longer in the decks: {', '.join(missing)}")
-        self.questions: list[PlannedQuestion] = [q for q in plan.questions if q.kind == "lab" or q.item_id in self.items]
+        self.questions: list[PlannedQuestion] = [
+            q for q in plan.questions if q.kind == "lab" or q.item_id in self.items
+        ]
         self.lab_pending = plan.lab_budget_ms > 0 and not any(q.kind == "lab" for q in self.questions)
         self.lab: LabSection | None = None
         self.records: list[AnswerRecord] = []
@@ -98,8 +101,10 @@ class Drill:
             self.notes.append(f"lab {section.name} gave no questions")
         budget = int(self.plan.lab_budget_ms / len(qs)) if qs else 0
         base = len(self.questions)
-        new = [PlannedQuestion(base + k, "lab", f"lab:{section.name}:{q.id}", topic, budget, 0.0, q.to_dict())
-               for k, q in enumerate(qs)]
+        new = [
+            PlannedQuestion(base + k, "lab", f"lab:{section.name}:{q.id}", topic, budget, 0.0, q.to_dict())
+            for k, q in enumerate(qs)
+        ]
         self.questions.extend(new)
         self.plan.questions = [*self.plan.questions, *new]
         self._save_plan()
@@ -191,8 +196,14 @@ class Drill:
         if self.phase != "ready":
             raise DrillError("drill already started")
         self.started = now
-        self.drill_id = drill_rows.insert_drill(self.store, seed=self.plan.seed, started=now, minutes=self.plan.minutes,
-                                                topics=self.plan.topics, plan=self.plan.to_dict())
+        self.drill_id = drill_rows.insert_drill(
+            self.store,
+            seed=self.plan.seed,
+            started=now,
+            minutes=self.plan.minutes,
+            topics=self.plan.topics,
+            plan=self.plan.to_dict(),
+        )
         self._show_next(now)
 
     def _save_plan(self) -> None:
@@ -225,8 +236,14 @@ class Drill:
         q = self.current_question
         if q is None or self.phase not in ("answering", "grading"):
             return None
-        return E.question_view(q, self._item(q), self.plan.seed, self.current_index + 1, len(self.questions),
-                               self.lab.name if self.lab else None)
+        return E.question_view(
+            q,
+            self._item(q),
+            self.plan.seed,
+            self.current_index + 1,
+            len(self.questions),
+            self.lab.name if self.lab else None,
+        )
 
     def option_order(self, q: PlannedQuestion) -> list[int]:
         """Shown order of a choice card's options in this drill (shuffled by the drill's seed)."""
@@ -277,7 +294,9 @@ class Drill:
         self.phase = "grading"
         return self.evaluation
 
-    def grade(self, now: datetime, *, ticked: Sequence[bool] | None = None, self_grade: str | float | None = None) -> AnswerRecord:
+    def grade(
+        self, now: datetime, *, ticked: Sequence[bool] | None = None, self_grade: str | float | None = None
+    ) -> AnswerRecord:
         """Confirm the evaluation: ``ticked`` key points (default: the pre-ticked ones) or a
         ``self_grade`` ('right' | 'partly' | 'wrong' or 0..1) for recall; auto-graded kinds need nothing."""
         if self.phase != "grading" or self.evaluation is None:
@@ -327,8 +346,9 @@ class Drill:
         elapsed = self.question_elapsed_ms(now) if self.phase in ("answering", "grading") else 0
         first = True
         while self.current_question is not None:
-            self._record(self.current_question, typed if first else None, None, elapsed if first else 0,
-                         "unanswered", now)
+            self._record(
+                self.current_question, typed if first else None, None, elapsed if first else 0, "unanswered", now
+            )
             first = False
         self.lab_pending = False
         self._finish(now, "stopped")
@@ -336,21 +356,56 @@ class Drill:
         return self.report
 
     # ---- storage / report ---------------------------------------------------
-    def _record(self, q: PlannedQuestion, answer: str | None, score: float | None, elapsed: int, status: str,
-                now: datetime, points: list[dict[str, Any]] | None = None) -> AnswerRecord:
+    def _record(
+        self,
+        q: PlannedQuestion,
+        answer: str | None,
+        score: float | None,
+        elapsed: int,
+        status: str,
+        now: datetime,
+        points: list[dict[str, Any]] | None = None,
+    ) -> AnswerRecord:
         item = self._item(q)
         prompt, ref, source = E.reference(q, item)
         if status == "timed_out":
             score = 0.0
         if not points and q.kind in ("explain", "lab") and status != "answered":
             points = [{"text": t, "covered": False} for t in E.point_texts(q, item)]
-        rec = AnswerRecord(q.idx, q.kind, q.item_id, q.topic, prompt, answer, score, max(0, int(elapsed)),
-                           q.budget_ms, status, points or [], ref, source)  # type: ignore[arg-type]
+        rec = AnswerRecord(
+            q.idx,
+            q.kind,
+            q.item_id,
+            q.topic,
+            prompt,
+            answer,
+            score,
+            max(0, int(elapsed)),
+            q.budget_ms,
+            status,
+            points or [],
+            ref,
+            source,
+        )  # type: ignore[arg-type]
         # saved first, kept in memory second: if the write fails the drill stays on this question
         if self.drill_id is not None:
-            drill_rows.insert_answer(self.store, drill_rows.DrillAnswerRow(
-                self.drill_id, q.idx, q.item_id, q.kind, q.topic, prompt, answer, points or [], score,
-                rec.elapsed_ms, status == "timed_out", now))
+            drill_rows.insert_answer(
+                self.store,
+                drill_rows.DrillAnswerRow(
+                    self.drill_id,
+                    q.idx,
+                    q.item_id,
+                    q.kind,
+                    q.topic,
+                    prompt,
+                    answer,
+                    points or [],
+                    score,
+                    rec.elapsed_ms,
+                    status == "timed_out",
+                    now,
+                ),
+            )
         self.records.append(rec)
         return rec
 
@@ -362,9 +417,23 @@ class Drill:
         self.finished = now
         self.status = status
         report = build_report(self.store, self, now)
-        drill_rows.finish_drill(self.store, self.drill_id, finished=now, report=report.to_dict(),
-                                paused_ms=self.paused_ms, score=report.score, status=status, plan=self.plan.to_dict())
-        report.boosted = apply_boosts(self.store, self.deckset, report.topics, now, self.lab.name if self.lab else None,
-                                      self.lab.topics if self.lab else ())
+        drill_rows.finish_drill(
+            self.store,
+            self.drill_id,
+            finished=now,
+            report=report.to_dict(),
+            paused_ms=self.paused_ms,
+            score=report.score,
+            status=status,
+            plan=self.plan.to_dict(),
+        )
+        report.boosted = apply_boosts(
+            self.store,
+            self.deckset,
+            report.topics,
+            now,
+            self.lab.name if self.lab else None,
+            self.lab.topics if self.lab else (),
+        )
         drill_rows.save_report(self.store, self.drill_id, report.to_dict())
         self.report = report

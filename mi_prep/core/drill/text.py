@@ -19,12 +19,15 @@ def percent(x: float | None) -> str:
     return "-" if x is None else f"{x:.0%}"
 
 
-def plan_summary(plan: "DrillPlan") -> str:
+def plan_summary(plan: DrillPlan) -> str:
     """Two lines before a drill starts: how many questions of which kinds, the lab, minutes, seed; the weakest topics."""
     deck_qs = [q for q in plan.questions if q.kind != "lab"]
-    kinds = ", ".join(f"{n} {k}" for k, n in sorted(
-        {k: sum(q.kind == k for q in deck_qs) for k in {q.kind for q in deck_qs}}.items()))
+    kinds = ", ".join(
+        f"{n} {k}" for k, n in sorted({k: sum(q.kind == k for q in deck_qs) for k in {q.kind for q in deck_qs}}.items())
+    )
     weak = ", ".join(f"{t} ({plan.topic_weights[t]:.1f})" for t in plan.lab_topics[:3])
     lab = " + a lab" if plan.lab_budget_ms else ""
-    return (f"Mock interview: {len(deck_qs)} questions ({kinds or 'none'}){lab}, {plan.minutes:g} minutes, "
-            f"seed {plan.seed}.\nWeakest topics (weight): {weak or '-'}")
+    return (
+        f"Mock interview: {len(deck_qs)} questions ({kinds or 'none'}){lab}, {plan.minutes:g} minutes, "
+        f"seed {plan.seed}.\nWeakest topics (weight): {weak or '-'}"
+    )

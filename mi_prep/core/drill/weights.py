@@ -20,10 +20,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from random import Random
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.drill.topics import item_topics
@@ -58,7 +59,9 @@ class TopicWeight:
         return 1 + 4 * self.weakness
 
 
-def topic_weight(passed: int, reviews: int, again_recent: int, drill_scores: Sequence[float], topic: str = "") -> TopicWeight:
+def topic_weight(
+    passed: int, reviews: int, again_recent: int, drill_scores: Sequence[float], topic: str = ""
+) -> TopicWeight:
     """W_t from raw counts (see the module docstring)."""
     r = (passed + 1) / (reviews + 2)
     lapse = min(1.0, again_recent / LAPSES_FOR_MAX)
@@ -80,8 +83,9 @@ def recent_drill_scores(store: Store, topic: str, last: int = DRILLS_FOR_SCORE) 
     return drill_rows.recent_topic_scores(store, topic, last)
 
 
-def topic_weights(store: Store, deckset: DeckSet, now: datetime,
-                  items: Iterable[ReviewItem] | None = None) -> dict[str, TopicWeight]:
+def topic_weights(
+    store: Store, deckset: DeckSet, now: datetime, items: Iterable[ReviewItem] | None = None
+) -> dict[str, TopicWeight]:
     """W_t of every topic of ``items`` (default: every deck item), from the log and past drills at ``now``."""
     aware(now)
     items = list(items if items is not None else items_for(deckset))

@@ -8,6 +8,17 @@ from mi_prep.core.scheduling.registry import SCHEDULERS, get_scheduler, preview
 from mi_prep.core.scheduling.time import DAY_ROLLOVER_HOUR, aware, day_start, format_interval, next_day_start, study_day
 
 __all__ = [
-    "CardState", "Phase", "Rating", "Scheduler", "SCHEDULERS", "get_scheduler", "preview",
-    "DAY_ROLLOVER_HOUR", "aware", "day_start", "format_interval", "next_day_start", "study_day",
+    "CardState",
+    "Phase",
+    "Rating",
+    "Scheduler",
+    "SCHEDULERS",
+    "get_scheduler",
+    "preview",
+    "DAY_ROLLOVER_HOUR",
+    "aware",
+    "day_start",
+    "format_interval",
+    "next_day_start",
+    "study_day",
 ]

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import fsrs as _fsrs
@@ -18,7 +18,12 @@ from mi_prep.core.scheduling.model import CardState, Rating
 from mi_prep.core.scheduling.time import aware
 
 _STATE_TO_PHASE = {_fsrs.State.Learning: "learning", _fsrs.State.Review: "review", _fsrs.State.Relearning: "relearning"}
-_PHASE_TO_STATE = {"new": _fsrs.State.Learning, "learning": _fsrs.State.Learning, "review": _fsrs.State.Review, "relearning": _fsrs.State.Relearning}
+_PHASE_TO_STATE = {
+    "new": _fsrs.State.Learning,
+    "learning": _fsrs.State.Learning,
+    "review": _fsrs.State.Review,
+    "relearning": _fsrs.State.Relearning,
+}
 
 
 @lru_cache(maxsize=64)
@@ -32,9 +37,11 @@ class FSRSScheduler:
     def __init__(self, desired_retention: float = 0.9) -> None:
         self.desired_retention = desired_retention
 
-    def review(self, state: CardState, rating: Rating, now: datetime, *, max_interval: float | None = None) -> CardState:
+    def review(
+        self, state: CardState, rating: Rating, now: datetime, *, max_interval: float | None = None
+    ) -> CardState:
         aware(now)
-        utc_now = now.astimezone(timezone.utc)
+        utc_now = now.astimezone(UTC)
         max_days = 36500 if max_interval is None else max(1, math.floor(max_interval))
         sched = _scheduler(max_days, self.desired_retention)
         fresh = state.phase == "new" or state.stability is None
@@ -44,8 +51,8 @@ class FSRSScheduler:
             step=(state.step if state.phase in ("learning", "relearning") else None) if not fresh else 0,
             stability=None if fresh else state.stability,
             difficulty=None if fresh else state.difficulty,
-            due=(state.due or utc_now).astimezone(timezone.utc),
-            last_review=None if fresh or state.last_review is None else state.last_review.astimezone(timezone.utc),
+            due=(state.due or utc_now).astimezone(UTC),
+            last_review=None if fresh or state.last_review is None else state.last_review.astimezone(UTC),
         )
         if card.state == _fsrs.State.Review:
             card.step = None

@@ -6,9 +6,10 @@ All datetimes are timezone-aware; nothing here reads a clock.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timezone
-from typing import Any, Literal, Mapping, Protocol
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
 
 Phase = Literal["new", "learning", "review", "relearning"]
 
@@ -57,12 +58,12 @@ class CardState:
     def to_row(self) -> dict[str, Any]:
         d = asdict(self)
         for key in ("due", "last_review", "buried_until"):
-            d[key] = d[key].astimezone(timezone.utc).isoformat() if d[key] is not None else None
+            d[key] = d[key].astimezone(UTC).isoformat() if d[key] is not None else None
         d["suspended"] = int(d["suspended"])
         return d
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> "CardState":
+    def from_row(cls, row: Mapping[str, Any]) -> CardState:
         fields = {k: row[k] for k in cls.__dataclass_fields__ if k in row}
         for key in ("due", "last_review", "buried_until"):
             if fields.get(key):
@@ -70,13 +71,15 @@ class CardState:
         fields["suspended"] = bool(fields.get("suspended", 0))
         return cls(**fields)
 
-    def evolve(self, **changes: Any) -> "CardState":
+    def evolve(self, **changes: Any) -> CardState:
         return replace(self, **changes)
 
 
 class Scheduler(Protocol):
     name: str
 
-    def review(self, state: CardState, rating: Rating, now: datetime, *, max_interval: float | None = None) -> CardState:
+    def review(
+        self, state: CardState, rating: Rating, now: datetime, *, max_interval: float | None = None
+    ) -> CardState:
         """Return the state after answering ``rating`` at ``now``. Pure."""
         ...

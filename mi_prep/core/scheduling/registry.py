@@ -9,7 +9,9 @@ from mi_prep.core.scheduling.model import CardState, Rating, Scheduler
 SCHEDULERS = ("sm2", "fsrs")
 
 
-def preview(scheduler: Scheduler, state: CardState, now: datetime, *, max_interval: float | None = None) -> dict[Rating, timedelta]:
+def preview(
+    scheduler: Scheduler, state: CardState, now: datetime, *, max_interval: float | None = None
+) -> dict[Rating, timedelta]:
     """Time until the card would be due again for each button (for labels like "Good 6d")."""
     out = {}
     for rating in Rating:

@@ -107,15 +107,31 @@ def grade(state: CardState, q: int, now: datetime, *, max_interval: float | None
         interval = int(min(interval, cap))
     if q < 4:
         return state.evolve(
-            scheduler="sm2", phase="learning", reps=n, ease=ef, interval=interval, due=now + STEP_HARD, last_review=now, step=1
+            scheduler="sm2",
+            phase="learning",
+            reps=n,
+            ease=ef,
+            interval=interval,
+            due=now + STEP_HARD,
+            last_review=now,
+            step=1,
         )
     return state.evolve(
-        scheduler="sm2", phase="review", reps=n, ease=ef, interval=interval, due=now + timedelta(days=interval), last_review=now, step=0
+        scheduler="sm2",
+        phase="review",
+        reps=n,
+        ease=ef,
+        interval=interval,
+        due=now + timedelta(days=interval),
+        last_review=now,
+        step=0,
     )
 
 
 class SM2:
     name = "sm2"
 
-    def review(self, state: CardState, rating: Rating, now: datetime, *, max_interval: float | None = None) -> CardState:
+    def review(
+        self, state: CardState, rating: Rating, now: datetime, *, max_interval: float | None = None
+    ) -> CardState:
         return grade(state, QUALITY[Rating(rating)], now, max_interval=max_interval)

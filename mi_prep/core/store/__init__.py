@@ -17,13 +17,25 @@ from __future__ import annotations
 
 from mi_prep.core.store.connection import BUSY_TIMEOUT_MS
 from mi_prep.core.store.errors import DamagedRow, StorageError
-from mi_prep.core.store.paths import DB_NAME, default_data_dir
-from mi_prep.core.store.schema import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
 from mi_prep.core.store.opening import open_store
+from mi_prep.core.store.paths import DB_NAME, default_data_dir
 from mi_prep.core.store.review_log import LogEntry, ReviewRecord
+from mi_prep.core.store.schema import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
 from mi_prep.core.store.store import Store, utc
 
 __all__ = [
-    "Store", "open_store", "default_data_dir", "migrate", "MIGRATIONS", "SCHEMA_VERSION", "schema_version",
-    "LogEntry", "ReviewRecord", "StorageError", "DamagedRow", "DB_NAME", "BUSY_TIMEOUT_MS", "utc",
+    "Store",
+    "open_store",
+    "default_data_dir",
+    "migrate",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "schema_version",
+    "LogEntry",
+    "ReviewRecord",
+    "StorageError",
+    "DamagedRow",
+    "DB_NAME",
+    "BUSY_TIMEOUT_MS",
+    "utc",
 ]

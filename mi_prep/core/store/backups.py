@@ -20,11 +20,17 @@ import re
 import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mi_prep.core.store.errors import (
-    BACKUP_DIR, StorageError, _command, check_summary, has_backups, restore_or_start_over, storage_error,
+    BACKUP_DIR,
+    StorageError,
+    _command,
+    check_summary,
+    has_backups,
+    restore_or_start_over,
+    storage_error,
 )
 from mi_prep.core.store.schema import missing_tables
 
@@ -54,8 +60,11 @@ def backup_dir_problem(db_path: Path) -> StorageError | None:
     """``backups`` exists but is not a folder (a file, a dangling link): nothing can be listed or written."""
     folder = backup_dir(db_path)
     if os.path.lexists(folder) and not folder.is_dir():
-        return StorageError(f"{folder} is a file, not the backups folder; move it away (mi-prep keeps its backups "
-                            f"there)", path=db_path, reason="backupdir")
+        return StorageError(
+            f"{folder} is a file, not the backups folder; move it away (mi-prep keeps its backups there)",
+            path=db_path,
+            reason="backupdir",
+        )
     return None
 
 
@@ -91,8 +100,9 @@ def refuse_backup(db_path: Path, kind: str, problem: str) -> StorageError:
     else:
         what = "is damaged" if kind == "damaged" else "is missing part of its structure"
         todo = restore_or_start_over(db_path, recover=kind == "damaged")
-    return StorageError(f"{db_path} {what} ({problem}), so no backup was made of it{kept}; {todo}", path=db_path,
-                        reason="corrupt")
+    return StorageError(
+        f"{db_path} {what} ({problem}), so no backup was made of it{kept}; {todo}", path=db_path, reason="corrupt"
+    )
 
 
 def list_backups(db_path: Path) -> list[Backup]:
@@ -107,7 +117,7 @@ def list_backups(db_path: Path) -> list[Backup]:
         if not m:
             continue
         try:
-            taken = datetime.strptime(m[1] + m[2], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+            taken = datetime.strptime(m[1] + m[2], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
             size = p.stat().st_size
         except (ValueError, OSError):
             continue
@@ -120,7 +130,7 @@ def daily_backup_due(db_path: Path, now: datetime) -> bool:
     backups = list_backups(db_path)
     if not backups:
         return True
-    age = now.astimezone(timezone.utc) - backups[0].taken
+    age = now.astimezone(UTC) - backups[0].taken
     return age >= DAILY or age < -DAILY
 
 
@@ -138,7 +148,7 @@ def fsync_path(path: Path, directory: bool = False) -> None:
 
 
 def _unique_name(folder: Path, now: datetime) -> Path:
-    stamp = now.astimezone(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = now.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
     path, n = folder / f"mi-prep-{stamp}.db", 1
     while path.exists():
         n += 1
@@ -146,8 +156,9 @@ def _unique_name(folder: Path, now: datetime) -> Path:
     return path
 
 
-def make_backup(conn: sqlite3.Connection, db_path: Path, now: datetime, *, keep: int | None = KEEP,
-                checked: bool = False) -> Backup:
+def make_backup(
+    conn: sqlite3.Connection, db_path: Path, now: datetime, *, keep: int | None = KEEP, checked: bool = False
+) -> Backup:
     """Copy the open database ``conn`` (at ``db_path``) to a new backup; prune to the newest ``keep``.
 
     A database that fails ``quick_check`` or lacks tables of its schema is refused (StorageError, nothing
@@ -185,13 +196,16 @@ def make_backup(conn: sqlite3.Connection, db_path: Path, now: datetime, *, keep:
             err = storage_error(exc, db_path)
             if err is not None and err.reason in ("corrupt", "notadb", "busy"):
                 raise err from exc  # the database itself, not the backups folder
-        raise StorageError(f"could not write a backup of {db_path} to {folder} ({detail}); free some space or make "
-                           f"that folder writable, then try again", path=db_path, reason="backup") from exc
+        raise StorageError(
+            f"could not write a backup of {db_path} to {folder} ({detail}); free some space or make "
+            f"that folder writable, then try again",
+            path=db_path,
+            reason="backup",
+        ) from exc
     if keep is not None:
         prune(db_path, keep, good=final)
     m = NAME_RE.match(final.name)
-    return Backup(final, datetime.strptime(m[1] + m[2], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc),
-                  int(m[3] or 1), st.st_size)
+    return Backup(final, datetime.strptime(m[1] + m[2], "%Y%m%d%H%M%S").replace(tzinfo=UTC), int(m[3] or 1), st.st_size)
 
 
 def backup_ok(backup: Backup) -> bool:
@@ -254,9 +268,13 @@ def copy_aside(conn: sqlite3.Connection, db_path: Path, now: datetime) -> Path:
         fsync_path(copy)
     except (OSError, sqlite3.Error) as exc:
         copy.unlink(missing_ok=True)
-        raise StorageError(f"could not copy {db_path} aside to {copy} before repairing it "
-                           f"({getattr(exc, 'strerror', None) or exc}); nothing was changed; free some space and "
-                           f"try again", path=db_path, reason="backup") from exc
+        raise StorageError(
+            f"could not copy {db_path} aside to {copy} before repairing it "
+            f"({getattr(exc, 'strerror', None) or exc}); nothing was changed; free some space and "
+            f"try again",
+            path=db_path,
+            reason="backup",
+        ) from exc
     return copy
 
 
@@ -265,4 +283,4 @@ def open_readonly(path: Path) -> sqlite3.Connection:
 
 
 def stamp(now: datetime) -> str:
-    return now.astimezone(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return now.astimezone(UTC).strftime("%Y%m%d-%H%M%S")

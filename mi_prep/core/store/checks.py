@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from mi_prep.core.scheduling import SCHEDULERS, CardState
 from mi_prep.core.store.errors import DamagedRow
@@ -26,8 +27,10 @@ LOG_YEARS = (2000, 2200)
 overflow date arithmetic (``9999-12-31`` plus an interval), so such a row counts as unreadable."""
 
 # an aware ISO timestamp as this program writes it: 2026-05-01T06:00:00[.ffffff]+00:00 (or Z)
-_TS_SQL = ("({c} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]*' "
-           "AND ({c} GLOB '*[+-][0-9][0-9]:[0-9][0-9]' OR {c} GLOB '*Z') AND julianday({c}) IS NOT NULL)")
+_TS_SQL = (
+    "({c} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]*' "
+    "AND ({c} GLOB '*[+-][0-9][0-9]:[0-9][0-9]' OR {c} GLOB '*Z') AND julianday({c}) IS NOT NULL)"
+)
 _TS_LOG_SQL = _TS_SQL[:-1] + f" AND substr({{c}}, 1, 4) BETWEEN '{LOG_YEARS[0]}' AND '{LOG_YEARS[1]}')"
 
 
@@ -46,25 +49,40 @@ def _all(conds: list[str]) -> str:
     return " AND ".join(f"COALESCE(({c}), 0)" for c in conds)
 
 
-_STATE_OK = _all([
-    f"scheduler IN {SCHEDULERS!r}", f"phase IN {PHASES!r}",
-    _ts_ok("due"), _ts_ok("last_review"), _ts_ok("buried_until"),
-    _num_ok("interval"), _num_ok("ease"), "typeof(reps) = 'integer'", "typeof(lapses) = 'integer'",
-    "typeof(step) = 'integer'", _num_ok("stability", True), _num_ok("difficulty", True),
-    "(suspended IS NULL OR suspended IN (0, 1))",
-])
+_STATE_OK = _all(
+    [
+        f"scheduler IN {SCHEDULERS!r}",
+        f"phase IN {PHASES!r}",
+        _ts_ok("due"),
+        _ts_ok("last_review"),
+        _ts_ok("buried_until"),
+        _num_ok("interval"),
+        _num_ok("ease"),
+        "typeof(reps) = 'integer'",
+        "typeof(lapses) = 'integer'",
+        "typeof(step) = 'integer'",
+        _num_ok("stability", True),
+        _num_ok("difficulty", True),
+        "(suspended IS NULL OR suspended IN (0, 1))",
+    ]
+)
 
-_LOG_OK = _all([
-    "item_id IS NOT NULL", "item_id != ''", f"kind IN {EVENT_KINDS!r}", _ts_ok("ts", nullable=False, log=True),
-    _ts_ok("ts_local", log=True),
-    "(kind != 'review' OR (typeof(rating) = 'integer' AND rating BETWEEN 1 AND 4))",
-    "(kind != 'review' OR scheduler IS NULL OR scheduler IN " + repr(SCHEDULERS) + ")",
-    _num_ok("max_interval", nullable=True),
-    "(kind != 'undo' OR typeof(ref_id) = 'integer')",
-    "(state_before IS NULL OR json_valid(state_before))",
-    "(kind != 'bury' OR (json_valid(data) AND " + _TS_LOG_SQL.format(c="json_extract(data, '$.until')") + "))",
-    "(kind != 'boost' OR (json_valid(data) AND " + _TS_LOG_SQL.format(c="json_extract(data, '$.due')") + "))",
-])
+_LOG_OK = _all(
+    [
+        "item_id IS NOT NULL",
+        "item_id != ''",
+        f"kind IN {EVENT_KINDS!r}",
+        _ts_ok("ts", nullable=False, log=True),
+        _ts_ok("ts_local", log=True),
+        "(kind != 'review' OR (typeof(rating) = 'integer' AND rating BETWEEN 1 AND 4))",
+        "(kind != 'review' OR scheduler IS NULL OR scheduler IN " + repr(SCHEDULERS) + ")",
+        _num_ok("max_interval", nullable=True),
+        "(kind != 'undo' OR typeof(ref_id) = 'integer')",
+        "(state_before IS NULL OR json_valid(state_before))",
+        "(kind != 'bury' OR (json_valid(data) AND " + _TS_LOG_SQL.format(c="json_extract(data, '$.until')") + "))",
+        "(kind != 'boost' OR (json_valid(data) AND " + _TS_LOG_SQL.format(c="json_extract(data, '$.due')") + "))",
+    ]
+)
 
 
 def bad_state_rows(conn: sqlite3.Connection, limit: int = 1000) -> list[dict[str, Any]]:
@@ -92,8 +110,9 @@ def aware(value: Any, what: str, table: str, row: Any, *, log: bool = False) -> 
             raise ValueError(value)
         dt = datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise DamagedRow(table, row, f"{what}={_short(value)} is not a timestamp like 2026-05-01T08:00:00+00:00") \
-            from None
+        raise DamagedRow(
+            table, row, f"{what}={_short(value)} is not a timestamp like 2026-05-01T08:00:00+00:00"
+        ) from None
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise DamagedRow(table, row, f"{what}={_short(value)} has no time zone")
     if log and not LOG_YEARS[0] <= dt.year <= LOG_YEARS[1]:
@@ -111,8 +130,15 @@ def parse_state(row: Mapping[str, Any]) -> CardState:
     for col in ("due", "last_review", "buried_until"):
         if row.get(col) is not None:
             aware(row[col], col, "card_state", item)
-    for col, kind in (("interval", float), ("ease", float), ("reps", int), ("lapses", int), ("step", int),
-                      ("stability", float), ("difficulty", float)):
+    for col, kind in (
+        ("interval", float),
+        ("ease", float),
+        ("reps", int),
+        ("lapses", int),
+        ("step", int),
+        ("stability", float),
+        ("difficulty", float),
+    ):
         v = row.get(col)
         if v is None and col in ("stability", "difficulty"):
             continue

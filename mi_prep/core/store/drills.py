@@ -17,9 +17,10 @@ written from, and read back as, plain dicts; their types (``DrillPlan``, ``Drill
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from mi_prep.core.store.store import Store
@@ -88,8 +89,9 @@ def _report_topics(raw: str | None) -> dict[str, float | None]:
 # --------------------------------------------------------------------------- writes
 
 
-def insert_drill(store: "Store", *, seed: int, started: datetime, minutes: float, topics: Sequence[str],
-                 plan: dict[str, Any]) -> int:
+def insert_drill(
+    store: Store, *, seed: int, started: datetime, minutes: float, topics: Sequence[str], plan: dict[str, Any]
+) -> int:
     """A new running drill; returns its id."""
     with store.transaction() as conn:
         cur = conn.execute(
@@ -101,23 +103,44 @@ def insert_drill(store: "Store", *, seed: int, started: datetime, minutes: float
     return int(drill_id)
 
 
-def save_plan(store: "Store", drill_id: int, plan: dict[str, Any]) -> None:
+def save_plan(store: Store, drill_id: int, plan: dict[str, Any]) -> None:
     with store.transaction() as conn:
         conn.execute("UPDATE drills SET plan = ? WHERE id = ?", [json.dumps(plan), drill_id])
 
 
-def insert_answer(store: "Store", row: DrillAnswerRow) -> None:
+def insert_answer(store: Store, row: DrillAnswerRow) -> None:
     with store.transaction() as conn:
         conn.execute(
             """INSERT INTO drill_answers (drill_id, idx, item_id, kind, topic, prompt, answer, points, score,
                elapsed_ms, timed_out, ts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)""",
-            [row.drill_id, row.idx, row.item_id, row.kind, row.topic, row.prompt, row.answer, json.dumps(row.points),
-             row.score, row.elapsed_ms, int(row.timed_out), row.ts.isoformat()],
+            [
+                row.drill_id,
+                row.idx,
+                row.item_id,
+                row.kind,
+                row.topic,
+                row.prompt,
+                row.answer,
+                json.dumps(row.points),
+                row.score,
+                row.elapsed_ms,
+                int(row.timed_out),
+                row.ts.isoformat(),
+            ],
         )
 
 
-def finish_drill(store: "Store", drill_id: int | None, *, finished: datetime, report: dict[str, Any], paused_ms: int,
-                 score: float | None, status: str, plan: dict[str, Any]) -> None:
+def finish_drill(
+    store: Store,
+    drill_id: int | None,
+    *,
+    finished: datetime,
+    report: dict[str, Any],
+    paused_ms: int,
+    score: float | None,
+    status: str,
+    plan: dict[str, Any],
+) -> None:
     with store.transaction() as conn:
         conn.execute(
             "UPDATE drills SET finished=?, report=?, paused_ms=?, score=?, status=?, plan=? WHERE id=?",
@@ -125,7 +148,7 @@ def finish_drill(store: "Store", drill_id: int | None, *, finished: datetime, re
         )
 
 
-def save_report(store: "Store", drill_id: int | None, report: dict[str, Any]) -> None:
+def save_report(store: Store, drill_id: int | None, report: dict[str, Any]) -> None:
     with store.transaction() as conn:
         conn.execute("UPDATE drills SET report=? WHERE id=?", [json.dumps(report), drill_id])
 
@@ -133,7 +156,7 @@ def save_report(store: "Store", drill_id: int | None, report: dict[str, Any]) ->
 # --------------------------------------------------------------------------- reads
 
 
-def recent_topic_scores(store: "Store", topic: str, last: int) -> list[float]:
+def recent_topic_scores(store: Store, topic: str, last: int) -> list[float]:
     """The topic's mean score in each of its ``last`` latest drills (newest first; unscored answers excluded)."""
     rows = store.db.execute(
         """SELECT drill_id, AVG(score) FROM drill_answers WHERE topic = ? AND score IS NOT NULL
@@ -143,15 +166,17 @@ def recent_topic_scores(store: "Store", topic: str, last: int) -> list[float]:
     return [float(r[1]) for r in rows]
 
 
-def review_outcomes(store: "Store") -> list[ReviewOutcome]:
+def review_outcomes(store: Store) -> list[ReviewOutcome]:
     """Every review answer in the log that was not undone, oldest first."""
     undone = {r[0] for r in store.db.execute("SELECT ref_id FROM review_log WHERE kind='undo' AND ref_id IS NOT NULL")}
-    return [ReviewOutcome(r[1], r[2], datetime.fromisoformat(r[3]))
-            for r in store.db.execute("SELECT id, item_id, rating, ts FROM review_log WHERE kind='review' ORDER BY id")
-            if r[0] not in undone]
+    return [
+        ReviewOutcome(r[1], r[2], datetime.fromisoformat(r[3]))
+        for r in store.db.execute("SELECT id, item_id, rating, ts FROM review_log WHERE kind='review' ORDER BY id")
+        if r[0] not in undone
+    ]
 
 
-def earlier_scored_drills(store: "Store", before_id: int, limit: int = 20) -> list[ScoredDrill]:
+def earlier_scored_drills(store: Store, before_id: int, limit: int = 20) -> list[ScoredDrill]:
     """Scored drills with an id below ``before_id``, newest first."""
     rows = store.db.execute(
         "SELECT id, started, score, report FROM drills WHERE id < ? AND score IS NOT NULL ORDER BY id DESC LIMIT ?",
@@ -160,20 +185,20 @@ def earlier_scored_drills(store: "Store", before_id: int, limit: int = 20) -> li
     return [ScoredDrill(r[0], r[1], r[2], _report_topics(r[3])) for r in rows]
 
 
-def drill_summaries(store: "Store", limit: int | None = None) -> list[DrillSummary]:
+def drill_summaries(store: Store, limit: int | None = None) -> list[DrillSummary]:
     """Past drills, newest first (all of them when ``limit`` is None or 0)."""
     sql = "SELECT id, started, minutes, score, status, report, paused_ms FROM drills ORDER BY id DESC"
     rows = store.db.execute(sql + " LIMIT ?", [int(limit)]).fetchall() if limit else store.db.execute(sql).fetchall()
     return [DrillSummary(r[0], r[1], r[2], r[3], r[4], _report_topics(r[5]), r[6] or 0) for r in rows]
 
 
-def stored_report(store: "Store", drill_id: int) -> dict[str, Any] | None:
+def stored_report(store: Store, drill_id: int) -> dict[str, Any] | None:
     """The drill's report document; None for an unknown or unfinished drill."""
     row = store.db.execute("SELECT report FROM drills WHERE id = ?", [drill_id]).fetchone()
     return json.loads(row[0]) if row and row[0] else None
 
 
-def stored_plan(store: "Store", drill_id: int) -> dict[str, Any] | None:
+def stored_plan(store: Store, drill_id: int) -> dict[str, Any] | None:
     """The drill's plan document; None for an unknown drill."""
     row = store.db.execute("SELECT plan FROM drills WHERE id = ?", [drill_id]).fetchone()
     return json.loads(row[0]) if row and row[0] else None

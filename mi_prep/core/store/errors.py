@@ -82,8 +82,10 @@ def backups_hint(db_path: Path | None) -> str:
 
 def restore_or_start_over(db_path: Path, *, recover: bool = True) -> str:
     if has_backups(db_path):
-        return (f"restore the newest backup with `{_command(db_path, 'backup restore latest')}` "
-                f"(all backups: {_command(db_path, 'backup list')})")
+        return (
+            f"restore the newest backup with `{_command(db_path, 'backup restore latest')}` "
+            f"(all backups: {_command(db_path, 'backup list')})"
+        )
     salvage = f" (or try `sqlite3 {db_path} .recover` to salvage what is left)" if recover else ""
     return f"there are no backups; move it away to start with an empty history{salvage}"
 
@@ -93,9 +95,16 @@ def _code(exc: sqlite3.Error) -> int | None:
     if code is not None:
         return code & 0xFF
     text = str(exc).lower()  # an error raised by hand (tests, wrappers) has no code: go by its text
-    for needle, c in (("malformed", SQLITE_CORRUPT), ("not a database", SQLITE_NOTADB), ("is full", SQLITE_FULL),
-                      ("readonly", SQLITE_READONLY), ("unable to open", SQLITE_CANTOPEN), ("locked", SQLITE_BUSY),
-                      ("i/o error", SQLITE_IOERR), ("no such", SQLITE_ERROR)):
+    for needle, c in (
+        ("malformed", SQLITE_CORRUPT),
+        ("not a database", SQLITE_NOTADB),
+        ("is full", SQLITE_FULL),
+        ("readonly", SQLITE_READONLY),
+        ("unable to open", SQLITE_CANTOPEN),
+        ("locked", SQLITE_BUSY),
+        ("i/o error", SQLITE_IOERR),
+        ("no such", SQLITE_ERROR),
+    ):
         if needle in text:
             return c
     return None
@@ -107,19 +116,35 @@ def access_problem(db_path: Path, detail: str = "") -> StorageError | None:
     folder = db_path.parent
     said = f" ({detail})" if detail else ""
     if db_path.is_dir():
-        return StorageError(f"{db_path} is a directory, not a database file{said}; move it away (mi-prep then creates "
-                            f"a new database) or use another --data-dir", path=db_path, reason="isdir")
+        return StorageError(
+            f"{db_path} is a directory, not a database file{said}; move it away (mi-prep then creates "
+            f"a new database) or use another --data-dir",
+            path=db_path,
+            reason="isdir",
+        )
     if not folder.is_dir():
-        return StorageError(f"{db_path} cannot be created: the data directory {folder} does not exist or is not a "
-                            f"directory{said}; use another --data-dir", path=db_path, reason="cantopen")
+        return StorageError(
+            f"{db_path} cannot be created: the data directory {folder} does not exist or is not a "
+            f"directory{said}; use another --data-dir",
+            path=db_path,
+            reason="cantopen",
+        )
     # SQLite opened the file read-only and keeps it so: fixing permissions needs a new start to take effect
     if not os.access(folder, os.W_OK | os.X_OK):
-        return StorageError(f"{db_path} cannot be written: its folder {folder} is read-only{said}, and SQLite keeps "
-                            f"{db_path.name}-wal next to it; make it writable (chmod u+w {folder}) and start mi-prep "
-                            f"again, or use another --data-dir", path=db_path, reason="readonly")
+        return StorageError(
+            f"{db_path} cannot be written: its folder {folder} is read-only{said}, and SQLite keeps "
+            f"{db_path.name}-wal next to it; make it writable (chmod u+w {folder}) and start mi-prep "
+            f"again, or use another --data-dir",
+            path=db_path,
+            reason="readonly",
+        )
     if db_path.exists() and not os.access(db_path, os.R_OK | os.W_OK):
-        return StorageError(f"{db_path} is read-only{said}; make it writable (chmod u+rw {db_path}) and start mi-prep "
-                            f"again, or use another --data-dir", path=db_path, reason="readonly")
+        return StorageError(
+            f"{db_path} is read-only{said}; make it writable (chmod u+rw {db_path}) and start mi-prep "
+            f"again, or use another --data-dir",
+            path=db_path,
+            reason="readonly",
+        )
     return None
 
 
@@ -137,33 +162,53 @@ def storage_error(exc: BaseException, db_path: Path | None) -> StorageError | No
     if code in (SQLITE_CORRUPT, SQLITE_NOTADB) and db_path is not None:
         what = "is damaged" if code == SQLITE_CORRUPT else "is not an SQLite database"
         todo = restore_or_start_over(db_path, recover=code == SQLITE_CORRUPT)
-        return StorageError(f"{where} {what} ({detail}); {todo}", path=db_path,
-                            reason="corrupt" if code == SQLITE_CORRUPT else "notadb")
+        return StorageError(
+            f"{where} {what} ({detail}); {todo}", path=db_path, reason="corrupt" if code == SQLITE_CORRUPT else "notadb"
+        )
     if code in (SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_PERM):
         found = access_problem(db_path, detail) if db_path is not None else None
         if found is not None:
             return found
         if code == SQLITE_READONLY:
-            return StorageError(f"{where} is read-only ({detail}); make it and its folder writable and start mi-prep "
-                                f"again, or use another --data-dir", path=db_path, reason="readonly")
-        return StorageError(f"{where} cannot be opened ({detail}); check that its folder exists and is writable, or "
-                            f"use another --data-dir", path=db_path, reason="cantopen")
+            return StorageError(
+                f"{where} is read-only ({detail}); make it and its folder writable and start mi-prep "
+                f"again, or use another --data-dir",
+                path=db_path,
+                reason="readonly",
+            )
+        return StorageError(
+            f"{where} cannot be opened ({detail}); check that its folder exists and is writable, or "
+            f"use another --data-dir",
+            path=db_path,
+            reason="cantopen",
+        )
     if code == SQLITE_FULL:
-        return StorageError(f"{where}: the disk is full ({detail}); the last change was not saved; free some space "
-                            f"(on that disk, or in the temporary folder $TMPDIR) and try again", path=db_path,
-                            reason="full")
+        return StorageError(
+            f"{where}: the disk is full ({detail}); the last change was not saved; free some space "
+            f"(on that disk, or in the temporary folder $TMPDIR) and try again",
+            path=db_path,
+            reason="full",
+        )
     if code == SQLITE_IOERR:
-        return StorageError(f"{where}: the disk failed to read or write ({detail}); check the disk and free space, "
-                            f"then try again{backups_hint(db_path)}", path=db_path, reason="ioerr")
+        return StorageError(
+            f"{where}: the disk failed to read or write ({detail}); check the disk and free space, "
+            f"then try again{backups_hint(db_path)}",
+            path=db_path,
+            reason="ioerr",
+        )
     if code in (SQLITE_BUSY, SQLITE_LOCKED):
-        return StorageError(f"{where} is locked by another program ({detail}); close other mi-prep windows and try "
-                            f"again", path=db_path, reason="busy")
+        return StorageError(
+            f"{where} is locked by another program ({detail}); close other mi-prep windows and try again",
+            path=db_path,
+            reason="busy",
+        )
     if code == SQLITE_ERROR and ("no such table" in detail or "no such column" in detail):
         todo = restore_or_start_over(db_path, recover=False) if db_path else "restore a backup"
         if "no such table" in detail and "review_log" not in detail:  # derived or side tables: recreated
             todo = f"run `{_command(db_path, 'backup repair')}` to recreate it, or {todo}"
-        return StorageError(f"{where} is missing part of its structure ({detail}); {todo}", path=db_path,
-                            reason="corrupt")
+        return StorageError(
+            f"{where} is missing part of its structure ({detail}); {todo}", path=db_path, reason="corrupt"
+        )
     return None
 
 
@@ -182,18 +227,27 @@ def storage_message(exc: BaseException, db_path: Path | None) -> str | None:
 def damaged_row_error(exc: DamagedRow, db_path: Path | None) -> StorageError:
     where = str(db_path) if db_path is not None else "the database"
     if exc.table == "review_log":
-        todo = (f"run `{_command(db_path, 'backup repair')}` to set such rows aside (a backup is made first) or "
-                f"restore a backup: {_command(db_path, 'backup list')}")
+        todo = (
+            f"run `{_command(db_path, 'backup repair')}` to set such rows aside (a backup is made first) or "
+            f"restore a backup: {_command(db_path, 'backup list')}"
+        )
     elif exc.table == "config":
         todo = f"run `{_command(db_path, 'backup repair')}` to reset it to its default"
     else:
         todo = f"run `{_command(db_path, 'backup repair')}` to rebuild it from the review log"
-    return StorageError(f"{where}: {exc.table} row {exc.row!r} cannot be read ({exc.problem}), probably edited by "
-                        f"hand; {todo}", path=db_path, reason="badrow")
+    return StorageError(
+        f"{where}: {exc.table} row {exc.row!r} cannot be read ({exc.problem}), probably edited by hand; {todo}",
+        path=db_path,
+        reason="badrow",
+    )
 
 
 def newer_schema_error(db_path: Path | None, found: int, known: int) -> StorageError:
     where = str(db_path) if db_path is not None else "the database"
     todo = f" or restore an older backup: {_command(db_path, 'backup list')}" if has_backups(db_path) else ""
-    return StorageError(f"{where} was written by a newer mi-prep (schema {found}, this version knows {known}) and was "
-                        f"left unchanged; upgrade mi-prep{todo}", path=db_path, reason="newer")
+    return StorageError(
+        f"{where} was written by a newer mi-prep (schema {found}, this version knows {known}) and was "
+        f"left unchanged; upgrade mi-prep{todo}",
+        path=db_path,
+        reason="newer",
+    )

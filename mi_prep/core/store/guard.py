@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import sqlite3
 import types
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from mi_prep.core.store.connection import transaction
 from mi_prep.core.store.errors import DamagedRow, storage_error

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, ContextManager, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlite_utils
 
@@ -87,7 +89,7 @@ def _iso(dt: datetime | None) -> str | None:
         return None
     if dt.tzinfo is None:
         raise ValueError("naive datetime: use an aware (UTC) datetime")
-    return dt.astimezone(timezone.utc).isoformat()
+    return dt.astimezone(UTC).isoformat()
 
 
 def _has_runs(target: Any) -> bool:
@@ -95,30 +97,53 @@ def _has_runs(target: Any) -> bool:
 
 
 def _run(row: dict[str, Any]) -> LabRunRecord:
-    return LabRunRecord(id=row["id"], lab=row["lab"], seed=row["seed"], device=row["device"],
-                        params=json.loads(row["params"] or "{}"), started=row["started"], finished=row["finished"],
-                        status=row["status"], score=row["score"], error=row["error"],
-                        result=json.loads(row["result"]) if row.get("result") else None)
+    return LabRunRecord(
+        id=row["id"],
+        lab=row["lab"],
+        seed=row["seed"],
+        device=row["device"],
+        params=json.loads(row["params"] or "{}"),
+        started=row["started"],
+        finished=row["finished"],
+        status=row["status"],
+        score=row["score"],
+        error=row["error"],
+        result=json.loads(row["result"]) if row.get("result") else None,
+    )
 
 
 # ---- writes -------------------------------------------------------------------
 def insert_run(target: Any, run: NewLabRun) -> int:
     """Save a run (its ``result`` only when ``done``); returns its id."""
-    values = [run.lab, run.seed, run.device, json.dumps(dict(run.params), sort_keys=True, default=str),
-              _iso(run.started), _iso(run.finished), run.status,
-              json.dumps(run.result) if (run.status == "done" and run.result) else None, None, run.error or None]
+    values = [
+        run.lab,
+        run.seed,
+        run.device,
+        json.dumps(dict(run.params), sort_keys=True, default=str),
+        _iso(run.started),
+        _iso(run.finished),
+        run.status,
+        json.dumps(run.result) if (run.status == "done" and run.result) else None,
+        None,
+        run.error or None,
+    ]
     with _writing(target) as conn:
-        cur = conn.execute("""INSERT INTO lab_runs (lab, seed, device, params, started, finished, status, result,
-                              score, error) VALUES (?,?,?,?,?,?,?,?,?,?)""", values)
+        cur = conn.execute(
+            """INSERT INTO lab_runs (lab, seed, device, params, started, finished, status, result,
+                              score, error) VALUES (?,?,?,?,?,?,?,?,?,?)""",
+            values,
+        )
         return int(cur.lastrowid)
 
 
-def insert_answer(target: Any, run_id: int, question_id: str, answer: str, score: float, correct: bool,
-                  now: datetime) -> int:
+def insert_answer(
+    target: Any, run_id: int, question_id: str, answer: str, score: float, correct: bool, now: datetime
+) -> int:
     with _writing(target) as conn:
-        cur = conn.execute("INSERT INTO lab_answers (run_id, question_id, answer, score, correct, ts) "
-                           "VALUES (?,?,?,?,?,?)",
-                           [run_id, question_id, answer, float(score), int(bool(correct)), _iso(now)])
+        cur = conn.execute(
+            "INSERT INTO lab_answers (run_id, question_id, answer, score, correct, ts) VALUES (?,?,?,?,?,?)",
+            [run_id, question_id, answer, float(score), int(bool(correct)), _iso(now)],
+        )
         return int(cur.lastrowid)
 
 
@@ -136,8 +161,9 @@ def recent_runs(target: Any, lab: str | None = None, limit: int = 20) -> list[La
     if not _has_runs(target):
         return []
     where, args = ("WHERE lab = ?", [lab]) if lab else ("", [])
-    rows = _database(target).query(f"SELECT * FROM lab_runs {where} ORDER BY started DESC, id DESC LIMIT ?",
-                                   [*args, limit])
+    rows = _database(target).query(
+        f"SELECT * FROM lab_runs {where} ORDER BY started DESC, id DESC LIMIT ?", [*args, limit]
+    )
     return [_run(r) for r in rows]
 
 
@@ -149,8 +175,10 @@ def run_by_id(target: Any, run_id: int) -> LabRunRecord | None:
 def answers_of(target: Any, run_id: int) -> list[LabAnswerRecord]:
     """The answers given in a run, in order."""
     rows = _database(target).query("SELECT * FROM lab_answers WHERE run_id = ? ORDER BY id", [run_id])
-    return [LabAnswerRecord(r["id"], r["run_id"], r["question_id"], r["answer"], r["score"], r["correct"], r["ts"])
-            for r in rows]
+    return [
+        LabAnswerRecord(r["id"], r["run_id"], r["question_id"], r["answer"], r["score"], r["correct"], r["ts"])
+        for r in rows
+    ]
 
 
 def run_scores(target: Any) -> list[LabScore]:

@@ -4,19 +4,22 @@ hand-edited rows, and the daily backup. Every failure is a one-line :class:`Stor
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlite_utils
 
 from mi_prep.core.store import checks
-from mi_prep.core.store.backups import (
-    daily_backup_due, database_problem, list_backups, make_backup, refuse_backup,
-)
+from mi_prep.core.store.backups import daily_backup_due, database_problem, list_backups, make_backup, refuse_backup
 from mi_prep.core.store.connection import connect, enable_wal
 from mi_prep.core.store.errors import (
-    DamagedRow, StorageError, access_problem, newer_schema_error, restore_or_start_over, storage_error,
+    DamagedRow,
+    StorageError,
+    access_problem,
+    newer_schema_error,
+    restore_or_start_over,
+    storage_error,
 )
 from mi_prep.core.store.paths import DB_NAME, default_data_dir
 from mi_prep.core.store.repair import rebuild_items, reset_bad_config
@@ -38,12 +41,16 @@ def precheck(path: Path) -> StorageError | None:
     except OSError:
         empty = False
     if empty and list_backups(path):
-        return StorageError(f"{path} is empty (0 bytes) although backups exist, so its history was probably lost; "
-                            f"{restore_or_start_over(path)}", path=path, reason="empty")
+        return StorageError(
+            f"{path} is empty (0 bytes) although backups exist, so its history was probably lost; "
+            f"{restore_or_start_over(path)}",
+            path=path,
+            reason="empty",
+        )
     return None
 
 
-def open_database(store: "Store", now: datetime | None, check_rows: bool) -> sqlite3.Connection:
+def open_database(store: Store, now: datetime | None, check_rows: bool) -> sqlite3.Connection:
     """Connect ``store`` (sets ``store.db``), set up WAL, migrate and check rows. Returns the connection."""
     path = store.path
     if path is not None:
@@ -65,7 +72,7 @@ def open_database(store: "Store", now: datetime | None, check_rows: bool) -> sql
             if version > SCHEMA_VERSION:
                 raise NewerSchema(version)
             if version < SCHEMA_VERSION and path is not None and has_data(conn):
-                _backup_before_migrating(conn, path, now or datetime.now(timezone.utc))
+                _backup_before_migrating(conn, path, now or datetime.now(UTC))
             migrate(conn, now=now)
         except NewerSchema as exc:
             raise newer_schema_error(path, exc.found, SCHEMA_VERSION) from None
@@ -98,11 +105,14 @@ def _backup_before_migrating(conn: sqlite3.Connection, path: Path, now: datetime
     except StorageError as exc:
         if exc.reason not in ("backup", "backupdir"):
             raise  # the database itself is damaged: that message says what to do
-        raise StorageError(f"{path} needs an upgrade, but the backup made first failed: {exc.message} (the database "
-                           f"was not changed)", path=path, reason="backup") from exc
+        raise StorageError(
+            f"{path} needs an upgrade, but the backup made first failed: {exc.message} (the database was not changed)",
+            path=path,
+            reason="backup",
+        ) from exc
 
 
-def check_rows_of(store: "Store", *, full: bool) -> None:
+def check_rows_of(store: Store, *, full: bool) -> None:
     """Reset unusable settings and rebuild unreadable ``card_state`` rows from the log (with a warning each);
     raise for an unreadable ``review_log`` row. The log is scanned when ``full`` or when it is small (see
     :data:`FULL_CHECK_ROWS`)."""
@@ -123,12 +133,12 @@ def check_rows_of(store: "Store", *, full: bool) -> None:
     except DamagedRow as exc:
         why = exc.problem
     more = f" and {len(names) - 1} more" if len(names) > 1 else ""
-    store.warnings.append(f"{store.path}: card_state row {names[0]!r}{more} could not be read ({why}); "
-                          f"rebuilt from the review log")
+    store.warnings.append(
+        f"{store.path}: card_state row {names[0]!r}{more} could not be read ({why}); rebuilt from the review log"
+    )
 
 
-def open_store(data_dir: Path | str | None = None, *, now: datetime | None = None,
-               daily_backup: bool = True) -> "Store":
+def open_store(data_dir: Path | str | None = None, *, now: datetime | None = None, daily_backup: bool = True) -> Store:
     """Open (creating and migrating) the store in ``data_dir`` (default: :func:`default_data_dir`).
 
     With ``daily_backup``, a database with data and no backup from the last day is checked
@@ -144,9 +154,12 @@ def open_store(data_dir: Path | str | None = None, *, now: datetime | None = Non
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StorageError(f"cannot create the data directory {path} ({exc.strerror}); pass --data-dir or set "
-                           f"MI_PREP_HOME", path=path / DB_NAME, reason="cantopen") from exc
-    now = now or datetime.now(timezone.utc)
+        raise StorageError(
+            f"cannot create the data directory {path} ({exc.strerror}); pass --data-dir or set MI_PREP_HOME",
+            path=path / DB_NAME,
+            reason="cantopen",
+        ) from exc
+    now = now or datetime.now(UTC)
     store = Store(path / DB_NAME, now=now)
     if daily_backup:
         try:
@@ -160,7 +173,7 @@ def open_store(data_dir: Path | str | None = None, *, now: datetime | None = Non
     return store
 
 
-def daily(store: "Store", now: datetime) -> None:
+def daily(store: Store, now: datetime) -> None:
     """Once a day: ``quick_check`` (a damaged database is never rotated into the backups), back up, check rows."""
     assert store.path is not None
     if not daily_backup_due(store.path, now) or not has_data(store.db.conn):
@@ -169,8 +182,11 @@ def daily(store: "Store", now: datetime) -> None:
     if found is not None:
         kind, problem = found
         if kind == "damaged":
-            raise StorageError(f"{store.path} is damaged ({problem}); {restore_or_start_over(store.path)}",
-                               path=store.path, reason="corrupt")
+            raise StorageError(
+                f"{store.path} is damaged ({problem}); {restore_or_start_over(store.path)}",
+                path=store.path,
+                reason="corrupt",
+            )
         raise refuse_backup(store.path, kind, problem)
     try:
         make_backup(store.db.conn, store.path, now, checked=True)

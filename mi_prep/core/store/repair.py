@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mi_prep.core.scheduling import aware
 from mi_prep.core import settings
+from mi_prep.core.scheduling import aware
 from mi_prep.core.store import checks
 from mi_prep.core.store.errors import DamagedRow, StorageError, restore_or_start_over
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mi_prep.core.store.store import Store
 
 
-def rebuild_items(store: "Store", item_ids: list[str]) -> None:
+def rebuild_items(store: Store, item_ids: list[str]) -> None:
     """Recompute the given items from the log in one transaction (items without history lose their row)."""
     with store.transaction() as conn:
         name = store.scheduler_name
@@ -44,8 +44,9 @@ def _bad_config(conn: Any, *, all_keys: bool) -> list[tuple[str, Any, str]]:
         rows = conn.execute("SELECT key, value FROM config").fetchall()
     else:
         keys = list(settings.SETTINGS)
-        rows = conn.execute(f"SELECT key, value FROM config WHERE key IN ({', '.join('?' for _ in keys)})",
-                            keys).fetchall()
+        rows = conn.execute(
+            f"SELECT key, value FROM config WHERE key IN ({', '.join('?' for _ in keys)})", keys
+        ).fetchall()
     out = []
     for key, value in rows:
         problem = settings.stored_problem(key, value)
@@ -54,7 +55,7 @@ def _bad_config(conn: Any, *, all_keys: bool) -> list[tuple[str, Any, str]]:
     return out
 
 
-def reset_bad_config(store: "Store", *, all_keys: bool = False, rebuild: bool = True) -> list[str]:
+def reset_bad_config(store: Store, *, all_keys: bool = False, rebuild: bool = True) -> list[str]:
     """Delete settings that cannot be used (they fall back to their defaults), one warning each; a reset
     ``scheduler`` replays every item under the default ``sm2`` in the same transaction (``rebuild``). Inside
     or outside a transaction; writes nothing when every value is fine. Returns the keys reset."""
@@ -63,7 +64,7 @@ def reset_bad_config(store: "Store", *, all_keys: bool = False, rebuild: bool = 
         return []
     with store.transaction() as conn:
         bad = _bad_config(conn, all_keys=all_keys)  # again, under the lock
-        for key, value, problem in bad:
+        for key, _value, _problem in bad:
             conn.execute("DELETE FROM config WHERE key = ?", [key])
         if rebuild and any(key == "scheduler" for key, _, _ in bad):
             store._rebuild_all(conn, "sm2")
@@ -73,8 +74,9 @@ def reset_bad_config(store: "Store", *, all_keys: bool = False, rebuild: bool = 
     return [key for key, _, _ in bad]
 
 
-def _replay_setting_aside(store: "Store", item_id: str, rows: list[dict[str, Any]], scheduler: str,
-                          removed: list[tuple[int, str]]):
+def _replay_setting_aside(
+    store: Store, item_id: str, rows: list[dict[str, Any]], scheduler: str, removed: list[tuple[int, str]]
+):
     """Replay ``rows``, dropping each row replay fails on (noted in ``removed``). None when no row is left."""
     while rows:
         try:
@@ -87,7 +89,7 @@ def _replay_setting_aside(store: "Store", item_id: str, rows: list[dict[str, Any
     return None
 
 
-def repair(store: "Store", now: datetime) -> tuple[list[tuple[int, str]], int]:
+def repair(store: Store, now: datetime) -> tuple[list[tuple[int, str]], int]:
     """Set aside ``review_log`` rows replay cannot read or compute, reset unusable config values and rebuild
     every ``card_state`` row from the log, all in one transaction. The caller makes a backup first (the
     removed rows stay in it). Returns ((row id, problem) removed, items rebuilt); notes go to ``store.warnings``."""
@@ -123,7 +125,7 @@ def repair(store: "Store", now: datetime) -> tuple[list[tuple[int, str]], int]:
 
 @dataclass
 class RepairResult:
-    backup: "Backup | None" = None
+    backup: Backup | None = None
     """The backup made first (the database passed its checks and had data)."""
     damaged_copy: Path | None = None
     """The database copied aside first because tables were missing."""
@@ -132,7 +134,7 @@ class RepairResult:
     rebuilt: int = 0
 
 
-def repair_database(store: "Store", now: datetime) -> RepairResult:
+def repair_database(store: Store, now: datetime) -> RepairResult:
     """``mi-prep backup repair`` (see the module doc). Raises StorageError, changing nothing, when only a
     backup can help."""
     from mi_prep.core.store.backups import copy_aside, make_backup, quick_problem
@@ -146,13 +148,20 @@ def repair_database(store: "Store", now: datetime) -> RepairResult:
     problem = quick_problem(conn)
     if problem is not None:
         todo = restore_or_start_over(path) if path is not None else "restore a backup"
-        raise StorageError(f"{where} is damaged ({problem}); repair cannot fix that and changed nothing (no backup "
-                           f"was made of it); {todo}", path=path, reason="corrupt")
+        raise StorageError(
+            f"{where} is damaged ({problem}); repair cannot fix that and changed nothing (no backup "
+            f"was made of it); {todo}",
+            path=path,
+            reason="corrupt",
+        )
     missing = missing_tables(conn)
     if "review_log" in missing:
         todo = restore_or_start_over(path, recover=False) if path is not None else "restore a backup"
-        raise StorageError(f"{where} has no review_log table, so its review history is gone; repair changed "
-                           f"nothing; {todo}", path=path, reason="corrupt")
+        raise StorageError(
+            f"{where} has no review_log table, so its review history is gone; repair changed nothing; {todo}",
+            path=path,
+            reason="corrupt",
+        )
     if missing:
         if path is not None:
             result.damaged_copy = copy_aside(conn, path, now)

@@ -15,8 +15,9 @@ from mi_prep.core.store import checks
 from mi_prep.core.store.errors import DamagedRow
 
 
-def replay(item_id: str, rows: list[dict[str, Any]], scheduler: str | None = None,
-           default_scheduler: str = "sm2") -> CardState:
+def replay(
+    item_id: str, rows: list[dict[str, Any]], scheduler: str | None = None, default_scheduler: str = "sm2"
+) -> CardState:
     """Rebuild an item's state from its log rows alone (undone events skipped).
 
     A row replay cannot use raises :class:`DamagedRow` (a ValueError) naming it."""

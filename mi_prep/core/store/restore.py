@@ -17,12 +17,22 @@ from datetime import datetime
 from pathlib import Path
 
 from mi_prep.core.store.backups import (
-    KEEP, Backup, backup_dir, backup_dir_problem, damaged_name, database_problem, fsync_path, list_backups,
-    make_backup, open_readonly, prune,
+    KEEP,
+    Backup,
+    backup_dir,
+    backup_dir_problem,
+    damaged_name,
+    database_problem,
+    fsync_path,
+    list_backups,
+    make_backup,
+    open_readonly,
+    prune,
 )
 from mi_prep.core.store.connection import connect
 from mi_prep.core.store.errors import StorageError, _command, check_summary, storage_error
 from mi_prep.core.store.schema import SCHEMA_VERSION, has_data, missing_tables, schema_version
+
 
 @dataclass(frozen=True)
 class BackupInfo:
@@ -83,8 +93,11 @@ def find(db_path: Path, which: str) -> Backup:
     for b in backups:
         if which in (b.name, b.path.stem, str(b.path)):
             return b
-    raise StorageError(f"no backup named {which!r} in {backup_dir(db_path)}; see {_command(db_path, 'backup list')}",
-                       path=db_path, reason="nobackup")
+    raise StorageError(
+        f"no backup named {which!r} in {backup_dir(db_path)}; see {_command(db_path, 'backup list')}",
+        path=db_path,
+        reason="nobackup",
+    )
 
 
 def _sidecars(db_path: Path) -> list[Path]:
@@ -97,8 +110,12 @@ def _choose(db_path: Path, which: str) -> tuple[BackupInfo, tuple[BackupInfo, ..
         chosen = find(db_path, which)
         info = inspect(chosen, full=True)
         if info.problem is not None:
-            raise StorageError(f"backup {chosen.path} cannot be restored ({info.problem}); choose another one: "
-                               f"{_command(db_path, 'backup list')}", path=db_path, reason="badbackup")
+            raise StorageError(
+                f"backup {chosen.path} cannot be restored ({info.problem}); choose another one: "
+                f"{_command(db_path, 'backup list')}",
+                path=db_path,
+                reason="badbackup",
+            )
         return info, ()
     skipped = []
     for b in list_backups(db_path) or [find(db_path, which)]:  # find() raises when there are none
@@ -108,14 +125,22 @@ def _choose(db_path: Path, which: str) -> tuple[BackupInfo, tuple[BackupInfo, ..
         skipped.append(info)
     newest = skipped[0]
     others = f" (nor can the {len(skipped) - 1} older one(s))" if len(skipped) > 1 else ""
-    raise StorageError(f"backup {newest.backup.path} cannot be restored ({newest.problem}){others}; see "
-                       f"{_command(db_path, 'backup list')}", path=db_path, reason="badbackup")
+    raise StorageError(
+        f"backup {newest.backup.path} cannot be restored ({newest.problem}){others}; see "
+        f"{_command(db_path, 'backup list')}",
+        path=db_path,
+        reason="badbackup",
+    )
 
 
 def _cannot_replace(db_path: Path, detail: str) -> StorageError:
-    return StorageError(f"cannot replace {db_path} ({detail}); make it writable (chmod u+rw {db_path}; if it is "
-                        f"marked immutable: chattr -i {db_path}) and run the restore again; the current database was "
-                        f"left in place", path=db_path, reason="readonly")
+    return StorageError(
+        f"cannot replace {db_path} ({detail}); make it writable (chmod u+rw {db_path}; if it is "
+        f"marked immutable: chattr -i {db_path}) and run the restore again; the current database was "
+        f"left in place",
+        path=db_path,
+        reason="readonly",
+    )
 
 
 def restore(db_path: Path, which: str, now: datetime) -> RestoreResult:
@@ -126,8 +151,9 @@ def restore(db_path: Path, which: str, now: datetime) -> RestoreResult:
     info, skipped = _choose(db_path, which)
     chosen = info.backup
     if db_path.is_dir():
-        raise StorageError(f"{db_path} is a directory, not a database file; move it away first", path=db_path,
-                           reason="isdir")
+        raise StorageError(
+            f"{db_path} is a directory, not a database file; move it away first", path=db_path, reason="isdir"
+        )
     if db_path.exists():  # read-only or immutable (chattr +i): found before anything changes
         try:
             with open(db_path, "r+b"):
@@ -150,9 +176,12 @@ def restore(db_path: Path, which: str, now: datetime) -> RestoreResult:
             raise _cannot_replace(db_path, (exc.strerror or "operation not permitted").lower()) from exc
         fsync_path(db_path.parent, directory=True)
     except OSError as exc:
-        raise StorageError(f"could not restore {chosen.path} to {db_path} ({exc.strerror or exc}); nothing of the "
-                           f"current database was lost; free space or fix permissions and try again", path=db_path,
-                           reason="io") from exc
+        raise StorageError(
+            f"could not restore {chosen.path} to {db_path} ({exc.strerror or exc}); nothing of the "
+            f"current database was lost; free space or fix permissions and try again",
+            path=db_path,
+            reason="io",
+        ) from exc
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -181,13 +210,19 @@ def _set_aside_current(db_path: Path, now: datetime) -> tuple[Backup | None, Pat
             conn.close()
             err = storage_error(exc, db_path)
             if err is not None and err.reason == "busy":
-                raise StorageError(f"{db_path} is open in another mi-prep; close it and run the restore again",
-                                   path=db_path, reason="busy") from exc
+                raise StorageError(
+                    f"{db_path} is open in another mi-prep; close it and run the restore again",
+                    path=db_path,
+                    reason="busy",
+                ) from exc
             raise (err or exc) from exc
         try:
             if mode != "delete":
-                raise StorageError(f"{db_path} is open in another mi-prep; close it and run the restore again",
-                                   path=db_path, reason="busy")
+                raise StorageError(
+                    f"{db_path} is open in another mi-prep; close it and run the restore again",
+                    path=db_path,
+                    reason="busy",
+                )
             saved = make_backup(conn, db_path, now, keep=None, checked=True) if has_data(conn) else None
         finally:
             conn.close()
@@ -198,5 +233,5 @@ def _set_aside_current(db_path: Path, now: datetime) -> tuple[Backup | None, Pat
     shutil.copyfile(db_path, copy)
     for side in _sidecars(db_path):
         if side.exists():
-            shutil.copyfile(side, copy.with_name(copy.name + side.name[len(db_path.name):]))
+            shutil.copyfile(side, copy.with_name(copy.name + side.name[len(db_path.name) :]))
     return None, copy

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
@@ -42,10 +42,20 @@ class LogEntry:
     ease: float | None = None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "LogEntry":
+    def from_row(cls, row: dict[str, Any]) -> LogEntry:
         ts = checks.aware(row["ts_local"] or row["ts"], "ts", "review_log", row["id"])
-        return cls(row["id"], row["item_id"], row["kind"], ts, row["rating"], row["elapsed_ms"], row["source"],
-                   row["ref_id"], row["interval_after"], row["ease"])
+        return cls(
+            row["id"],
+            row["item_id"],
+            row["kind"],
+            ts,
+            row["rating"],
+            row["elapsed_ms"],
+            row["source"],
+            row["ref_id"],
+            row["interval_after"],
+            row["ease"],
+        )
 
 
 @dataclass(frozen=True)
@@ -67,21 +77,51 @@ class ReviewRecord:
 
 
 def iso_utc(dt: datetime | None) -> str | None:
-    return dt.astimezone(timezone.utc).isoformat() if dt is not None else None
+    return dt.astimezone(UTC).isoformat() if dt is not None else None
 
 
-def append_event(conn: sqlite3.Connection, *, item_id: str, card_id: str, kind: str, now: datetime,
-                 before: CardState, after: CardState, rating: int | None = None, elapsed_ms: int | None = None,
-                 max_interval: float | None = None, ref_id: int | None = None, source: str = "review",
-                 data: dict[str, Any] | None = None) -> int:
+def append_event(
+    conn: sqlite3.Connection,
+    *,
+    item_id: str,
+    card_id: str,
+    kind: str,
+    now: datetime,
+    before: CardState,
+    after: CardState,
+    rating: int | None = None,
+    elapsed_ms: int | None = None,
+    max_interval: float | None = None,
+    ref_id: int | None = None,
+    source: str = "review",
+    data: dict[str, Any] | None = None,
+) -> int:
     """Append one event (inside the caller's transaction); returns its id."""
     cur = conn.execute(
         """INSERT INTO review_log (item_id, card_id, kind, ts, ts_local, rating, elapsed_ms, interval_before,
            interval_after, ease, scheduler, phase_before, phase_after, due_after, max_interval, ref_id, source,
            state_before, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-        [item_id, card_id, kind, iso_utc(now), now.isoformat(), rating, elapsed_ms, before.interval, after.interval,
-         after.ease, after.scheduler, before.phase, after.phase, iso_utc(after.due), max_interval, ref_id, source,
-         json.dumps(before.to_row()), json.dumps(data) if data else None],
+        [
+            item_id,
+            card_id,
+            kind,
+            iso_utc(now),
+            now.isoformat(),
+            rating,
+            elapsed_ms,
+            before.interval,
+            after.interval,
+            after.ease,
+            after.scheduler,
+            before.phase,
+            after.phase,
+            iso_utc(after.due),
+            max_interval,
+            ref_id,
+            source,
+            json.dumps(before.to_row()),
+            json.dumps(data) if data else None,
+        ],
     )
     return int(cur.lastrowid)
 
@@ -127,25 +167,26 @@ class ReviewLogReads:
             [iso_utc(day_start(now))],
         ).fetchall()
         counts = dict(rows)
-        return {
-            "new": counts.get("new", 0),
-            "review": counts.get("review", 0),
-            "total": sum(counts.values()),
-        }
+        return {"new": counts.get("new", 0), "review": counts.get("review", 0), "total": sum(counts.values())}
 
     def review_rows_since(self, since: datetime) -> list[dict[str, Any]]:
-        return list(self.db.query(
-            f"SELECT * FROM review_log WHERE kind = 'review' AND ts >= ? AND {NOT_UNDONE} ORDER BY id",
-            [iso_utc(since)],
-        ))
+        return list(
+            self.db.query(
+                f"SELECT * FROM review_log WHERE kind = 'review' AND ts >= ? AND {NOT_UNDONE} ORDER BY id",
+                [iso_utc(since)],
+            )
+        )
 
     def reviews(self) -> list[ReviewRecord]:
         """Every answer not undone (any source), oldest first."""
         rows = self.db.execute(
             f"""SELECT id, item_id, ts, rating, interval_before, phase_before FROM review_log
-                WHERE kind = 'review' AND {NOT_UNDONE} ORDER BY id""").fetchall()
-        return [ReviewRecord(rid, item, checks.aware(ts, "ts", "review_log", rid), rating, interval, phase)
-                for rid, item, ts, rating, interval, phase in rows]
+                WHERE kind = 'review' AND {NOT_UNDONE} ORDER BY id"""
+        ).fetchall()
+        return [
+            ReviewRecord(rid, item, checks.aware(ts, "ts", "review_log", rid), rating, interval, phase)
+            for rid, item, ts, rating, interval, phase in rows
+        ]
 
     def review_times(self) -> list[datetime]:
         """When each answer was given (UTC), undone ones included (that day was still a study day)."""

@@ -16,9 +16,9 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
-from typing import Any, Callable
-
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 
 def m001_initial(conn: sqlite3.Connection) -> None:
@@ -175,7 +175,7 @@ def recreate_missing(db: Any) -> list[str]:
     conn = _conn(db)
     missing = missing_tables(conn)
     if missing:
-        for fn in MIGRATIONS[:min(schema_version(conn), SCHEMA_VERSION)]:
+        for fn in MIGRATIONS[: min(schema_version(conn), SCHEMA_VERSION)]:
             fn(conn)
     return missing
 
@@ -190,8 +190,7 @@ def has_data(db: Any) -> bool:
     return False
 
 
-def migrate(db: Any, *, now: datetime | None = None,
-            before_each: Callable[[int], None] | None = None) -> list[str]:
+def migrate(db: Any, *, now: datetime | None = None, before_each: Callable[[int], None] | None = None) -> list[str]:
     """Apply pending migrations, each with its version bump in one ``BEGIN IMMEDIATE`` transaction.
 
     Returns the names this call applied (another process may have applied the rest).
@@ -217,7 +216,7 @@ def migrate(db: Any, *, now: datetime | None = None,
                 before_each(version)
             conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
             fn(conn)
-            stamp = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat()  # audit only
+            stamp = (now or datetime.now(UTC)).astimezone(UTC).isoformat()  # audit only
             conn.execute("INSERT OR REPLACE INTO _migrations (name, applied_at) VALUES (?, ?)", [fn.__name__, stamp])
             conn.execute(f"PRAGMA user_version = {version + 1}")
             conn.execute("COMMIT")
@@ -228,5 +227,14 @@ def migrate(db: Any, *, now: datetime | None = None,
         applied.append(fn.__name__)
 
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLES", "NewerSchema", "migrate", "schema_version", "has_data",
-           "missing_tables", "recreate_missing"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "TABLES",
+    "NewerSchema",
+    "migrate",
+    "schema_version",
+    "has_data",
+    "missing_tables",
+    "recreate_missing",
+]

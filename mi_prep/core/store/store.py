@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import sqlite_utils
 
 from mi_prep.core import settings
 from mi_prep.core.scheduling import SCHEDULERS, CardState, Rating, Scheduler, aware, get_scheduler
-from mi_prep.core.store import checks, replay as replaying
+from mi_prep.core.store import checks
+from mi_prep.core.store import replay as replaying
 from mi_prep.core.store.backups import Backup, make_backup
 from mi_prep.core.store.errors import DamagedRow, check_summary
 from mi_prep.core.store.guard import GuardedTransaction, guard_public_methods
@@ -94,8 +96,10 @@ class Store(ReviewLogReads):
         if problem is None:
             return json.loads(row[0])
         if key in settings.SETTINGS:
-            self._warn(f"{self._where()}: config {key!r} holds {row[0]!r}, which is {problem}; using its default "
-                       f"(mi-prep resets it the next time it starts)")
+            self._warn(
+                f"{self._where()}: config {key!r} holds {row[0]!r}, which is {problem}; using its default "
+                f"(mi-prep resets it the next time it starts)"
+            )
             return default
         raise DamagedRow("config", key, f"value={row[0]!r} is not JSON")
 
@@ -122,8 +126,10 @@ class Store(ReviewLogReads):
             if problem is None:
                 out[k] = json.loads(v)
             elif k in settings.SETTINGS:
-                self._warn(f"{self._where()}: config {k!r} holds {v!r}, which is {problem}; using its default "
-                           f"(mi-prep resets it the next time it starts)")
+                self._warn(
+                    f"{self._where()}: config {k!r} holds {v!r}, which is {problem}; using its default "
+                    f"(mi-prep resets it the next time it starts)"
+                )
             else:
                 raise DamagedRow("config", k, f"value={v!r} is not JSON")
         return out
@@ -163,8 +169,17 @@ class Store(ReviewLogReads):
         return self.state(item_id) or CardState(item_id=item_id, scheduler=self.scheduler_name)
 
     # ---- events -------------------------------------------------------------
-    def answer(self, item_id: str, rating: Rating | int, now: datetime, *, card_id: str | None = None,
-               elapsed_ms: int = 0, max_interval: float | None = None, source: str = "review") -> CardState:
+    def answer(
+        self,
+        item_id: str,
+        rating: Rating | int,
+        now: datetime,
+        *,
+        card_id: str | None = None,
+        elapsed_ms: int = 0,
+        max_interval: float | None = None,
+        source: str = "review",
+    ) -> CardState:
         """Grade one item and persist state + log entry in a single transaction."""
         aware(now)
         rating = Rating(int(rating))
@@ -175,30 +190,65 @@ class Store(ReviewLogReads):
                     before, rating, now, max_interval=max_interval
                 )
             except OverflowError:  # e.g. interval=1e9 edited in: the next due date is past the year 9999
-                raise DamagedRow("card_state", item_id, f"interval={before.interval!r} is too large to schedule") \
-                    from None
+                raise DamagedRow(
+                    "card_state", item_id, f"interval={before.interval!r} is too large to schedule"
+                ) from None
             self._write_state(conn, card_id or item_id.split("#")[0], after)
-            self._append(conn, item_id=item_id, card_id=card_id or item_id.split("#")[0], kind="review", now=now,
-                         before=before, after=after, rating=int(rating), elapsed_ms=elapsed_ms,
-                         max_interval=max_interval, source=source)
+            self._append(
+                conn,
+                item_id=item_id,
+                card_id=card_id or item_id.split("#")[0],
+                kind="review",
+                now=now,
+                before=before,
+                after=after,
+                rating=int(rating),
+                elapsed_ms=elapsed_ms,
+                max_interval=max_interval,
+                source=source,
+            )
         return after
 
-    def apply_rating(self, item_id: str, rating: Rating | int, now: datetime, elapsed_ms: int = 0,
-                     source: str = "lab", max_interval: float | None = None) -> CardState:
+    def apply_rating(
+        self,
+        item_id: str,
+        rating: Rating | int,
+        now: datetime,
+        elapsed_ms: int = 0,
+        source: str = "lab",
+        max_interval: float | None = None,
+    ) -> CardState:
         """Schedule a non-card item (a lab, ``lab:NAME``) from a computed rating."""
-        return self.answer(item_id, rating, now, card_id=item_id, elapsed_ms=elapsed_ms, source=source,
-                           max_interval=max_interval)
+        return self.answer(
+            item_id, rating, now, card_id=item_id, elapsed_ms=elapsed_ms, source=source, max_interval=max_interval
+        )
 
-    def _event(self, item_id: str, kind: str, now: datetime, change: Callable[[CardState], CardState],
-               data: dict[str, Any] | None = None, source: str = "review") -> CardState:
+    def _event(
+        self,
+        item_id: str,
+        kind: str,
+        now: datetime,
+        change: Callable[[CardState], CardState],
+        data: dict[str, Any] | None = None,
+        source: str = "review",
+    ) -> CardState:
         aware(now)
         with self.transaction() as conn:
             before = self._current(item_id)
             after = change(before)
             card_id = item_id.split("#")[0]
             self._write_state(conn, card_id, after)
-            self._append(conn, item_id=item_id, card_id=card_id, kind=kind, now=now, before=before, after=after,
-                         data=data, source=source)
+            self._append(
+                conn,
+                item_id=item_id,
+                card_id=card_id,
+                kind=kind,
+                now=now,
+                before=before,
+                after=after,
+                data=data,
+                source=source,
+            )
         return after
 
     def suspend(self, item_id: str, now: datetime) -> CardState:
@@ -231,8 +281,17 @@ class Store(ReviewLogReads):
             restored = checks.state_from_json(state_before, "review_log", log_id)
             current = self._current(item_id)
             self._write_state(conn, card_id, restored)
-            self._append(conn, item_id=item_id, card_id=card_id, kind="undo", now=now, before=current,
-                         after=restored, ref_id=log_id, source=source)
+            self._append(
+                conn,
+                item_id=item_id,
+                card_id=card_id,
+                kind="undo",
+                now=now,
+                before=current,
+                after=restored,
+                ref_id=log_id,
+                source=source,
+            )
         return item_id
 
     # ---- replay -------------------------------------------------------------
@@ -290,7 +349,7 @@ class Store(ReviewLogReads):
 
 
 def utc(dt: datetime) -> datetime:
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)
 
 
 guard_public_methods(Store)

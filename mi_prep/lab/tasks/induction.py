@@ -42,8 +42,10 @@ class InductionSpec(LabParams):
         if self.min_period > self.max_period:
             raise ValueError(f"min_period ({self.min_period}) must not exceed max_period ({self.max_period})")
         if self.max_period > self.d_vocab - 1:
-            raise ValueError(f"max_period ({self.max_period}) needs that many distinct tokens: at most d_vocab - 1 "
-                             f"({self.d_vocab - 1})")
+            raise ValueError(
+                f"max_period ({self.max_period}) needs that many distinct tokens: at most d_vocab - 1 "
+                f"({self.d_vocab - 1})"
+            )
         return self
 
     def data(self) -> dict[str, int]:
@@ -62,8 +64,9 @@ INDUCTION_SMALL: dict[str, Any] = {"steps": 400}
 """The spec's overrides for fast runs (a lab's ``small`` starts from these)."""
 
 
-def repeated_tokens(n: int, generator: torch.Generator, *, d_vocab: int, n_ctx: int, min_period: int,
-                    max_period: int) -> tuple[torch.Tensor, torch.Tensor]:
+def repeated_tokens(
+    n: int, generator: torch.Generator, *, d_vocab: int, n_ctx: int, min_period: int, max_period: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(tokens[n, n_ctx], period[n])``: BOS (token 0), then a prefix of ``period`` distinct random tokens
     repeated until the context is full. The period is random per sequence, so position alone
     cannot tell layer 0 where the previous copy is: the model has to learn induction."""
@@ -83,12 +86,28 @@ def induction_model(ctx: LabContext, spec: InductionSpec) -> tuple[TransformerBr
     data = spec.data()
 
     def build():
-        return make_model(n_layers=spec.n_layers, d_model=spec.d_model, n_heads=spec.n_heads, d_head=spec.d_head,
-                          d_vocab=spec.d_vocab, n_ctx=spec.n_ctx, attn_only=True, seed=ctx.seed, device=ctx.device)
+        return make_model(
+            n_layers=spec.n_layers,
+            d_model=spec.d_model,
+            n_heads=spec.n_heads,
+            d_head=spec.d_head,
+            d_vocab=spec.d_vocab,
+            n_ctx=spec.n_ctx,
+            attn_only=True,
+            seed=ctx.seed,
+            device=ctx.device,
+        )
 
     def train(model):
-        return train_lm(model, lambda step, g: repeated_tokens(spec.batch, g, **data)[0],
-                        steps=spec.steps, lr=spec.lr, ctx=ctx, log_every=10, cosine=False)
+        return train_lm(
+            model,
+            lambda step, g: repeated_tokens(spec.batch, g, **data)[0],
+            steps=spec.steps,
+            lr=spec.lr,
+            ctx=ctx,
+            log_every=10,
+            cosine=False,
+        )
 
     return cached(ctx, spec.cache_key(ctx.seed), build, train)
 
@@ -108,8 +127,9 @@ class PatchingSpec(InductionSpec):
         if self.query_index >= self.period - 1:
             raise ValueError(f"query_index ({self.query_index}) must be below period - 1 ({self.period - 1})")
         if self.period > self.d_vocab - 2:
-            raise ValueError(f"period ({self.period}) needs a distractor token too: at most d_vocab - 2 "
-                             f"({self.d_vocab - 2})")
+            raise ValueError(
+                f"period ({self.period}) needs a distractor token too: at most d_vocab - 2 ({self.d_vocab - 2})"
+            )
         if 1 + self.period + self.query_index + 1 > self.n_ctx:
             raise ValueError(f"prompts of {2 + self.period + self.query_index} tokens do not fit n_ctx ({self.n_ctx})")
         return self

@@ -80,9 +80,11 @@ def contrastive_prompts(nouns: tuple[str, ...]) -> tuple[list[str], list[str]]:
 def eval_prompts(nouns: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """``(positive, negative)`` evaluation prompts whose sentiment is set and whose next token is a
     sentiment word; the negative ones are the positive ones with every sentiment word swapped."""
-    eval_pos = ([f"the {n} was {a} and" for n in nouns for a in POS_ADJ]
-                + [f"i {v} the {n} . it was" for n in nouns for v in POS_VERB]
-                + [f"the {n} was {a} . i" for n in nouns for a in POS_ADJ])
+    eval_pos = (
+        [f"the {n} was {a} and" for n in nouns for a in POS_ADJ]
+        + [f"i {v} the {n} . it was" for n in nouns for v in POS_VERB]
+        + [f"the {n} was {a} . i" for n in nouns for a in POS_ADJ]
+    )
     eval_neg = [s.replace(a, b) for s in eval_pos for a, b in zip(POS_WORDS, NEG_WORDS) if f" {a} " in f" {s} "]
     return eval_pos, eval_neg
 
@@ -151,12 +153,22 @@ def sentiment_model(ctx: LabContext, spec: SentimentLMSpec) -> tuple[Transformer
     tok = WordTokenizer()
 
     def build():
-        return make_model(n_layers=spec.n_layers, d_model=spec.d_model, n_heads=spec.n_heads, d_head=spec.d_head,
-                          d_vocab=len(VOCAB), n_ctx=spec.n_ctx, d_mlp=spec.d_mlp, seed=ctx.seed, device=ctx.device)
+        return make_model(
+            n_layers=spec.n_layers,
+            d_model=spec.d_model,
+            n_heads=spec.n_heads,
+            d_head=spec.d_head,
+            d_vocab=len(VOCAB),
+            n_ctx=spec.n_ctx,
+            d_mlp=spec.d_mlp,
+            seed=ctx.seed,
+            device=ctx.device,
+        )
 
     def train(model):
-        return train_lm(model, sentiment_batches(tok, spec.batch, spec.n_ctx), steps=spec.steps, lr=spec.lr,
-                        ctx=ctx, log_every=10)
+        return train_lm(
+            model, sentiment_batches(tok, spec.batch, spec.n_ctx), steps=spec.steps, lr=spec.lr, ctx=ctx, log_every=10
+        )
 
     model, losses, was_cached = cached(ctx, spec.cache_key(ctx.seed), build, train)
     model.eval()

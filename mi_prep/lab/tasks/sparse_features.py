@@ -24,8 +24,7 @@ def feature_directions(n_true: int, d: int, seed: int) -> torch.Tensor:
     return T / T.norm(dim=1, keepdim=True)
 
 
-def sample_activations(T: torch.Tensor, n: int, prob: float,
-                       g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_activations(T: torch.Tensor, n: int, prob: float, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """``(x[n, d], c[n, n_true])``: each feature on with probability ``prob`` at magnitude U(0.5, 1.5)."""
     import torch
 

@@ -124,7 +124,8 @@ class BrowseScreen(Screen[None]):
             width,
             [d.deck.name for d in self.app.deckset.decks],
             [" ".join(i.tags) for i in self.items],
-            self.sort_key, self.sort_desc,
+            self.sort_key,
+            self.sort_desc,
             padding=table.cell_padding,
             scrollbar=table.styles.scrollbar_size_vertical,
         )

@@ -68,13 +68,16 @@ class CardInfoScreen(ModalScreen[None]):
                 st.append(f"   stability {state.stability:.1f}d")
             st.append("\n")
         if state is not None:
-            st.append(f"reviews {len(done)}   lapses {state.lapses}   reps in a row {state.reps}   "
-                      f"scheduler {state.scheduler}")
+            st.append(
+                f"reviews {len(done)}   lapses {state.lapses}   reps in a row {state.reps}   "
+                f"scheduler {state.scheduler}"
+            )
             if state.suspended:
                 st.append("   SUSPENDED", style="bold #ff5f5f")
             if state.buried_until and state.buried_until > now:
-                st.append(f"   buried until {state.buried_until.astimezone(now.tzinfo):%Y-%m-%d %H:%M}",
-                          style="bold #ffaf00")
+                st.append(
+                    f"   buried until {state.buried_until.astimezone(now.tzinfo):%Y-%m-%d %H:%M}", style="bold #ffaf00"
+                )
             st.append("\n")
         if item is not None:
             tags = " ".join(f"#{t}" for t in item.tags) or "-"
@@ -86,8 +89,10 @@ class CardInfoScreen(ModalScreen[None]):
         if item is not None:
             body = f"**Front**\n\n{math_markdown(item.question())}\n\n---\n\n**Back**\n\n"
             if item.card.type == "choice":
-                body += "\n".join(f"- {'✓' if o.correct else '✗'} {math_markdown(o.text)}"
-                                  + (f" — *{o.why}*" if o.why else "") for o in item.card.options)
+                body += "\n".join(
+                    f"- {'✓' if o.correct else '✗'} {math_markdown(o.text)}" + (f" — *{o.why}*" if o.why else "")
+                    for o in item.card.options
+                )
                 body += "\n\n" + math_markdown(item.card.back)
             else:
                 body += math_markdown(item.answer())

@@ -48,8 +48,9 @@ so tests drive it with a fake clock. The panels are widgets (``mi_prep.tui.widge
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -111,11 +112,22 @@ class DrillScreen(Screen[Any]):
         Binding("pageup", "scroll_lab('up')", "Scroll results", show=False, priority=True),
     ]
 
-    def __init__(self, store: Store, deckset: DeckSet, *, clock: Callable[[], datetime] | None = None,
-                 seed: int | None = None, minutes: float = D.DEFAULT_MINUTES, topics: Sequence[str] | None = None,
-                 questions: int = D.DEFAULT_QUESTIONS, lab_provider: Any = DEFAULT_LAB,
-                 plan: D.DrillPlan | None = None, tick_seconds: float = 0.5, name: str | None = None,
-                 id: str | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        deckset: DeckSet,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        seed: int | None = None,
+        minutes: float = D.DEFAULT_MINUTES,
+        topics: Sequence[str] | None = None,
+        questions: int = D.DEFAULT_QUESTIONS,
+        lab_provider: Any = DEFAULT_LAB,
+        plan: D.DrillPlan | None = None,
+        tick_seconds: float = 0.5,
+        name: str | None = None,
+        id: str | None = None,
+    ) -> None:
         super().__init__(name=name, id=id)
         self.store = store
         self.deckset = deckset
@@ -126,8 +138,16 @@ class DrillScreen(Screen[Any]):
             lab_provider = make_lab_provider()
         self.lab_provider: D.LabProvider | None = lab_provider
         if plan is None:
-            plan = D.seeded_plan(store, deckset, self.clock(), seed, minutes=minutes, topics=topics,
-                                 n_questions=questions, with_lab=lab_provider is not None)
+            plan = D.seeded_plan(
+                store,
+                deckset,
+                self.clock(),
+                seed,
+                minutes=minutes,
+                topics=topics,
+                n_questions=questions,
+                with_lab=lab_provider is not None,
+            )
         self.plan = plan
         self.drill = D.Drill(store, deckset, plan)
         self.tick_seconds = tick_seconds
@@ -175,8 +195,13 @@ class DrillScreen(Screen[Any]):
     @work(thread=True, exclusive=True, group="drill-lab")
     def _run_lab(self) -> None:
         assert self.lab_provider is not None
-        outcome = D.fetch_lab(self.lab_provider, self.plan.lab_topics, self.plan.seed, on_progress=self._post_progress,
-                              cancel=self.lab_cancel)
+        outcome = D.fetch_lab(
+            self.lab_provider,
+            self.plan.lab_topics,
+            self.plan.seed,
+            on_progress=self._post_progress,
+            cancel=self.lab_cancel,
+        )
         if not self.lab_cancel.is_set():
             self.app.call_from_thread(self._lab_done, outcome)
 
@@ -200,7 +225,9 @@ class DrillScreen(Screen[Any]):
             from mi_prep.lab.api import LabResult
             from mi_prep.tui.widgets.lab_view import LabResultView
 
-            self.query_one("#drill-lab").mount(LabResultView(LabResult(list(outcome.blocks), {}, []), id="drill-lab-view"))
+            self.query_one("#drill-lab").mount(
+                LabResultView(LabResult(list(outcome.blocks), {}, []), id="drill-lab-view")
+            )
         self._refresh()
 
     # ---- rendering ----------------------------------------------------------
@@ -209,7 +236,9 @@ class DrillScreen(Screen[Any]):
             self.query_one(f"#{sid}").set_class(sid != section, "hidden")
         v = self.drill.view()
         lab_shown = v is not None and v.kind == "lab" and bool(self.query("#drill-lab-view"))
-        self.query_one("#drill-lab").set_class(not lab_shown or section not in ("drill-question", "drill-eval"), "hidden")
+        self.query_one("#drill-lab").set_class(
+            not lab_shown or section not in ("drill-question", "drill-eval"), "hidden"
+        )
         self.refresh_bindings()
 
     def _render_intro(self) -> None:
@@ -335,9 +364,15 @@ class DrillScreen(Screen[Any]):
                 d.resume(self.clock())
             self._refresh()
 
-        self.app.push_screen(Confirm(f"Stop the drill now? The {left} question(s) not yet answered will be "
-                                     "recorded as unanswered; everything answered so far is kept.",
-                                     yes="Stop the drill", no="Go on"), decided)
+        self.app.push_screen(
+            Confirm(
+                f"Stop the drill now? The {left} question(s) not yet answered will be "
+                "recorded as unanswered; everything answered so far is kept.",
+                yes="Stop the drill",
+                no="Go on",
+            ),
+            decided,
+        )
 
     def action_next(self) -> None:
         self.grade(None)

@@ -30,11 +30,15 @@ class ExportScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="export-body"):
-            yield Static(Text(
-                "Export to Anki: choose the decks (space toggles) and where to write the .apkg. Each card in a "
-                "deck file becomes one Anki note, and Anki makes one card per question it asks (2 for a reverse "
-                "card, one per cloze deletion): that is the \"Anki cards\" number, the count Home shows. "
-                "Re-importing an export updates the notes in Anki instead of duplicating them."), id="export-intro")
+            yield Static(
+                Text(
+                    "Export to Anki: choose the decks (space toggles) and where to write the .apkg. Each card in a "
+                    "deck file becomes one Anki note, and Anki makes one card per question it asks (2 for a reverse "
+                    'card, one per cloze deletion): that is the "Anki cards" number, the count Home shows. '
+                    "Re-importing an export updates the notes in Anki instead of duplicating them."
+                ),
+                id="export-intro",
+            )
             yield Static("Decks  (cards → Anki cards)", classes="section-title", id="export-decks-title")
             yield SelectionList[str](id="export-decks")
             yield Static("Output file", classes="section-title")
@@ -69,8 +73,13 @@ class ExportScreen(Screen[None]):
         result.update(text)
         self.call_after_refresh(result.scroll_visible, animate=False)
         if toast is not None:
-            self.notify(message or text.plain.lstrip("✓✗ "), title="Export", severity=toast, markup=False,
-                        timeout=8 if toast == "information" else 15)
+            self.notify(
+                message or text.plain.lstrip("✓✗ "),
+                title="Export",
+                severity=toast,
+                markup=False,
+                timeout=8 if toast == "information" else 15,
+            )
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -123,8 +132,11 @@ class ExportScreen(Screen[None]):
                 short = f"Wrote {report.path}: {report.notes} notes, {report.cards} Anki cards"
                 if warnings:
                     short += f", {len(warnings)} warning(s) (see the screen)"
-            self._result(Text("✓ " + str(report), style="bold #5fd75f"),
-                         toast="warning" if warnings else "information", message=short)
+            self._result(
+                Text("✓ " + str(report), style="bold #5fd75f"),
+                toast="warning" if warnings else "information",
+                message=short,
+            )
         elif event.state == WorkerState.ERROR:
             err = event.worker.error
             msg = str(err) if isinstance(err, RuntimeError) else f"Export failed: {type(err).__name__}: {err}"

@@ -54,14 +54,17 @@ class HomeScreen(Screen[None]):
             yield Static("", id="labs-due", classes="hidden")
             with Horizontal(id="home-actions"):
                 for label, action, key, variant in ACTIONS:
-                    yield Button(f"{label} ({key})", id=f"btn-{label.lower()}", variant=variant, compact=True,
-                                 action=action)
+                    yield Button(
+                        f"{label} ({key})", id=f"btn-{label.lower()}", variant=variant, compact=True, action=action
+                    )
             yield DataTable(id="decks", cursor_type="row", zebra_stripes=True)
             yield Static("", id="deck-empty", classes="hidden", markup=False)
             yield Static("", id="deck-errors", classes="hidden")
             with Vertical(id="topics-box", classes="hidden"):
-                yield Static(f"Topic mastery (long-term retention: a card counts fully at a {MATURE_DAYS}-day interval)",
-                             classes="section-title")
+                yield Static(
+                    f"Topic mastery (long-term retention: a card counts fully at a {MATURE_DAYS}-day interval)",
+                    classes="section-title",
+                )
                 yield Static("", id="topics")
             with Vertical(id="heatmap-box"):
                 yield Static("Reviews", classes="section-title")
@@ -113,8 +116,14 @@ class HomeScreen(Screen[None]):
         self.due_labs = due_labs(store, now)
         labs_line = self.query_one("#labs-due", Static)
         if self.due_labs:
-            labs_line.update(Text.assemble(("Labs due: ", "bold"), (", ".join(self.due_labs), "bold #5fd75f"),
-                                           ("  ·  L runs ", "dim"), (self.due_labs[0], "dim")))
+            labs_line.update(
+                Text.assemble(
+                    ("Labs due: ", "bold"),
+                    (", ".join(self.due_labs), "bold #5fd75f"),
+                    ("  ·  L runs ", "dim"),
+                    (self.due_labs[0], "dim"),
+                )
+            )
         labs_line.set_class(not self.due_labs, "hidden")
         self.refresh_bindings()
 

@@ -14,8 +14,9 @@ start=NAME)`` runs a lab at once (Home's "run the due lab" key).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -55,9 +56,18 @@ class LabsScreen(Screen):
     LabsScreen .hidden { display: none; }
     """
 
-    def __init__(self, store: Any, now_fn: Callable[[], datetime], *, labs: dict[str, Lab] | None = None,
-                 seed: int = 0, small: bool = False, cache_dir: Any = None, device: str | None = None,
-                 start: str | None = None) -> None:
+    def __init__(
+        self,
+        store: Any,
+        now_fn: Callable[[], datetime],
+        *,
+        labs: dict[str, Lab] | None = None,
+        seed: int = 0,
+        small: bool = False,
+        cache_dir: Any = None,
+        device: str | None = None,
+        start: str | None = None,
+    ) -> None:
         super().__init__()
         self.store = store
         self.now_fn = now_fn
@@ -170,8 +180,14 @@ class LabsScreen(Screen):
         self.query("#lab-table, #lab-detail, #results, #question-panel").add_class("hidden")
         self.query_one("#run-panel").remove_class("hidden")
         settings = "small settings, " if self.small else ""
-        self.query_one(LabRunPanel).run(lab, f"Running {lab.title} ({settings}seed {self.seed}) - Esc cancels",
-                                        seed=self.seed, small=self.small, device=self.device, cache_dir=self.cache_dir)
+        self.query_one(LabRunPanel).run(
+            lab,
+            f"Running {lab.title} ({settings}seed {self.seed}) - Esc cancels",
+            seed=self.seed,
+            small=self.small,
+            device=self.device,
+            cache_dir=self.cache_dir,
+        )
         self.refresh_bindings()
 
     def on_lab_finished(self, message: LabFinished) -> None:
@@ -233,9 +249,13 @@ class LabsScreen(Screen):
             left = len(self.questions) - len(self.scores)
             saved = f"Your {len(self.scores)} answer(s) so far are saved. " if self.scores else ""
             self.app.push_screen(
-                Confirm(f"Leave this lab with {left} question(s) unanswered? {saved}"
-                        "The run will not be scored.", yes="Leave", no="Keep answering"),
-                lambda leave: self.back_to_list() if leave else None)
+                Confirm(
+                    f"Leave this lab with {left} question(s) unanswered? {saved}The run will not be scored.",
+                    yes="Leave",
+                    no="Keep answering",
+                ),
+                lambda leave: self.back_to_list() if leave else None,
+            )
             return
         if self.state == "done":
             self.back_to_list()
@@ -257,8 +277,9 @@ class LabsScreen(Screen):
     def show_question(self) -> None:
         self.answered = False
         self.pending_free = None
-        self.query_one(LabQuestionPanel).show_question(self.questions[self.q_index], self.q_index + 1,
-                                                       len(self.questions))
+        self.query_one(LabQuestionPanel).show_question(
+            self.questions[self.q_index], self.q_index + 1, len(self.questions)
+        )
         self.refresh_bindings()
 
     def on_key(self, event) -> None:
@@ -316,8 +337,9 @@ class LabsScreen(Screen):
         if self.store is not None and self.run_id is not None:
             self._save("the answer", history.save_answer, self.store, self.run_id, q.id, answer, grade, self.now_fn())
         last = self.q_index + 1 >= len(self.questions)
-        self.query_one(LabQuestionPanel).show_feedback(answer_feedback(q, answer, grade),
-                                                       "Finish (Enter)" if last else "Next (Enter)")
+        self.query_one(LabQuestionPanel).show_feedback(
+            answer_feedback(q, answer, grade), "Finish (Enter)" if last else "Next (Enter)"
+        )
         self.refresh_bindings()
 
     def next_question(self) -> None:
@@ -336,8 +358,9 @@ class LabsScreen(Screen):
         score = run_score(self.scores)
         rating = None
         if self.store is not None and self.run_id is not None and self.running:
-            rating = self._save("the score", history.finish_run, self.store, self.run_id, self.running, score,
-                                self.now_fn())
+            rating = self._save(
+                "the score", history.finish_run, self.store, self.run_id, self.running, score, self.now_fn()
+            )
         self.state = "done"
         self.final_score = score
         line = f"Score: {score:.0%} over {len(self.scores)} question(s)"

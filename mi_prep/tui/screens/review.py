@@ -27,8 +27,14 @@ from textual.widgets import Button, Footer, SelectionList, Static, TextArea
 
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.due_text import next_review_in
-from mi_prep.core.review_grading import (choice_suggestion, coverage_suggestion, is_choice, key_point_coverage,
-                                         picked_option, takes_typed_answer)
+from mi_prep.core.review_grading import (
+    choice_suggestion,
+    coverage_suggestion,
+    is_choice,
+    key_point_coverage,
+    picked_option,
+    takes_typed_answer,
+)
 from mi_prep.core.scheduling import Rating, next_day_start
 from mi_prep.core.session import ReviewItem, ReviewSession, classify
 from mi_prep.tui.editor import open_in_editor
@@ -150,8 +156,11 @@ class ReviewScreen(Screen[None]):
         self._set_hidden("#done", True)
         await self.query_one(ReviewCard).show_front(item, self.order if self._is_choice() else [], self._is_explain())
         self.query_one(AnswerBar).show_front(
-            "Submit answer  (ctrl+s)" if self._is_explain() else
-            "Show answer without choosing  (space)" if self._is_choice() else "Show answer  (space)"
+            "Submit answer  (ctrl+s)"
+            if self._is_explain()
+            else "Show answer without choosing  (space)"
+            if self._is_choice()
+            else "Show answer  (space)"
         )
         if self._is_explain():
             self.query_one("#typed", TextArea).focus()
@@ -242,8 +251,14 @@ class ReviewScreen(Screen[None]):
     # ---- actions -----------------------------------------------------------------
     def action_scroll(self, how: str) -> None:
         scroll = self.query_one("#card-scroll", VerticalScroll)
-        {"down": scroll.scroll_down, "up": scroll.scroll_up, "page_down": scroll.scroll_page_down,
-         "page_up": scroll.scroll_page_up, "home": scroll.scroll_home, "end": scroll.scroll_end}[how](animate=False)
+        {
+            "down": scroll.scroll_down,
+            "up": scroll.scroll_up,
+            "page_down": scroll.scroll_page_down,
+            "page_up": scroll.scroll_page_up,
+            "home": scroll.scroll_home,
+            "end": scroll.scroll_end,
+        }[how](animate=False)
 
     async def action_reveal(self) -> None:
         if self.phase != "front":

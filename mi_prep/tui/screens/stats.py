@@ -12,7 +12,7 @@ All numbers come from :func:`mi_prep.core.stats.compute`; this screen only draws
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -56,8 +56,11 @@ def topic_lines(topics: Sequence[TopicStat], width: int) -> list[Text]:
     width = max(width, 20)
     name_w = max(len("topic"), *(len(t.topic) for t in topics))
     seen_w = max(len("seen"), *(len(f"{t.seen}/{t.cards}") for t in topics))
-    optional = [("reviews", 7, lambda t: str(t.reviews)), ("lapses", 6, lambda t: str(t.lapses)),
-                ("mature", 6, lambda t: str(t.mature))]  # dropped in this order when space is short
+    optional = [
+        ("reviews", 7, lambda t: str(t.reviews)),
+        ("lapses", 6, lambda t: str(t.lapses)),
+        ("mature", 6, lambda t: str(t.mature)),
+    ]  # dropped in this order when space is short
     extra = list(reversed(optional))  # shown left to right: mature, lapses, reviews
 
     def bar_width(name_cols: int) -> int:
@@ -76,8 +79,9 @@ def topic_lines(topics: Sequence[TopicStat], width: int) -> list[Text]:
     bar_w = min(bar_w, BAR_MAX)
 
     cell = bar_w + 5
-    header = Text(f"{'topic':<{name_col}}{GAP}{'mastery':<{cell}}{GAP}{'retention':<{cell}}{GAP}{'seen':>{seen_w}}",
-                  style="bold")
+    header = Text(
+        f"{'topic':<{name_col}}{GAP}{'mastery':<{cell}}{GAP}{'retention':<{cell}}{GAP}{'seen':>{seen_w}}", style="bold"
+    )
     for label, w, _ in extra:
         header.append(f"{GAP}{label:>{w}}")
     lines = [header]
@@ -169,16 +173,28 @@ class StatsScreen(Screen[None]):
         self.query_one("#stats-topics", TopicTable).set_topics(st.topics)
         help_text = Text(MASTERY_HELP)
         if st.mastery_days < MATURE_DAYS:
-            help_text.append(f" Until your interview the scheduler caps intervals at {st.mastery_days:g} day(s), so "
-                             f"a card counts fully at {st.mastery_days:g} day(s) ('mature' counts those cards).")
+            help_text.append(
+                f" Until your interview the scheduler caps intervals at {st.mastery_days:g} day(s), so "
+                f"a card counts fully at {st.mastery_days:g} day(s) ('mature' counts those cards)."
+            )
         help_text.append(" " + RETENTION_HELP + " Seen counts review items (a reverse card is two).")
         self.query_one("#stats-help", Static).update(help_text)
 
         days = [d for d, _ in st.reviews_per_day]
-        self._count_plot("#plot-reviews", f"Reviews per day (last {len(days)} days)", st.reviews_per_day,
-                         sorted(range(len(days) - 1, -1, -7)), "blue")
-        self._count_plot("#plot-forecast", f"Due forecast (next {len(st.forecast)} days)", st.forecast,
-                         list(range(0, len(st.forecast), 7)), "orange")
+        self._count_plot(
+            "#plot-reviews",
+            f"Reviews per day (last {len(days)} days)",
+            st.reviews_per_day,
+            sorted(range(len(days) - 1, -1, -7)),
+            "blue",
+        )
+        self._count_plot(
+            "#plot-forecast",
+            f"Due forecast (next {len(st.forecast)} days)",
+            st.forecast,
+            list(range(0, len(st.forecast), 7)),
+            "orange",
+        )
 
     def _count_plot(self, selector: str, title: str, series, xticks: list[int], color: str) -> None:
         plot = self.query_one(selector, PlotextPlot)

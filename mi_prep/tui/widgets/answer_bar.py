@@ -4,8 +4,8 @@ screen's keys drive them); a click posts ``Button.Pressed`` (ids ``show`` and ``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Mapping
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -19,8 +19,9 @@ RATING_VARIANTS = {Rating.AGAIN: "error", Rating.HARD: "warning", Rating.GOOD: "
 class AnswerBar(Horizontal):
     def compose(self) -> ComposeResult:
         buttons = [Button("Show answer  (space)", id="show", variant="primary")]
-        buttons += [Button(r.label, id=f"rate-{int(r)}", variant=RATING_VARIANTS[r], classes="rate hidden")
-                    for r in Rating]
+        buttons += [
+            Button(r.label, id=f"rate-{int(r)}", variant=RATING_VARIANTS[r], classes="rate hidden") for r in Rating
+        ]
         for button in buttons:
             button.can_focus = False
             yield button

@@ -15,8 +15,15 @@ from mi_prep.core.browse import ScheduleCells, one_line
 from mi_prep.core.session import ReviewItem
 
 # column key -> header label; the order is the table's column order and the `o` cycle order
-COLUMNS = {"q": "Question", "deck": "Deck", "tags": "Tags", "state": "State", "due": "Due",
-           "ease": "Ease", "lapses": "Lapses"}
+COLUMNS = {
+    "q": "Question",
+    "deck": "Deck",
+    "tags": "Tags",
+    "state": "State",
+    "due": "Due",
+    "ease": "Ease",
+    "lapses": "Lapses",
+}
 # content widths of the columns that are never cut ("suspended", "10.5mo", "1000%", header "Lapses")
 FIXED_WIDTHS = {"state": 9, "due": 6, "ease": 5, "lapses": 6}
 RIGHT_ALIGNED = ("due", "ease", "lapses")
@@ -34,8 +41,16 @@ class ColumnSpec:
     width: int
 
 
-def plan_columns(width: int, deck_names: list[str], tag_texts: list[str], sort_key: str | None,
-                 descending: bool, *, padding: int = 1, scrollbar: int = 2) -> list[ColumnSpec]:
+def plan_columns(
+    width: int,
+    deck_names: list[str],
+    tag_texts: list[str],
+    sort_key: str | None,
+    descending: bool,
+    *,
+    padding: int = 1,
+    scrollbar: int = 2,
+) -> list[ColumnSpec]:
     """Column widths for a table ``width`` cells wide: the fixed columns first, then Deck and Tags
     (shrunk, or dropped when there is no room), the question gets the rest."""
 

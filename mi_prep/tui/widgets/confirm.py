@@ -22,10 +22,7 @@ class Confirm(ModalScreen[bool]):
     Confirm Horizontal { height: auto; width: auto; margin-top: 1; }
     Confirm Button { margin-right: 2; }
     """
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
-    ]
+    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
 
     def __init__(self, question: str, *, yes: str = "Yes", no: str = "No") -> None:
         super().__init__()

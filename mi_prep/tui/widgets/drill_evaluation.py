@@ -51,7 +51,9 @@ class DrillEvaluation(VerticalScroll):
         for gid in GRADE_BUTTONS:
             self.query_one(f"#{gid}").display = ev.mode == "self"
         self.query_one("#grade-next").display = ev.mode != "self"
-        (points if ev.mode == "points" else self.query_one("#grade-right" if ev.mode == "self" else "#grade-next")).focus()
+        (
+            points if ev.mode == "points" else self.query_one("#grade-right" if ev.mode == "self" else "#grade-next")
+        ).focus()
         self.scroll_home(animate=False)
 
     def ticks(self) -> list[bool]:

@@ -13,8 +13,9 @@ from textual.widgets import Button, Static
 
 from mi_prep.core.drill import DrillPlan, plan_summary
 
-KEYS = ("Ctrl+S submits an answer, F2 pauses, Escape leaves the answer box (again: stop the drill). "
-        "Press Start when ready.")
+KEYS = (
+    "Ctrl+S submits an answer, F2 pauses, Escape leaves the answer box (again: stop the drill). Press Start when ready."
+)
 
 
 class DrillIntro(Vertical):
@@ -27,4 +28,6 @@ class DrillIntro(Vertical):
 
     def show_waiting(self, lab_status: str) -> None:
         self.query_one("#drill-start").display = False
-        self.query_one("#drill-intro-text", Static).update(f"Waiting for the lab (the clocks are stopped) ...\n{lab_status}")
+        self.query_one("#drill-intro-text", Static).update(
+            f"Waiting for the lab (the clocks are stopped) ...\n{lab_status}"
+        )

@@ -7,7 +7,7 @@ one, a mouse click toggles too.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from textual.binding import Binding
 from textual.content import Content
@@ -30,8 +30,9 @@ class KeyPointList(SelectionList[int], inherit_bindings=False):
     def set_points(self, texts: Sequence[str], ticked: Sequence[bool]) -> None:
         """Show ``texts`` (literally), ``ticked`` pre-selected, the first one highlighted."""
         self.clear_options()
-        self.add_options([Selection(Content(" ".join(t.split())), i, bool(hit))
-                          for i, (t, hit) in enumerate(zip(texts, ticked))])
+        self.add_options(
+            [Selection(Content(" ".join(t.split())), i, bool(hit)) for i, (t, hit) in enumerate(zip(texts, ticked))]
+        )
         if texts:
             self.highlighted = 0
 

@@ -3,7 +3,8 @@ highlighted lab's description. Lab text is shown literally."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -23,8 +24,14 @@ class LabTable(DataTable):
         for name, lab in labs.items():
             s = summaries.get(name)
             due = due_text(name)
-            self.add_row(Text(name), Text(", ".join(lab.topics[:2])), _pct(s and s.last_score), _pct(s and s.mastery),
-                         Text(due, style="bold #5fd75f" if due == "due" else "dim"), key=name)
+            self.add_row(
+                Text(name),
+                Text(", ".join(lab.topics[:2])),
+                _pct(s and s.last_score),
+                _pct(s and s.mastery),
+                Text(due, style="bold #5fd75f" if due == "due" else "dim"),
+                key=name,
+            )
 
     def cursor_name(self, names: list[str]) -> str | None:
         """The name (of ``names``, in row order) under the cursor."""
@@ -33,5 +40,11 @@ class LabTable(DataTable):
 
 def lab_detail(lab: Lab, small: bool) -> Text:
     note = "  (small settings on: s toggles)" if small else ""
-    return Text.assemble((lab.title, "bold"), note, "\n", lab.summary, "\n",
-                         (f"topics: {', '.join(lab.topics)} · Enter or r runs it", "dim"))
+    return Text.assemble(
+        (lab.title, "bold"),
+        note,
+        "\n",
+        lab.summary,
+        "\n",
+        (f"topics: {', '.join(lab.topics)} · Enter or r runs it", "dim"),
+    )

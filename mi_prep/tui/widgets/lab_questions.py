@@ -8,7 +8,7 @@ shows: grading and saving are the screen's (through :mod:`mi_prep.core.questions
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -78,8 +78,11 @@ class LabQuestionPanel(Vertical):
     def ask_points(self, q: FreeText, ticked: Sequence[bool]) -> None:
         """The model answer and the key points (``ticked`` pre-selected) for the user to confirm."""
         self.query_one("#answer", Input).disabled = True
-        self._text("#feedback", f"Model answer: {q.model_answer}\nKey points found in your answer are ticked; "
-                                "Up/Down and x change them, Enter confirms:")
+        self._text(
+            "#feedback",
+            f"Model answer: {q.model_answer}\nKey points found in your answer are ticked; "
+            "Up/Down and x change them, Enter confirms:",
+        )
         points = self.query_one("#points", KeyPointList)
         points.set_points(list(q.key_points), ticked)
         points.remove_class("hidden")

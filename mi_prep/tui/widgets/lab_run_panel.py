@@ -41,14 +41,22 @@ class LabRunPanel(Vertical):
         self._run_worker(lab, seed, small, device, cache_dir, self.cancel_event)
 
     @work(thread=True, exclusive=True, group="lab")
-    def _run_worker(self, lab: Lab, seed: int, small: bool, device: str | None, cache_dir: Any,
-                    cancel: threading.Event) -> None:
+    def _run_worker(
+        self, lab: Lab, seed: int, small: bool, device: str | None, cache_dir: Any, cancel: threading.Event
+    ) -> None:
         from mi_prep.lab.runner import merge_params, run_lab
 
         try:
             params = merge_params(lab, small=small)
-            run = run_lab(lab, seed=seed, device=device, params=params, cache_dir=cache_dir,
-                          on_progress=lambda p: self.post_message(LabProgress(p)), cancel=cancel)
+            run = run_lab(
+                lab,
+                seed=seed,
+                device=device,
+                params=params,
+                cache_dir=cache_dir,
+                on_progress=lambda p: self.post_message(LabProgress(p)),
+                cancel=cancel,
+            )
             self.post_message(LabFinished(run))
         except LabUnavailable as exc:
             self.post_message(LabFinished(None, str(exc)))

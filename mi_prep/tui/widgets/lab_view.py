@@ -94,6 +94,7 @@ def block_widget(b: Block) -> Any:
             plt.xlabel(b.xlabel)
             plt.ylabel(b.ylabel)
             plot.refresh()
+
         plot._mi_draw = draw  # type: ignore[attr-defined]
         return plot
     return Static(repr(b), markup=False)

@@ -10,7 +10,7 @@ never markup.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -53,8 +53,9 @@ class ReviewCard(VerticalScroll):
         await self.query_one("#question", Markdown).update(math_markdown(item.question()))
         options = self.query_one("#options", Markdown)
         if order:
-            await options.update("\n\n".join(f"**{pos}** — {math_markdown(item.card.options[i].text)}"
-                                             for pos, i in enumerate(order, 1)))
+            await options.update(
+                "\n\n".join(f"**{pos}** — {math_markdown(item.card.options[i].text)}" for pos, i in enumerate(order, 1))
+            )
         options.set_class(not order, "hidden")
         typed = self.typed
         typed.text = ""

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Sequence
 
 from rich.text import Text
 
@@ -17,8 +17,11 @@ NEW_STYLE, LEARN_STYLE, DUE_STYLE = "bold #5fafff", "bold #ff5f5f", "bold #5fd75
 def counts_line(c: Counts, current: str | None) -> Text:
     """`` 3   1   12   new · learning · due`` with the current card's kind underlined."""
     text = Text()
-    for kind, n, style in (("new", c.new, NEW_STYLE), ("learning", c.learning, LEARN_STYLE),
-                           ("review", c.review, DUE_STYLE)):
+    for kind, n, style in (
+        ("new", c.new, NEW_STYLE),
+        ("learning", c.learning, LEARN_STYLE),
+        ("review", c.review, DUE_STYLE),
+    ):
         text.append(f" {n} ", style=style + (" underline" if kind == current else ""))
         text.append(" ")
     text.append(" new · learning · due", style="dim")
@@ -66,8 +69,9 @@ def done_message(scope: str, any_items: bool, next_learning: datetime | None, no
         text.append(f"You have finished {scope} for now.\n")
     if next_learning is not None:
         local = next_learning.astimezone(now.tzinfo)
-        text.append(f"\nThe next learning card is due in {until(next_learning, now)} "
-                    f"(at {local:%H:%M}).\n", style="bold")
+        text.append(
+            f"\nThe next learning card is due in {until(next_learning, now)} (at {local:%H:%M}).\n", style="bold"
+        )
     else:
         text.append("\nNo more cards are due today. Come back tomorrow.\n")
     text.append("\nEscape: Home    u: undo the last answer", style="dim")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from mi_prep.core import drill as D
 from mi_prep.core.deck import load_decks
@@ -54,7 +54,7 @@ def test_use_lab_adds_a_section_or_notes_a_skip(tmp_path):
     (d / "t.yaml").write_text("id: t\nname: T\ntags: [circuits]\ncards:\n  - id: t1\n    front: Q?\n    back: A\n")
     ds = load_decks(d)
     store = open_store(tmp_path / "data")
-    now = datetime(2026, 7, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 7, 1, tzinfo=UTC)
     plan = D.make_plan(store, ds, now, random.Random(1), seed=1, n_questions=1)
     dr = D.Drill(store, ds, plan)
     dr.use_lab(section())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from mi_prep.core.scheduling import Rating
 from mi_prep.core.store import StorageError, open_store
 from mi_prep.core.store import drills as rows
 
-T0 = datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -20,22 +20,46 @@ def store(tmp_path):
 
 
 def answer(drill_id, idx, topic, score, timed_out=False):
-    return rows.DrillAnswerRow(drill_id, idx, f"item-{idx}", "recall", topic, "Q?", "typed", [], score, 1200,
-                               timed_out, T0)
+    return rows.DrillAnswerRow(
+        drill_id, idx, f"item-{idx}", "recall", topic, "Q?", "typed", [], score, 1200, timed_out, T0
+    )
 
 
 def test_a_drill_and_its_answers_round_trip(store):
     plan = {"seed": 3, "questions": []}
     first = rows.insert_drill(store, seed=3, started=T0, minutes=10.0, topics=["circuits"], plan=plan)
     assert rows.stored_plan(store, first) == plan and rows.stored_report(store, first) is None
-    rows.insert_answer(store, rows.DrillAnswerRow(first, 0, "t-explain", "explain", "circuits", "Explain", None,
-                                                  [{"text": "a", "covered": True}], 0.5, 900, False, T0))
+    rows.insert_answer(
+        store,
+        rows.DrillAnswerRow(
+            first,
+            0,
+            "t-explain",
+            "explain",
+            "circuits",
+            "Explain",
+            None,
+            [{"text": "a", "covered": True}],
+            0.5,
+            900,
+            False,
+            T0,
+        ),
+    )
     rows.insert_answer(store, answer(first, 1, "circuits", 0.0, timed_out=True))
     got = store.db.execute("SELECT answer, points, timed_out, ts FROM drill_answers ORDER BY idx").fetchall()
     assert got == [(None, '[{"text": "a", "covered": true}]', 0, T0.isoformat()), ("typed", "[]", 1, T0.isoformat())]
     report = {"topics": {"circuits": 0.25}}
-    rows.finish_drill(store, first, finished=T0, report=report, paused_ms=500, score=0.25, status="finished",
-                      plan={**plan, "lab": None})
+    rows.finish_drill(
+        store,
+        first,
+        finished=T0,
+        report=report,
+        paused_ms=500,
+        score=0.25,
+        status="finished",
+        plan={**plan, "lab": None},
+    )
     rows.save_report(store, first, {**report, "boosted": {"circuits": 1}})
     assert rows.stored_report(store, first) == {"topics": {"circuits": 0.25}, "boosted": {"circuits": 1}}
     assert rows.stored_plan(store, first) == {"seed": 3, "questions": [], "lab": None}
@@ -49,8 +73,16 @@ def test_history_reads_newest_first(store):
     for k, score in enumerate((0.2, None, 0.8)):
         i = rows.insert_drill(store, seed=k, started=T0 + timedelta(days=k), minutes=5, topics=[], plan={})
         if score is not None:
-            rows.finish_drill(store, i, finished=T0, report={"topics": {"x": score}}, paused_ms=0, score=score,
-                              status="finished", plan={})
+            rows.finish_drill(
+                store,
+                i,
+                finished=T0,
+                report={"topics": {"x": score}},
+                paused_ms=0,
+                score=score,
+                status="finished",
+                plan={},
+            )
             rows.insert_answer(store, answer(i, 0, "x", score))
         ids.append(i)
     assert [s.id for s in rows.drill_summaries(store)] == ids[::-1]
