@@ -17,16 +17,17 @@ from mi_prep.lab.api import (
     Lab,
     LabContext,
     LabResult,
-    LinePlot,
     MultipleChoice,
     Numeric,
     PickComponent,
-    Series,
     Table,
     Text,
     model_validator,
 )
-from mi_prep.lab.tasks.induction import INDUCTION_SMALL, InductionSpec
+from mi_prep.lab.attention_heads import head_name, head_scores, run_patterns
+from mi_prep.lab.curves import steepest_drop
+from mi_prep.lab.figures import grid_table, loss_plot
+from mi_prep.lab.tasks.induction import INDUCTION_SMALL, InductionSpec, split_losses
 
 
 class InductionHeadsParams(InductionSpec):
@@ -38,87 +39,6 @@ class InductionHeadsParams(InductionSpec):
         if self.show_period > self.d_vocab - 1:
             raise ValueError(f"show_period ({self.show_period}) must be at most d_vocab - 1 ({self.d_vocab - 1})")
         return self
-
-
-def head_name(layer: int, head: int) -> str:
-    return f"L{layer}H{head}"
-
-
-# --------------------------------------------------------------------------- measurements (torch)
-
-
-def induction_masks(tokens):
-    """``(mask[b, q, k], has[b, q])``: k is an induction target of query q when tokens[k-1] == tokens[q], k <= q."""
-    import torch
-
-    b, t = tokens.shape
-    mask = torch.zeros(b, t, t, dtype=torch.bool, device=tokens.device)
-    mask[:, :, 1:] = tokens[:, None, :-1] == tokens[:, :, None]
-    mask &= torch.tril(torch.ones(t, t, dtype=torch.bool, device=tokens.device))[None]
-    mask[:, :, 0] = False
-    return mask, mask.any(-1)
-
-
-def head_scores(patterns: dict[int, Any], tokens) -> tuple[list[list[float]], list[list[float]]]:
-    """Per layer and head: previous-token score (mean attention from q to q-1) and induction score
-    (mean attention mass on the tokens right after earlier copies of the current token, over
-    queries that have an earlier copy)."""
-    mask, has = induction_masks(tokens)
-    prev, ind = [], []
-    for layer in sorted(patterns):
-        pat = patterns[layer].float()  # [b, h, q, k]
-        prev.append(pat[..., 1:, :].diagonal(0, dim1=-2, dim2=-1).mean((0, 2)).tolist())
-        mass = (pat * mask[:, None]).sum(-1)  # [b, h, q]
-        ind.append(((mass * has[:, None]).sum((0, 2)) / has.sum().clamp(min=1)).tolist())
-    return prev, ind
-
-
-def run_patterns(model, tokens, n_layers: int, ablate: list[tuple[int, int]] = ()):
-    """Attention patterns (and logits) with the listed heads' outputs zero-ablated (z set to 0)."""
-    import torch
-
-    pats: dict[int, Any] = {}
-    hooks = []
-    for layer in range(n_layers):
-        heads = [h for (l, h) in ablate if l == layer]
-        if heads:
-
-            def zero(z, hook, heads=heads):
-                z = z.clone()
-                z[:, :, heads] = 0.0
-                return z
-
-            hooks.append((f"blocks.{layer}.attn.hook_z", zero))
-
-        def save(p, hook, layer=layer):
-            pats[layer] = p.detach()
-
-        hooks.append((f"blocks.{layer}.attn.hook_pattern", save))
-    with torch.no_grad():
-        logits = model.run_with_hooks(tokens, fwd_hooks=hooks)
-    return logits, pats
-
-
-def split_losses(logits, tokens, period) -> tuple[float, float]:
-    """Mean next-token loss on the first copy (unpredictable) and on the repeats (predictable)."""
-    import torch
-
-    from mi_prep.lab.models import lm_loss
-
-    per = lm_loss(logits, tokens, reduction="none")  # [b, t-1]; column q predicts token q+1
-    q = torch.arange(per.shape[1], device=tokens.device)[None]
-    first = q < period[:, None]
-    return float(per[first].mean()), float(per[~first].mean())
-
-
-def phase_change_step(losses: list[float], log_every: int = 10) -> tuple[int, float]:
-    """Step where the (smoothed) loss curve falls fastest, and the drop per logged interval there."""
-    if len(losses) < 4:
-        return 0, 0.0
-    sm = [sum(losses[max(0, i - 1) : i + 2]) / len(losses[max(0, i - 1) : i + 2]) for i in range(len(losses))]
-    drops = [sm[i] - sm[i + 1] for i in range(len(sm) - 1)]
-    i = max(range(len(drops)), key=drops.__getitem__)
-    return (i + 1) * log_every, drops[i]
 
 
 # --------------------------------------------------------------------------- the lab
@@ -165,12 +85,12 @@ class InductionHeadsLab(Lab):
         # causal check: ablate each layer-0 head (and all of layer 0), re-measure the induction head
         ablation_rows = []
         after: dict[str, float] = {}
-        for label, heads in [
+        for label, ablated in [
             *[(head_name(0, h), [(0, h)]) for h in range(H)],
             ("all of layer 0", [(0, h) for h in range(H)]),
         ]:
             ctx.check_cancelled()
-            lg, pa = run_patterns(model, tokens, L, ablate=heads)
+            lg, pa = run_patterns(model, tokens, L, ablate=ablated)
             _, ind_ab = head_scores(pa, tokens)
             _, rep_ab = split_losses(lg, tokens, period)
             after[label] = ind_ab[L - 1][ind_head]
@@ -189,7 +109,7 @@ class InductionHeadsLab(Lab):
         others = [after[head_name(0, h)] for h in range(H) if h != prev_head]
         drop_prev = 1 - score_after_prev / max(ind_best, 1e-9)
         drop_other = max((1 - a / max(ind_best, 1e-9) for a in others), default=0.0)
-        step_pc, _ = phase_change_step(losses)
+        step_pc, _ = steepest_drop(losses)
 
         metrics: dict[str, float] = {
             "prev_head": float(prev_head),
@@ -225,12 +145,8 @@ class InductionHeadsLab(Lab):
                     + ("Loaded from cache." if was_cached else f"Trained {p.steps} steps.")
                 ),
             ),
-            LinePlot(
-                title="Training loss",
-                xlabel="step",
-                ylabel="cross-entropy",
-                series=[Series("loss", [float(10 * i) for i in range(len(losses))], [float(v) for v in losses])],
-                caption=f"Steepest drop around step {step_pc}: the induction phase change.",
+            loss_plot(
+                "Training loss", losses, caption=f"Steepest drop around step {step_pc}: the induction phase change."
             ),
             Heatmap(
                 title="Previous-token score (layer x head)",
@@ -250,10 +166,12 @@ class InductionHeadsLab(Lab):
                 col_labels=[f"H{h}" for h in range(H)],
                 caption="Mean attention to the token after an earlier copy of the current token.",
             ),
-            Table(
-                title="Per-head scores",
-                columns=["head", "previous-token", "induction"],
-                rows=[[head_name(l, h), round(prev[l][h], 3), round(ind[l][h], 3)] for l in range(L) for h in range(H)],
+            grid_table(
+                "Per-head scores",
+                "head",
+                heads,
+                ["previous-token", "induction"],
+                [[prev[l][h], ind[l][h]] for l in range(L) for h in range(H)],
             ),
         ]
         # attention patterns on one short example with a visible period

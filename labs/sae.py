@@ -1,22 +1,11 @@
 """Sparse autoencoders on activations with known ground-truth features.
 
-Synthetic "activations": ``n_true`` unit-norm random feature directions in ``d`` dims (more features
-than dims, so they are in superposition), each active independently with probability ``p`` at a
-magnitude uniform in [0.5, 1.5]. Because the true features are known we can score an SAE directly:
-mean max cosine similarity (MMCS) of each true feature to the closest decoder direction.
-
-Variants (one class each, sharing a base class, in :mod:`mi_prep.lab.sparse_autoencoders`; the data
-comes from :mod:`mi_prep.lab.tasks.sparse_features`):
-
-* ReLU + L1 (Bricken et al. 2023): ``f = ReLU(W_enc (x - b_dec) + b_enc)``, loss = MSE + lambda * sum f.
-* TopK (Gao et al. 2024, arXiv 2406.04093): keep the k largest pre-activations; no sparsity penalty.
-  Dead-latent fix: the AuxK loss (reconstruct the residual with the top ``k_aux`` dead latents).
-* JumpReLU (Rajamanoharan et al. 2024, arXiv 2407.14435): ``f = z * H(z - theta)`` with a learned
-  per-latent threshold theta; L0 penalty trained directly through straight-through estimators whose
-  pseudo-derivative w.r.t. theta uses a rectangle kernel of width epsilon.
-
-Dead-latent fix shown as extra rows: TopK + AuxK and TopK + resampling (Bricken et al.: re-initialise
-dead latents towards inputs the SAE reconstructs badly).
+The activations (:mod:`mi_prep.lab.tasks.sparse_features`) are sparse combinations of more true feature
+directions than dims, so an SAE can be scored directly: mean max cosine similarity (MMCS) of each true
+feature to the closest decoder direction. Variants (:mod:`mi_prep.lab.sparse_autoencoders`): ReLU + L1
+(Bricken et al. 2023), TopK (Gao et al. 2024) and JumpReLU (Rajamanoharan et al. 2024). Dead-latent fixes
+shown as extra rows: TopK + AuxK and TopK + resampling (Bricken et al.: re-initialise dead latents towards
+inputs the SAE reconstructs badly).
 
 Module import does not import torch; question building is a pure function of the metrics.
 """
@@ -25,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from mi_prep.lab.api import (
     Field,
@@ -34,15 +23,16 @@ from mi_prep.lab.api import (
     LabContext,
     LabParams,
     LabResult,
-    LinePlot,
     MultipleChoice,
     Numeric,
     Question,
-    Series,
-    Table,
     Text,
     model_validator,
 )
+from mi_prep.lab.figures import xy_plot
+from mi_prep.lab.seeding import seeded
+from mi_prep.lab.sparse_autoencoders import describe_thresholds, score_table
+from mi_prep.lab.tasks.sparse_features import FittedSAE, eval_activations, feature_directions, fit_sae
 
 MAIN_VARIANTS = ("relu", "topk", "jumprelu")
 LABELS = {
@@ -67,7 +57,6 @@ MATCH_COS = 0.9
 """A true feature counts as recovered when some decoder direction has cosine >= this with it."""
 TIE = 0.005
 """MMCS gap below which two variants count as tied."""
-METRIC_NAMES = ("l0", "mse", "fvu", "dead", "gain", "mmcs", "recovered")
 FixVariant = Literal["topk_tight", "topk_tight_auxk", "topk_tight_resample"]
 
 
@@ -101,10 +90,6 @@ class SAEParams(LabParams):
 
 
 # --------------------------------------------------------------------------- pure question building
-
-
-def _variants_in(metrics: Mapping[str, float]) -> list[str]:
-    return [v for v in LABELS if f"{v}_mmcs" in metrics]
 
 
 def build_questions(metrics: Mapping[str, float]) -> list[Question]:
@@ -176,7 +161,7 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
     # 3. dead latents: the big dictionary vs the tight one
     n_lat = int(metrics.get("n_latents", 0))
     n_tight = int(metrics.get("tight_latents", 0))
-    dead_line = ", ".join(f"{LABELS[v]} {int(metrics[f'{v}_dead'])}" for v in _variants_in(metrics))
+    dead_line = ", ".join(f"{LABELS[v]} {int(metrics[f'{v}_dead'])}" for v in LABELS if f"{v}_mmcs" in metrics)
     if "topk_dead" in metrics:
         qs.append(
             Numeric(
@@ -286,8 +271,7 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
                 "learned per-latent threshold with an L0 penalty trained by straight-through estimators; neither "
                 "penalises the size of an active latent, so the encoder can output the full magnitude. Gated SAEs "
                 "similarly separate the gate (penalised) from the magnitude. In this run the isolated-feature gain was "
-                + ", ".join(f"{LABELS[v]} {float(metrics[f'{v}_gain']):.2f}" for v in main)
-                + "."
+                f"{gain_line}."
             ),
             key_points=(
                 "L1 penalises magnitude, not just the count of active latents",
@@ -301,9 +285,7 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
                 ("topk", "top-k", "top k", "k largest"),
                 ("jumprelu", "threshold", "l0", "straight-through", "ste"),
             ),
-            explanation="Gains in this run: "
-            + ", ".join(f"{LABELS[v]} {float(metrics[f'{v}_gain']):.2f}" for v in main)
-            + ".",
+            explanation=f"Gains in this run: {gain_line}.",
         )
     )
     return qs
@@ -323,96 +305,43 @@ class SAELab(Lab):
     Params = SAEParams
     small = {"steps": 600, "eval_samples": 4096, "resample_at": (200,), "fixes": ("topk_tight", "topk_tight_resample")}
 
-    def _train(self, vid: str, ctx: LabContext, p: SAEParams, T, stage: int, n_stages: int):
-        import torch
-
-        from mi_prep.lab.sparse_autoencoders import make_sae, train_sae
-        from mi_prep.lab.tasks.sparse_features import sample_activations
-
+    def _train(self, vid: str, ctx: LabContext, p: SAEParams, T, x_eval, stage: int, n_stages: int) -> FittedSAE:
         base, dictionary, fix = SPECS[vid]
-        g_init = torch.Generator().manual_seed(ctx.seed * 1000 + 17)  # same init for every variant
-        g_data = torch.Generator().manual_seed(ctx.seed * 1000 + 29)  # same data stream for every variant
-        prob = p.p_active
-        L = p.n_latents if dictionary == "main" else (p.tight_latents or p.n_true)
-        x0, _ = sample_activations(T, 4096, prob, torch.Generator().manual_seed(ctx.seed * 1000 + 3))
-        kw = {"generator": g_init, "b_dec_init": x0.mean(0)}
-        if base == "relu":
-            sae = make_sae("relu", p.d, L, l1=p.l1, **kw)
-        elif base == "topk":
-            sae = make_sae("topk", p.d, L, k=p.k, aux_k=p.aux_k if fix == "auxk" else 0, aux_coef=p.aux_coef, **kw)
-        else:
-            sae = make_sae("jumprelu", p.d, L, l0=p.jump_l0, eps=p.jump_eps, theta_init=p.jump_theta_init, **kw)
-
-        def on_log(step: int, loss: float) -> None:
-            ctx.progress(stage * p.steps + step + 1, n_stages * p.steps, loss=loss, message=f"training {LABELS[vid]}")
-
-        curve, resampled = train_sae(
-            sae,
-            lambda n, g: sample_activations(T, n, prob, g)[0],
-            g_data,
-            steps=p.steps,
-            batch=p.batch,
-            lr=p.lr,
-            dead_window=p.dead_window,
-            resample_at=p.resample_at if fix == "resample" else (),
-            ctx=ctx,
-            log_every=p.log_every,
-            on_log=on_log,
-        )
-        return sae, curve, resampled
+        kwargs: dict[str, Any] = {  # make_sae arguments per architecture
+            "relu": {"l1": p.l1},
+            "topk": {"k": p.k, "aux_k": p.aux_k if fix == "auxk" else 0, "aux_coef": p.aux_coef},
+            "jumprelu": {"l0": p.jump_l0, "eps": p.jump_eps, "theta_init": p.jump_theta_init},
+        }[base]
+        n_latents = p.n_latents if dictionary == "main" else (p.tight_latents or p.n_true)
+        train = p.model_dump(include={"steps", "batch", "lr", "dead_window", "log_every"})
+        train["resample_at"] = p.resample_at if fix == "resample" else ()
+        progress = (stage, n_stages, f"training {LABELS[vid]}")
+        return fit_sae(ctx, base, T, p.p_active, n_latents, x_eval, MATCH_COS, progress=progress, **train, **kwargs)
 
     # ------------------------------------------------------------------ run
 
     def run(self, ctx: LabContext) -> LabResult:
-        import torch
-
-        from mi_prep.lab.sparse_autoencoders import evaluate_sae
-        from mi_prep.lab.tasks.sparse_features import feature_directions, sample_activations
-
         p: SAEParams = ctx.params
         variants = list(MAIN_VARIANTS) + [v for v in p.fixes if v not in MAIN_VARIANTS]
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         metrics: dict[str, float] = {k: float(getattr(p, k)) for k in ("d", "n_true", "n_latents", "p_active", "k")}
         metrics["tight_latents"] = float(p.tight_latents or p.n_true)
-        curves: dict[str, list[tuple[float, float]]] = {}
-        extra: dict[str, str] = {}
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(ctx.seed)
+        fits: dict[str, FittedSAE] = {}
+        with seeded(ctx.seed):
             T = feature_directions(p.n_true, p.d, ctx.seed)
-            g_eval = torch.Generator().manual_seed(ctx.seed * 1000 + 7)
-            x_eval, c_eval = sample_activations(T, p.eval_samples, p.p_active, g_eval)
             metrics["eval_samples"] = float(p.eval_samples)
-            metrics["true_l0"] = float((c_eval > 0).float().sum(-1).mean())
+            x_eval, metrics["true_l0"] = eval_activations(T, p.eval_samples, p.p_active, seed=ctx.seed)
             for stage, vid in enumerate(variants):
-                ts = time.perf_counter()
-                sae, curve, resampled = self._train(vid, ctx, p, T, stage, len(variants))
-                timings[f"train_{vid}"] = time.perf_counter() - ts
-                curves[vid] = curve
-                for key, val in evaluate_sae(sae, T, x_eval, match_cos=MATCH_COS).items():
-                    metrics[f"{vid}_{key}"] = val
+                fits[vid] = fit = self._train(vid, ctx, p, T, x_eval, stage, len(variants))
+                timings[f"train_{vid}"] = fit.seconds
+                metrics.update({f"{vid}_{key}": val for key, val in fit.scores.items()})
                 if SPECS[vid][2] == "resample":
-                    metrics[f"{vid}_resampled"] = float(resampled)
+                    metrics[f"{vid}_resampled"] = float(fit.resampled)
                 if vid == "jumprelu":
-                    th = sae.theta.detach()
-                    extra["jumprelu"] = (
-                        f"learned thresholds: mean {float(th.mean()):.3f}, range {float(th.min()):.3f}-{float(th.max()):.3f}"
-                    )
-                    metrics["jumprelu_theta_mean"] = float(th.mean())
+                    metrics["jumprelu_theta_mean"] = float(fit.sae.theta.detach().mean())
         timings["total"] = time.perf_counter() - t0
 
-        rows = []
-        for vid in variants:
-            n_l = p.n_latents if SPECS[vid][1] == "main" else int(metrics["tight_latents"])
-            rows.append(
-                [LABELS[vid], n_l]
-                + [
-                    round(metrics[f"{vid}_{k}"], 4 if k in ("mse", "fvu") else 3)
-                    if k not in ("dead", "recovered")
-                    else int(metrics[f"{vid}_{k}"])
-                    for k in ("l0", "mse", "fvu", "dead", "gain", "mmcs", "recovered")
-                ]
-            )
         blocks = [
             Text(
                 title="Setup",
@@ -425,38 +354,21 @@ class SAELab(Lab):
                     f"{p.steps} steps of batch {p.batch}; all variants see the same init and data. "
                     f"ReLU+L1 lambda={p.l1}; TopK k={p.k}; JumpReLU L0 coef {p.jump_l0}, rectangle-kernel "
                     f"width eps={p.jump_eps}, theta init {p.jump_theta_init}"
-                    + (f" ({extra['jumprelu']})" if "jumprelu" in extra else "")
+                    + f" ({describe_thresholds(fits['jumprelu'].sae.theta)})"  # JumpReLU is always trained
                     + f"; AuxK k_aux={p.aux_k}, coef {p.aux_coef:.3g}, dead = no activation for {p.dead_window} "
                     f"steps; resampling at steps {list(p.resample_at)}."
                 ),
             ),
-            Table(
-                title="SAE variants vs ground truth",
-                columns=[
-                    "variant",
-                    "latents",
-                    "L0",
-                    "MSE",
-                    "FVU",
-                    "dead",
-                    "gain",
-                    "MMCS",
-                    f"recovered (cos>={MATCH_COS})",
-                ],
-                rows=rows,
-                caption=(
-                    f"L0 = mean active latents per input (true {metrics['true_l0']:.2f}); MSE = mean squared "
-                    "error summed over dims; FVU = fraction of variance unexplained; dead = latents never active "
-                    f"on {p.eval_samples} eval inputs; gain = SAE activation along a true feature fed "
-                    "alone at magnitude 1 (< 1 = shrinkage); MMCS = mean over true features of the max cosine "
-                    "with a decoder row."
-                ),
+            score_table(
+                "SAE variants vs ground truth",
+                [(LABELS[v], fits[v].n_latents, fits[v].scores) for v in variants],
+                match_cos=MATCH_COS,
+                true_l0=metrics["true_l0"],
+                eval_samples=p.eval_samples,
             ),
-            LinePlot(
-                title="Reconstruction MSE during training",
-                series=[
-                    Series(name=LABELS[v], x=[a for a, _ in curves[v]], y=[b for _, b in curves[v]]) for v in variants
-                ],
+            xy_plot(
+                "Reconstruction MSE during training",
+                {LABELS[v]: fits[v].curve for v in variants},
                 xlabel="step",
                 ylabel="MSE (sum over dims)",
             ),

@@ -1,8 +1,7 @@
 """Activation steering and directional ablation on a tiny language model.
 
-A small transformer (TransformerBridge, TL-native) is trained on a synthetic word-level corpus of
-one-sentiment sentences ("the movie was great and lovely . i loved it ."): within a sentence all
-sentiment words agree, so the model has to carry the sentence's sentiment along the residual stream.
+A small transformer (TransformerBridge, TL-native) is trained on the one-sentiment sentences of
+:mod:`mi_prep.lab.tasks.sentiment`, so it has to carry a sentence's sentiment along the residual stream.
 
 * Steering vector (CAA style, Rimsky/Panickssery et al. 2023): difference of means of the residual
   stream at the adjective position over many contrastive prompt pairs (negative minus positive), at
@@ -26,16 +25,17 @@ from mi_prep.lab.api import (
     Lab,
     LabContext,
     LabResult,
-    LinePlot,
     MultipleChoice,
     Numeric,
     PickComponent,
     Question,
-    Series,
     Table,
     Text,
 )
-from mi_prep.lab.tasks.sentiment import NEG_WORDS, NOUNS, POS_WORDS, SENTIMENT_SMALL, VOCAB, SentimentLMSpec
+from mi_prep.lab.curves import earliest_crossing
+from mi_prep.lab.figures import curves_plot, grid_table, loss_plot
+from mi_prep.lab.interventions import point_labels
+from mi_prep.lab.tasks.sentiment import NOUNS, SENTIMENT_SMALL, VOCAB, SentimentLMSpec
 
 
 class SteeringParams(SentimentLMSpec):
@@ -51,23 +51,6 @@ class SteeringParams(SentimentLMSpec):
 # --------------------------------------------------------------------------- pure question building
 
 
-def layer_names(n_points: int) -> tuple[str, ...]:
-    return tuple(f"L{i}" for i in range(n_points))
-
-
-def flip_alpha(alphas: list[float], flips: list[float], level: float = 0.5) -> float | None:
-    """Smallest alpha where the curve reaches ``level`` (linear interpolation between grid points)."""
-    if not flips or flips[0] >= level:
-        return alphas[0] if flips else None
-    for i, f in enumerate(flips):
-        if f >= level:
-            if i == 0:
-                return alphas[0]
-            a0, a1, f0, f1 = alphas[i - 1], alphas[i], flips[i - 1], flips[i]
-            return a0 + (level - f0) * (a1 - a0) / (f1 - f0) if f1 != f0 else a1
-    return None
-
-
 def _curves(metrics: Mapping[str, float]) -> tuple[list[float], list[list[float]], list[list[float]]]:
     n_a, n_l = int(metrics["n_alphas"]), int(metrics["n_points"])
     alphas = [float(metrics[f"alpha_{j}"]) for j in range(n_a)]
@@ -79,14 +62,12 @@ def _curves(metrics: Mapping[str, float]) -> tuple[list[float], list[list[float]
 def best_layer(metrics: Mapping[str, float]) -> tuple[int, list[float | None], str]:
     """Layer whose curve reaches a 50% flip at the smallest alpha; ties/none -> largest flip at the top alpha."""
     alphas, flips, _ = _curves(metrics)
-    fa = [flip_alpha(alphas, f) for f in flips]
-    reached = [l for l, a in enumerate(fa) if a is not None]
-    if reached:
-        b = min(reached, key=lambda l: (fa[l], -flips[l][-1]))
-        why = f"reaches a 50% flip at the smallest alpha ({fa[b]:.2f})"
-    else:
-        b = max(range(len(flips)), key=lambda l: flips[l][-1])
-        why = f"no layer reaches 50%; it has the largest flip at alpha={alphas[-1]:g} ({flips[b][-1]:.2f})"
+    b, fa = earliest_crossing(alphas, flips)
+    why = (
+        f"reaches a 50% flip at the smallest alpha ({fa[b]:.2f})"
+        if fa[b] is not None
+        else f"no layer reaches 50%; it has the largest flip at alpha={alphas[-1]:g} ({flips[b][-1]:.2f})"
+    )
     return b, fa, why
 
 
@@ -94,7 +75,7 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
     """Questions whose answer keys are computed from this run's metrics."""
     qs: list[Question] = []
     alphas, flips, mass = _curves(metrics)
-    names = layer_names(len(flips))
+    names = point_labels(len(flips))
     b, fa, why = best_layer(metrics)
     step = alphas[1] - alphas[0] if len(alphas) > 1 else 1.0
     desc = "; ".join(
@@ -264,60 +245,30 @@ class SteeringLab(Lab):
         timings["experiments"] = time.perf_counter() - t1
         metrics["was_cached"] = float(was_cached)
         metrics["final_loss"] = float(losses[-1]) if losses else float("nan")
-        blocks.insert(
-            1,
-            LinePlot(
-                title="Language-model training loss",
-                series=[
-                    Series(name="loss", x=[float(10 * i) for i in range(len(losses))], y=[float(v) for v in losses])
-                ],
-                xlabel="step",
-                ylabel="cross-entropy",
-                caption="loaded from cache" if was_cached else "",
-            ),
-        )
+        caption = "loaded from cache" if was_cached else ""
+        blocks.insert(1, loss_plot("Language-model training loss", losses, caption=caption))
         timings["total"] = time.perf_counter() - t0
         return LabResult(blocks=blocks, metrics=metrics, questions=build_questions(metrics), timings=timings)
 
     # ------------------------------------------------------------------ experiments
 
     def _experiments(self, ctx: LabContext, p: SteeringParams, model, tok, dev):
-        import torch
-
-        from mi_prep.lab.interventions import add_vector, project_out, sample
-        from mi_prep.lab.tasks.sentiment import contrastive_prompts, eval_prompts, pad
+        from mi_prep.lab.interventions import add_vector, dose_response, project_out, random_unit, resid_points
+        from mi_prep.lab.tasks.sentiment import SAMPLE_PROMPTS, SentimentProbe, steering_vectors
 
         n_layers = p.n_layers
-        points = [f"blocks.{i}.hook_resid_pre" for i in range(n_layers)] + [f"blocks.{n_layers - 1}.hook_resid_post"]
-        names = layer_names(len(points))
-        pos_ids = torch.tensor([tok.index[w] for w in POS_WORDS])
-        neg_ids = torch.tensor([tok.index[w] for w in NEG_WORDS])
+        points = resid_points(n_layers)
+        names = point_labels(len(points))
 
         # contrastive pairs (identical but for the adjective's sentiment), activation at the adjective
         # CAA reads the activation where the behaviour is produced: the position right after the sentiment word,
         # whose next token must be a sentiment word. Nouns are split between vector building and evaluation.
         build_nouns, eval_nouns = NOUNS[: len(NOUNS) // 2 + 1], NOUNS[len(NOUNS) // 2 + 1 :]
-        pos_prompts, neg_prompts = contrastive_prompts(build_nouns)
-        n_pairs = len(pos_prompts)
-        with torch.no_grad():
-            vecs = []
-            for prompts in (pos_prompts, neg_prompts):
-                toks, last = pad(tok, prompts, dev)  # right-padded: each row is read at its own last position
-                _, cache = model.run_with_cache(toks, names_filter=lambda nm: nm in points)
-                rows = torch.arange(len(prompts))
-                vecs.append([cache[pt][rows, last].float() for pt in points])
-            steer = [vecs[1][i].mean(0) - vecs[0][i].mean(0) for i in range(len(points))]  # negative - positive
+        steer, n_pairs = steering_vectors(model, tok, build_nouns, points, dev)
         ctx.check_cancelled()
 
         # eval prompts: positive sentiment set, next token is a sentiment word
-        eval_pos, eval_neg = eval_prompts(eval_nouns)
-        toks_pos, last_pos_idx = pad(tok, eval_pos, dev)
-
-        def sentiment_probs(toks, last, hooks):
-            with torch.no_grad():
-                logits = model.run_with_hooks(toks, fwd_hooks=hooks) if hooks else model(toks)
-                probs = logits[torch.arange(toks.shape[0]), last].float().softmax(-1)
-            return probs[:, pos_ids].sum(-1), probs[:, neg_ids].sum(-1)
+        probe = SentimentProbe(model, tok, eval_nouns, dev)
 
         alphas = [float(a) for a in p.alphas]
         metrics: dict[str, float] = {
@@ -325,20 +276,16 @@ class SteeringLab(Lab):
             "n_points": float(len(points)),
             "n_alphas": float(len(alphas)),
             "n_pairs": float(n_pairs),
-            "n_eval_prompts": float(len(eval_pos)),
+            "n_eval_prompts": float(len(probe.prompts_pos)),
         }
         for j, a in enumerate(alphas):
             metrics[f"alpha_{j}"] = a
-        total = len(points) * len(alphas)
-        for li, pt in enumerate(points):
+        curves = dose_response(ctx, points, steer, alphas, probe.flip_share)
+        for li in range(len(points)):
             metrics[f"steer_norm_L{li}"] = float(steer[li].norm())
-            for j, a in enumerate(alphas):
-                ctx.check_cancelled()
-                hooks = [(pt, add_vector(steer[li], a))] if a != 0 else []
-                pp, pn = sentiment_probs(toks_pos, last_pos_idx, hooks)
-                metrics[f"flip_L{li}_a{j}"] = float((pn / (pp + pn).clamp_min(1e-9)).mean())
-                metrics[f"mass_L{li}_a{j}"] = float((pp + pn).mean())
-                ctx.progress(li * len(alphas) + j + 1, total, message="dose-response curves")
+            for j, (flip, mass) in enumerate(curves[li]):
+                metrics[f"flip_L{li}_a{j}"] = flip
+                metrics[f"mass_L{li}_a{j}"] = mass
 
         b, fa, why = best_layer(metrics)
         metrics["best_layer"] = float(b)
@@ -346,59 +293,28 @@ class SteeringLab(Lab):
 
         # directional ablation of the best layer's direction at every layer and position
         r = steer[b] / steer[b].norm().clamp_min(1e-8)
-        g = torch.Generator().manual_seed(ctx.seed + 11)
-        r_rand = torch.randn(r.shape[0], generator=g).to(r.device)
-        r_rand = r_rand / r_rand.norm()
-        ablate_points = (
-            [f"blocks.{i}.hook_resid_pre" for i in range(n_layers)]
-            + [f"blocks.{i}.hook_resid_mid" for i in range(n_layers)]
-            + [f"blocks.{n_layers - 1}.hook_resid_post"]
-        )
-
-        toks_neg, last_neg_idx = pad(tok, eval_neg, dev)
-
-        def consistency(hooks):
-            pp, pn = sentiment_probs(toks_pos, last_pos_idx, hooks)
-            qp, qn = sentiment_probs(toks_neg, last_neg_idx, hooks)
-            agree_pos = pp / (pp + pn).clamp_min(1e-9)
-            agree_neg = qn / (qp + qn).clamp_min(1e-9)
-            return float(torch.cat([agree_pos, agree_neg]).mean())
-
-        metrics["consistency_base"] = consistency([])
-        metrics["consistency_ablated"] = consistency([(pt, project_out(r)) for pt in ablate_points])
-        metrics["consistency_random"] = consistency([(pt, project_out(r_rand)) for pt in ablate_points])
+        r_rand = random_unit(r.shape[0], ctx.seed + 11, r.device)
+        ablate_points = resid_points(n_layers, mid=True)
+        metrics["consistency_base"] = probe.agreement([])
+        for key, direction in (("ablated", r), ("random", r_rand)):
+            hooks = [(pt, project_out(direction)) for pt in ablate_points]
+            metrics[f"consistency_{key}"] = probe.agreement(hooks)
         ctx.check_cancelled()
 
         # samples: base, steered at the best layer, ablated
         a_show = max(alphas[-1] * 0.5, fa[b] * 1.5) if fa[b] is not None else alphas[-1]
         a_show = min(a_show, alphas[-1])
         metrics["alpha_shown"] = float(a_show)
-        seeds_prompts = ["the movie was great and", "i loved the book . it was", "the food was lovely . i"]
-        sample_rows = []
-        n_samp = p.n_samples
-        frac: dict[str, float] = {}
-        for label, hooks in (
+        conditions = [  # sampled with the same noise
             ("base", []),
             (f"steered {names[b]} alpha={a_show:.2f}", [(points[b], add_vector(steer[b], a_show))]),
             ("direction ablated", [(pt, project_out(r)) for pt in ablate_points]),
-        ):
-            gs = torch.Generator().manual_seed(ctx.seed + 101)  # same sampling noise for every condition
-            neg_count = pos_count = 0
-            for prompt in seeds_prompts:
-                for _ in range(n_samp):
-                    ctx.check_cancelled()
-                    ids = sample(model, tok.encode(prompt), p.sample_tokens, hooks, gs, dev, p.n_ctx)
-                    cont = tok.decode(ids[len(tok.encode(prompt)) :])
-                    words = cont.split()
-                    neg_count += sum(w in NEG_WORDS for w in words)
-                    pos_count += sum(w in POS_WORDS for w in words)
-                    if len(sample_rows) < 40:
-                        sample_rows.append([label, prompt, cont])
-            frac[label] = neg_count / max(1, neg_count + pos_count)
-        keys = list(frac)
-        metrics["sample_neg_frac_base"] = frac[keys[0]]
-        metrics["sample_neg_frac_steered"] = frac[keys[1]]
-        metrics["sample_neg_frac_ablated"] = frac[keys[2]]
+        ]
+        sample_rows, frac = probe.sampled(
+            ctx, SAMPLE_PROMPTS, conditions, p.n_samples, p.sample_tokens, seed=ctx.seed + 101, n_ctx=p.n_ctx
+        )
+        for key, share in zip(("base", "steered", "ablated"), frac.values(), strict=True):
+            metrics[f"sample_neg_frac_{key}"] = share
 
         blocks: list = [
             Text(
@@ -409,33 +325,18 @@ class SteeringLab(Lab):
                     f"to {p.n_ctx} tokens. Model: {n_layers} layers, d_model {p.d_model}, {p.n_heads} heads, "
                     f"MLP {p.d_mlp}, trained {p.steps} steps. Steering vector per point = mean(negative) - mean(positive) "
                     f"residual at the position after the sentiment word (where the next word must carry the sentiment) over {n_pairs} contrastive pairs (nouns {', '.join(build_nouns)}); evaluation uses the other nouns; alpha * v is added at every position of "
-                    f"{len(eval_pos)} positive prompts. 'flip' = P(negative words) / P(sentiment words) at the next token. "
+                    f"{len(probe.prompts_pos)} positive prompts. 'flip' = P(negative words) / P(sentiment words) at the next token. "
                     f"L0..L{n_layers - 1} = input of block i (hook_resid_pre), L{n_layers} = final residual (resid_post)."
                 ),
             )
         ]
-        blocks.append(
-            LinePlot(
-                title="Dose-response: share of sentiment probability on negative words",
-                series=[
-                    Series(name=names[l], x=list(alphas), y=[metrics[f"flip_L{l}_a{j}"] for j in range(len(alphas))])
-                    for l in range(len(points))
-                ],
-                xlabel="alpha (multiples of the difference of means)",
-                ylabel="P(neg) / P(sentiment)",
-            )
-        )
-        blocks.append(
-            LinePlot(
-                title="Total probability on sentiment words (fluency check)",
-                series=[
-                    Series(name=names[l], x=list(alphas), y=[metrics[f"mass_L{l}_a{j}"] for j in range(len(alphas))])
-                    for l in range(len(points))
-                ],
-                xlabel="alpha",
-                ylabel="P(sentiment words)",
-            )
-        )
+        for title, key, ylabel in (
+            ("Dose-response: share of sentiment probability on negative words", "flip", "P(neg) / P(sentiment)"),
+            ("Total probability on sentiment words (fluency check)", "mass", "P(sentiment words)"),
+        ):
+            ys = [[metrics[f"{key}_L{l}_a{j}"] for j in range(len(alphas))] for l in range(len(points))]
+            xlabel = "alpha (multiples of the difference of means)" if key == "flip" else "alpha"
+            blocks.append(curves_plot(title, names, alphas, ys, xlabel=xlabel, ylabel=ylabel))
         blocks.append(
             Table(
                 title="Steering by layer",
@@ -454,14 +355,12 @@ class SteeringLab(Lab):
             )
         )
         blocks.append(
-            Table(
-                title="Directional ablation (x <- x - r r^T x at every layer and position)",
-                columns=["condition", "next sentiment word agrees with the sentence"],
-                rows=[
-                    ["no ablation", round(metrics["consistency_base"], 3)],
-                    [f"ablate r ({names[b]} steering direction)", round(metrics["consistency_ablated"], 3)],
-                    ["ablate a random direction (control)", round(metrics["consistency_random"], 3)],
-                ],
+            grid_table(
+                "Directional ablation (x <- x - r r^T x at every layer and position)",
+                "condition",
+                ["no ablation", f"ablate r ({names[b]} steering direction)", "ablate a random direction (control)"],
+                ["next sentiment word agrees with the sentence"],
+                [[metrics[f"consistency_{key}"]] for key in ("base", "ablated", "random")],
                 caption="0.5 = chance: the model no longer knows which sentiment the sentence has",
             )
         )

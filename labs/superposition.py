@@ -35,99 +35,28 @@ from mi_prep.lab.api import (
     Text,
     field_validator,
 )
+from mi_prep.lab.feature_geometry import (
+    GEOMETRIES,
+    GEOMETRY_SHORT,
+    angle_gaps,
+    antipodal_pairs,
+    describe_directions,
+    sweep_geometry,
+)
+from mi_prep.lab.figures import grid_table
+from mi_prep.lab.toy_models import feature_stats, sweep_metrics, sweep_values, train_toy_models, unpack_sweep
 
 REPRESENTED = 0.5
 """A feature counts as represented when its embedding norm ||W_i|| exceeds this."""
-
-ANGLE_TOL = 15.0
-"""Degrees of slack when naming a geometry (gaps between neighbouring directions)."""
-
-GEOMETRIES = (
-    "no features represented",
-    "a single feature direction",
-    "orthogonal pair only (one dimension per feature, no superposition)",
-    "antipodal pair (two features on opposite directions of one axis)",
-    "triangle (three features 120 degrees apart)",
-    "two antipodal pairs (four features 90 degrees apart, a square)",
-    "pentagon (five features 72 degrees apart)",
-    "irregular (none of the above)",
-)
-G_NONE, G_SINGLE, G_ORTHO, G_ANTIPODAL, G_TRIANGLE, G_SQUARE, G_PENTAGON, G_IRREGULAR = range(len(GEOMETRIES))
-GEOMETRY_SHORT = (
-    "none",
-    "single",
-    "orthogonal pair",
-    "antipodal pair",
-    "triangle",
-    "square (2 antipodal pairs)",
-    "pentagon",
-    "irregular",
-)
 
 
 # --------------------------------------------------------------------------- pure helpers
 
 
-def angle_gaps(angles_deg: list[float]) -> list[float]:
-    """Gaps (degrees) between neighbouring directions going round the circle; they sum to 360."""
-    a = sorted(x % 360.0 for x in angles_deg)
-    if len(a) < 2:
-        return [360.0] * len(a)
-    return [a[i + 1] - a[i] for i in range(len(a) - 1)] + [a[0] + 360.0 - a[-1]]
-
-
-def classify_geometry(angles_deg: list[float], tol: float = ANGLE_TOL) -> int:
-    """Name the arrangement of the represented features' 2-D directions (index into GEOMETRIES)."""
-    k = len(angles_deg)
-    if k == 0:
-        return G_NONE
-    if k == 1:
-        return G_SINGLE
-    gaps = angle_gaps(angles_deg)
-    if k == 2:
-        sep = min(gaps)  # the smaller angle between the two directions
-        if abs(sep - 90.0) <= tol:
-            return G_ORTHO
-        if abs(sep - 180.0) <= tol:
-            return G_ANTIPODAL
-        return G_IRREGULAR
-    regular = max(abs(g - 360.0 / k) for g in gaps) <= tol
-    if regular and k in (3, 4, 5):
-        return {3: G_TRIANGLE, 4: G_SQUARE, 5: G_PENTAGON}[k]
-    return G_IRREGULAR
-
-
-def antipodal_pairs(angles: dict[int, float], tol: float = ANGLE_TOL) -> list[tuple[int, int]]:
-    """Pairs of represented features whose directions are within ``tol`` of opposite."""
-    ids = sorted(angles)
-    out = []
-    for a_i, i in enumerate(ids):
-        for j in ids[a_i + 1 :]:
-            d = abs((angles[i] - angles[j] + 180.0) % 360.0 - 180.0)
-            if abs(d - 180.0) <= tol:
-                out.append((i, j))
-    return out
-
-
-def _unpack(metrics: Mapping[str, float]) -> tuple[list[float], int, int, list[list[float]], list[list[float]]]:
-    n_s = int(metrics["n_sparsities"])
-    n = int(metrics["n_features"])
-    m = int(metrics["n_hidden"])
-    sparsities = [float(metrics[f"sparsity_{k}"]) for k in range(n_s)]
-    norms = [[float(metrics[f"norm_s{k}_f{i}"]) for i in range(n)] for k in range(n_s)]
-    angles = [[float(metrics.get(f"angle_s{k}_f{i}", float("nan"))) for i in range(n)] for k in range(n_s)]
-    return sparsities, n, m, norms, angles
-
-
 def summarise(metrics: Mapping[str, float]) -> dict[str, Any]:
     """Derived facts the questions use: represented counts, first superposed sparsity, geometries."""
-    sparsities, n, m, norms, angles = _unpack(metrics)
-    counts = [sum(v > REPRESENTED for v in row) for row in norms]
-    first = next((k for k, c in enumerate(counts) if c > m), None)
-    geoms = []
-    for k in range(len(sparsities)):
-        rep = [angles[k][i] for i in range(n) if norms[k][i] > REPRESENTED]
-        geoms.append(classify_geometry(rep) if m == 2 else G_IRREGULAR)
+    sparsities, n, m, norms, angles = unpack_sweep(metrics)
+    counts, first, geoms = sweep_geometry(norms, angles, m, REPRESENTED)
     return {
         "sparsities": sparsities,
         "n": n,
@@ -301,10 +230,6 @@ class SuperpositionLab(Lab):
     small = {"steps": 1000, "restarts": 2, "batch": 512, "eval_samples": 5000}
 
     def run(self, ctx: LabContext) -> LabResult:
-        import torch
-
-        from mi_prep.lab.toy_models import train_toy_models
-
         p: SuperpositionParams = ctx.params
         n, m = p.n_features, p.n_hidden
         sparsities = [float(s) for s in p.sparsities]
@@ -326,33 +251,8 @@ class SuperpositionLab(Lab):
         )
         timings["train"] = time.perf_counter() - t0
         t1 = time.perf_counter()
-        Wb, bb, best = toy.W, toy.b, toy.best
-
-        metrics: dict[str, float] = {
-            "n_sparsities": float(n_s),
-            "n_features": float(n),
-            "n_hidden": float(m),
-            "restarts": float(p.restarts),
-        }
-        gram = torch.einsum("kmi,kmj->kij", Wb, Wb)  # W^T W  [n_s, n, n]
-        norms = Wb.norm(dim=1)  # [n_s, n]
-        unit = Wb / norms.clamp_min(1e-8)[:, None, :]
-        overlap = torch.einsum("kmi,kmj->kij", unit, Wb) ** 2  # (Ŵ_i·W_j)^2
-        eye = torch.eye(n, dtype=torch.bool)
-        superpos = overlap.masked_fill(eye, 0.0).sum(-1)  # sum_{j != i}
-        dimensionality = norms**2 / overlap.sum(-1).clamp_min(1e-8)
-        angles = torch.rad2deg(torch.atan2(Wb[:, 1, :], Wb[:, 0, :])) if m == 2 else None
-        for k, s_val in enumerate(sparsities):
-            metrics[f"sparsity_{k}"] = s_val
-            metrics[f"eval_loss_s{k}"] = toy.eval_loss[k]
-            for i in range(n):
-                metrics[f"norm_s{k}_f{i}"] = float(norms[k, i])
-                metrics[f"superposition_s{k}_f{i}"] = float(superpos[k, i])
-                metrics[f"dimensionality_s{k}_f{i}"] = float(dimensionality[k, i])
-                metrics[f"bias_s{k}_f{i}"] = float(bb[k, i])
-                if angles is not None:
-                    metrics[f"angle_s{k}_f{i}"] = float(angles[k, i])
-
+        stats = feature_stats(toy.W)
+        metrics = sweep_metrics(toy, stats, sparsities=sparsities, restarts=p.restarts)
         summ = summarise(metrics)
         for k in range(n_s):
             metrics[f"represented_s{k}"] = float(summ["counts"][k])
@@ -363,7 +263,7 @@ class SuperpositionLab(Lab):
         metrics["represented_at_max_sparsity"] = float(summ["counts"][-1])
         timings["analysis"] = time.perf_counter() - t1
 
-        blocks = self._blocks(p, metrics, summ, gram, Wb, toy.curves, toy.curve_x, best)
+        blocks = self._blocks(p, metrics, summ, stats.gram, toy.W, toy.curves, toy.curve_x, toy.best)
         questions = build_questions(metrics)
         timings["total"] = time.perf_counter() - t0
         return LabResult(blocks=blocks, metrics=metrics, questions=questions, timings=timings)
@@ -396,40 +296,36 @@ class SuperpositionLab(Lab):
                 ylabel="importance-weighted MSE",
             )
         )
-        rows = []
-        for k, s in enumerate(sp):
-            rows.append(
-                [_fmt_s(s)]
-                + [round(metrics[f"norm_s{k}_f{i}"], 3) for i in range(n)]
-                + [summ["counts"][k], GEOMETRY_SHORT[summ["geoms"][k]]]
-            )
+        labels = [_fmt_s(s) for s in sp]
         blocks.append(
-            Table(
-                title="Feature norms ||W_i|| per sparsity",
-                columns=["S"] + feats + ["represented", "geometry"],
-                rows=rows,
+            grid_table(
+                "Feature norms ||W_i|| per sparsity",
+                "S",
+                labels,
+                feats,
+                sweep_values(metrics, "norm"),
+                extra_columns=["represented", "geometry"],
+                extra=[[c, GEOMETRY_SHORT[g]] for c, g in zip(summ["counts"], summ["geoms"])],
                 caption=f"represented = count of ||W_i|| > {REPRESENTED}",
             )
         )
-        rows = [
-            [_fmt_s(s)] + [round(metrics[f"superposition_s{k}_f{i}"], 3) for i in range(n)] for k, s in enumerate(sp)
-        ]
         blocks.append(
-            Table(
-                title="Superposition per feature: sum_{j!=i} (Ŵ_i·W_j)^2",
-                columns=["S"] + feats,
-                rows=rows,
+            grid_table(
+                "Superposition per feature: sum_{j!=i} (Ŵ_i·W_j)^2",
+                "S",
+                labels,
+                feats,
+                sweep_values(metrics, "superposition"),
                 caption="0 = the feature has its own dimension; large = it shares its direction with others",
             )
         )
-        rows = [
-            [_fmt_s(s)] + [round(metrics[f"dimensionality_s{k}_f{i}"], 3) for i in range(n)] for k, s in enumerate(sp)
-        ]
         blocks.append(
-            Table(
-                title="Feature dimensionality D_i = ||W_i||^2 / sum_j (Ŵ_i·W_j)^2",
-                columns=["S"] + feats,
-                rows=rows,
+            grid_table(
+                "Feature dimensionality D_i = ||W_i||^2 / sum_j (Ŵ_i·W_j)^2",
+                "S",
+                labels,
+                feats,
+                sweep_values(metrics, "dimensionality"),
                 caption="1 = own dimension, 1/2 = antipodal pair, 2/5 = pentagon, 0 = not represented",
             )
         )
@@ -449,18 +345,7 @@ class SuperpositionLab(Lab):
             rows = []
             for k, s in enumerate(sp):
                 rep = {i: metrics[f"angle_s{k}_f{i}"] for i in range(n) if metrics[f"norm_s{k}_f{i}"] > REPRESENTED}
-                order = sorted(rep, key=lambda i: rep[i] % 360)
-                gaps = angle_gaps([rep[i] for i in order])
-                pairs = antipodal_pairs(rep)
-                rows.append(
-                    [
-                        _fmt_s(s),
-                        " ".join(f"f{i}:{rep[i] % 360:.0f}" for i in order),
-                        " ".join(f"{g_:.0f}" for g_ in gaps),
-                        " ".join(f"f{i}/f{j}" for i, j in pairs) or "-",
-                        GEOMETRY_SHORT[summ["geoms"][k]],
-                    ]
-                )
+                rows.append([_fmt_s(s), *describe_directions(rep), GEOMETRY_SHORT[summ["geoms"][k]]])
             blocks.append(
                 Table(
                     title="Geometry of the represented features (angles in degrees)",

@@ -30,6 +30,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from mi_prep.cli.terminal import EndOfInput, read_line
+
 if TYPE_CHECKING:  # pragma: no cover
     from mi_prep.context import AppContext
     from mi_prep.core.drill import Drill
@@ -68,32 +70,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 # --------------------------------------------------------------------------- plain terminal drill
 
 
-class _EOF(Exception):
-    pass
-
-
 def _fmt(ms: int) -> str:
     from mi_prep.core.drill import format_clock  # the core is imported when a drill runs, not at start-up
 
     return format_clock(ms)
 
 
-def _readline(app: AppContext, prompt: str) -> str:
-    app.print(prompt, end="")
-    line = app.stdin.readline()
-    if not line:
-        raise _EOF
-    return line.rstrip("\n")
-
-
 def _read_answer(app: AppContext, drill: Drill, multiline: bool) -> str:
     """Read an answer; ``p`` alone pauses until Enter."""
     while True:
-        first = _readline(app, "answer> ")
+        first = read_line(app, "answer> ")
         if first.strip().lower() == "p":
             drill.pause(app.now())
             app.print(f"paused (drill left {_fmt(drill.remaining_ms(app.now()))}); Enter resumes")
-            _readline(app, "")
+            read_line(app, "")
             drill.resume(app.now())
             app.print(f"resumed; {_fmt(drill.question_remaining_ms(app.now()))} left for this question")
             continue
@@ -101,7 +91,7 @@ def _read_answer(app: AppContext, drill: Drill, multiline: bool) -> str:
             return first
         lines = [first]
         while True:
-            line = _readline(app, "> ")
+            line = read_line(app, "> ")
             if not line.strip():
                 return "\n".join(lines)
             lines.append(line)
@@ -164,7 +154,7 @@ def run_plain_drill(app: AppContext, drill: Drill) -> int:
                 for i, (pt, hit) in enumerate(zip(ev.points, ev.ticked), 1):
                     app.print(f"  {i}. [{'x' if hit else ' '}] {pt}")
                 while True:
-                    raw = _readline(
+                    raw = read_line(
                         app, "points covered (Enter keeps the ticks; numbers like '1 3'; 0 = none): "
                     ).strip()
                     ticks = list(ev.ticked) if not raw else _parse_ticks(raw, len(ev.points))
@@ -175,7 +165,7 @@ def run_plain_drill(app: AppContext, drill: Drill) -> int:
             elif ev.mode == "self":
                 app.print("Answer: " + ev.reference)
                 while True:
-                    raw = _readline(app, "r right / p partly / w wrong: ").strip().lower()
+                    raw = read_line(app, "r right / p partly / w wrong: ").strip().lower()
                     grade = {"r": "right", "p": "partly", "w": "wrong"}.get(raw[:1])
                     if grade:
                         break
@@ -188,7 +178,7 @@ def run_plain_drill(app: AppContext, drill: Drill) -> int:
             app.print(f"score {rec.score:.0%} · took {_fmt(rec.elapsed_ms)} of {_fmt(q.budget_ms)}")
         if drill.phase == "waiting":  # only with an async lab provider; the CLI adds the lab before starting
             drill.drop_lab(LabSkipped("not ready"), app.now())
-    except _EOF:
+    except EndOfInput:
         app.print("\n(end of input: the remaining questions are marked unanswered)")
         drill.abandon(app.now())
     app.print("\n" + "=" * 40)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from mi_prep.cli.terminal import EndOfInput, read_line
 from mi_prep.core.due_text import next_review_in, until
 from mi_prep.core.review_grading import (
     choice_suggestion,
@@ -28,18 +29,6 @@ from mi_prep.core.session import ReviewSession
 
 if TYPE_CHECKING:  # pragma: no cover
     from mi_prep.context import AppContext
-
-
-class _EOF(Exception):
-    pass
-
-
-def _readline(app: AppContext, prompt: str) -> str:
-    app.print(prompt, end="")
-    line = app.stdin.readline()
-    if not line:
-        raise _EOF
-    return line.rstrip("\n")
 
 
 def run_plain_review(
@@ -84,19 +73,19 @@ def run_plain_review(
             if is_choice(item):
                 for pos, idx in enumerate(order, 1):
                     app.print(f"  {pos}. {item.card.options[idx].text}")
-                cmd = _readline(app, "your choice (number; u/s/b/q): ").strip().lower()
+                cmd = read_line(app, "your choice (number; u/s/b/q): ").strip().lower()
             elif takes_typed_answer(item):
                 app.print("(type your answer; an empty line ends it; or u/s/b/q alone)")
                 lines: list[str] = []
                 while True:
-                    line = _readline(app, "> " if lines else "answer> ")
+                    line = read_line(app, "> " if lines else "answer> ")
                     if not line.strip():
                         break
                     lines.append(line)
                 typed = "\n".join(lines)
                 cmd = typed.strip().lower() if len(lines) == 1 and typed.strip().lower() in ("u", "s", "b", "q") else ""
             else:
-                cmd = _readline(app, "Enter to show the answer (u undo, s suspend, b bury, q quit): ").strip().lower()
+                cmd = read_line(app, "Enter to show the answer (u undo, s suspend, b bury, q quit): ").strip().lower()
             if cmd == "q":
                 break
             if cmd == "u":
@@ -143,7 +132,7 @@ def run_plain_review(
             pv = session.preview(item, app.now())
             labels = "  ".join(f"{r.value} {r.label} ({format_interval(pv[r])})" for r in Rating)
             while True:
-                raw = _readline(app, f"{labels}  [Enter = {suggested.value}]: ").strip()
+                raw = read_line(app, f"{labels}  [Enter = {suggested.value}]: ").strip()
                 if not raw:
                     rating = suggested
                     break
@@ -156,7 +145,7 @@ def run_plain_review(
             answered += 1
             actions.append("answer")
             app.print(f"saved: {rating.label}; next in {next_review_in(state, app.now())}")
-    except _EOF:
+    except EndOfInput:
         pass
     app.print(f"\n{answered} answers saved.")
     return 0

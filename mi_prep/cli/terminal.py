@@ -1,8 +1,11 @@
-"""What the CLI writes to and reads from: terminal-safe output streams and tolerant stdin."""
+"""What the CLI writes to and reads from: terminal-safe output streams, tolerant stdin, prompted lines."""
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mi_prep.context import AppContext
 
 
 class TerminalStream:
@@ -52,3 +55,17 @@ def tolerant_stdin(stream: TextIO) -> TextIO:
         except (ValueError, OSError):  # pragma: no cover - a closed or detached stream
             pass
     return stream
+
+
+class EndOfInput(Exception):
+    """stdin ended (EOF) while a prompt waited for a line."""
+
+
+def read_line(app: AppContext, prompt: str) -> str:
+    """Print ``prompt`` (no newline) and read one line from ``app.stdin``, without its newline.
+    Raises :class:`EndOfInput` at EOF."""
+    app.print(prompt, end="")
+    line = app.stdin.readline()
+    if not line:
+        raise EndOfInput
+    return line.rstrip("\n")

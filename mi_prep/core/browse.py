@@ -63,9 +63,13 @@ class BrowseFilter:
         return True
 
 
-def sort_value(item: ReviewItem, state: CardState | None, key: str | None, now: datetime) -> object | None:
+SortValue = str | int | float | datetime
+"""What a column sorts by (one type per column)."""
+
+
+def sort_value(item: ReviewItem, state: CardState | None, key: str | None, now: datetime) -> SortValue | None:
     """The value ``item`` sorts by in column ``key``; None sorts last in either direction."""
-    started = state is not None and state.phase != "new"
+    started = state if state is not None and state.phase != "new" else None
     if key == "q":
         return one_line(item.question()).casefold()
     if key == "deck":
@@ -75,9 +79,9 @@ def sort_value(item: ReviewItem, state: CardState | None, key: str | None, now: 
     if key == "state":
         return STATES.index(state_label(state, now))
     if key == "due":
-        return state.due if started and state.due is not None else None
+        return started.due if started is not None else None
     if key == "ease":
-        return state.ease if started else None
+        return started.ease if started is not None else None
     if key == "lapses":
         return state.lapses if state is not None else 0
     return None
@@ -105,10 +109,10 @@ class ScheduleCells:
 
 
 def schedule_cells(state: CardState | None, now: datetime) -> ScheduleCells:
-    started = state is not None and state.phase != "new"
+    started = state if state is not None and state.phase != "new" else None
     return ScheduleCells(
         state_label(state, now),
         due_cell(state, now),
-        f"{state.ease:.0%}" if started else "-",
+        f"{started.ease:.0%}" if started is not None else "-",
         str(state.lapses) if state is not None else "0",
     )

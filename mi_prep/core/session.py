@@ -143,6 +143,8 @@ class ReviewSession:
 
     # ---- queue ---------------------------------------------------------------
     def _remaining_limits(self, now: datetime) -> tuple[int, int]:
+        if self.new_limit is None or self.review_limit is None:  # __post_init__ sets both
+            raise RuntimeError("ReviewSession limits are unset")
         done = self.store.today_counts(now)
         return max(0, self.new_limit - done["new"]), max(0, self.review_limit - done["review"])
 
@@ -172,12 +174,14 @@ class ReviewSession:
         for item in self.items:
             state = self.states.get(item.item_id)
             kind = classify(state, now, day_end)
-            if kind == "learning":
+            if kind == "new":
+                new.append(item)
+            elif state is None or state.due is None:  # classify: only new items lack a due date
+                continue
+            elif kind == "learning":
                 learning.append((state.due, item))
             elif kind == "review":
                 reviews.append((state.due, item))
-            elif kind == "new":
-                new.append(item)
         learning.sort(key=lambda t: t[0])
         if learning and learning[0][0] <= now:
             return learning[0][1]
@@ -197,7 +201,9 @@ class ReviewSession:
         dues = [
             s.due
             for i in self.items
-            if (s := self.states.get(i.item_id)) is not None and classify(s, now, day_end) == "learning"
+            if (s := self.states.get(i.item_id)) is not None
+            and s.due is not None
+            and classify(s, now, day_end) == "learning"
         ]
         return min(dues) if dues else None
 

@@ -42,17 +42,39 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator  # noqa: F401 - re-exported: labs declare Params with them
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from mi_prep.core.questions import (  # noqa: F401 - re-exported: labs import everything from mi_prep.lab.api
-    FreeText,
-    Grade,
-    MultipleChoice,
-    Numeric,
-    PickComponent,
-    Question,
-    question_from_dict,
-)
+from mi_prep.core.questions import FreeText, Grade, MultipleChoice, Numeric, PickComponent, Question, question_from_dict
+
+__all__ = [  # labs import everything from here, question types and pydantic's Params helpers included
+    "Lab",
+    "LabContext",
+    "LabResult",
+    "LabParams",
+    "Progress",
+    "LabCancelled",
+    "LabUnavailable",
+    "ParamError",
+    "UnknownParamError",
+    "Block",
+    "BLOCK_TYPES",
+    "Text",
+    "Table",
+    "Heatmap",
+    "Series",
+    "LinePlot",
+    "Scatter",
+    "FreeText",
+    "Grade",
+    "MultipleChoice",
+    "Numeric",
+    "PickComponent",
+    "Question",
+    "question_from_dict",
+    "Field",
+    "field_validator",
+    "model_validator",
+]
 
 
 class LabCancelled(Exception):

@@ -123,8 +123,11 @@ def summaries(store_or_db: Any, labs: Iterable[str] = ()) -> dict[str, LabSummar
     out: dict[str, LabSummary] = {}
     for name in set(labs) | set(count):
         scores = by.get(name, [])
-        last = scores[-1] if scores else None
-        best = max(scores) if scores else None
-        mastery = (last + best) / 2 if scores else None
+        last: float | None = None
+        best: float | None = None
+        mastery: float | None = None
+        if scores:
+            last, best = scores[-1], max(scores)
+            mastery = (last + best) / 2
         out[name] = LabSummary(name, count.get(name, 0), last, best, mastery)
     return out

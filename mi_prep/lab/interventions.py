@@ -3,12 +3,21 @@
 hooks = [("blocks.1.hook_resid_pre", add_vector(v, alpha=2.0))]      # activation steering
 hooks = [(name, project_out(r)) for name in points]                   # directional ablation
 ids = sample(model, prompt_ids, 10, hooks, generator, device, n_ctx)
+
+points = resid_points(n_layers)                                       # L0..L{n-1} resid_pre, final resid_post
+names = point_labels(len(points))                                     # ("L0", "L1", ...)
+means = mean_at_last(model, toks, last, points)                       # mean activation at each row's last token
+curves = dose_response(ctx, points, vectors, alphas, measure)         # measure(hooks) per point and alpha
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+
+from mi_prep.lab.api import LabContext
+
+T = TypeVar("T")
 
 
 def add_vector(vec, alpha: float) -> Callable[[Any, Any], Any]:
@@ -45,3 +54,62 @@ def sample(model, ids: list[int], n_new: int, hooks, g, dev, n_ctx: int) -> list
             probs = logits[0, -1].float().softmax(-1).cpu()
             ids.append(int(torch.multinomial(probs, 1, generator=g)))
     return ids
+
+
+def resid_points(n_layers: int, *, mid: bool = False) -> list[str]:
+    """The residual stream entering each block (``mid``: then between each block's attention and MLP),
+    then the final residual stream."""
+    mids = [f"blocks.{i}.hook_resid_mid" for i in range(n_layers)] if mid else []
+    return [f"blocks.{i}.hook_resid_pre" for i in range(n_layers)] + mids + [f"blocks.{n_layers - 1}.hook_resid_post"]
+
+
+def point_labels(n_points: int) -> tuple[str, ...]:
+    """Short labels L0, L1, ... for hook points."""
+    return tuple(f"L{i}" for i in range(n_points))
+
+
+def mean_at_last(model, toks, last, points: list[str]) -> list[Any]:
+    """Per hook point, the activation at each row's position ``last[row]`` averaged over rows (float32)."""
+    import torch
+
+    with torch.no_grad():
+        _, cache = model.run_with_cache(toks, names_filter=lambda nm: nm in points)
+        rows = torch.arange(toks.shape[0])
+        return [cache[pt][rows, last].float().mean(0) for pt in points]
+
+
+def random_unit(d: int, seed: int, device) -> Any:
+    """A random unit vector of size ``d`` (CPU generator seeded with ``seed``, then moved to ``device``)."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    r = torch.randn(d, generator=g).to(device)
+    return r / r.norm()
+
+
+def dose_response(
+    ctx: LabContext, points: list[str], vectors: list[Any], alphas: list[float], measure: Callable[[list], T]
+) -> list[list[T]]:
+    """``out[i][j] = measure(hooks)`` with ``alphas[j] * vectors[i]`` added at ``points[i]`` (no hook at alpha 0)."""
+    out: list[list[T]] = []
+    for li, (pt, vec) in enumerate(zip(points, vectors, strict=True)):
+        out.append([])
+        for j, a in enumerate(alphas):
+            ctx.check_cancelled()
+            out[-1].append(measure([(pt, add_vector(vec, a))] if a != 0 else []))
+            ctx.progress(li * len(alphas) + j + 1, len(points) * len(alphas), message="dose-response curves")
+    return out
+
+
+def sample_continuations(
+    ctx: LabContext, model, tok, prompts: list[str], n_samples: int, n_new: int, hooks, g, dev, n_ctx: int
+) -> list[tuple[str, str]]:
+    """``(prompt, continuation)`` for ``n_samples`` samples per prompt with :func:`sample` (``tok`` has
+    ``encode``/``decode``), in prompt order."""
+    out = []
+    for prompt in prompts:
+        for _ in range(n_samples):
+            ctx.check_cancelled()
+            ids = sample(model, tok.encode(prompt), n_new, hooks, g, dev, n_ctx)
+            out.append((prompt, tok.decode(ids[len(tok.encode(prompt)) :])))
+    return out

@@ -13,15 +13,20 @@ use because they subclass ``torch.nn.Module`` (importing this module does not im
     sae = make_sae("topk", d, n_latents, generator=g, b_dec_init=x0.mean(0), k=3)
     curve, n_resampled = train_sae(sae, sample, g_data, steps=600, batch=512, lr=3e-3, dead_window=100, ctx=ctx)
     scores = evaluate_sae(sae, T, x_eval, match_cos=0.9)      # l0, mse, fvu, dead, gain, mmcs, recovered
+    describe_thresholds(sae.theta)                              # JumpReLU: "learned thresholds: mean ..., range ..."
+    table = score_table("SAEs", [("TopK", 128, scores)], match_cos=0.9, true_l0=1.9, eval_samples=8192)
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from mi_prep.lab.api import LabContext
+from mi_prep.lab.api import LabContext, Table
+
+SCORE_NAMES = ("l0", "mse", "fvu", "dead", "gain", "mmcs", "recovered")
+"""The scores :func:`evaluate_sae` returns, in table order."""
 
 _TORCH_CLASSES: dict[str, Any] = {}
 
@@ -285,3 +290,38 @@ def evaluate_sae(sae, T, x, *, match_cos: float) -> dict[str, float]:
         "mmcs": float(best.mean()),
         "recovered": float(recovered.sum()),
     }
+
+
+def score_cells(scores: Mapping[str, float]) -> list[float | int]:
+    """:data:`SCORE_NAMES` of ``scores`` as table cells: counts as integers, MSE and FVU to 4 places, the rest to 3."""
+    return [
+        round(scores[k], 4 if k in ("mse", "fvu") else 3) if k not in ("dead", "recovered") else int(scores[k])
+        for k in SCORE_NAMES
+    ]
+
+
+def score_table(
+    title: str, rows: list[tuple[str, int, Mapping[str, float]]], *, match_cos: float, true_l0: float, eval_samples: int
+) -> Table:
+    """One row per ``(name, n_latents, scores)`` with the :func:`evaluate_sae` scores as :func:`score_cells`, and
+    a caption saying what each score means (``true_l0``: the data's mean active features; ``eval_samples``: the
+    size of the eval batch the scores come from)."""
+    columns = ["variant", "latents", "L0", "MSE", "FVU", "dead", "gain", "MMCS", f"recovered (cos>={match_cos})"]
+    return Table(
+        title=title,
+        columns=columns,
+        rows=[[name, n_latents, *score_cells(scores)] for name, n_latents, scores in rows],
+        caption=(
+            f"L0 = mean active latents per input (true {true_l0:.2f}); MSE = mean squared "
+            "error summed over dims; FVU = fraction of variance unexplained; dead = latents never active "
+            f"on {eval_samples} eval inputs; gain = SAE activation along a true feature fed "
+            "alone at magnitude 1 (< 1 = shrinkage); MMCS = mean over true features of the max cosine "
+            "with a decoder row."
+        ),
+    )
+
+
+def describe_thresholds(theta) -> str:
+    """JumpReLU's learned per-latent thresholds in words: their mean and range."""
+    th = theta.detach()
+    return f"learned thresholds: mean {float(th.mean()):.3f}, range {float(th.min()):.3f}-{float(th.max()):.3f}"

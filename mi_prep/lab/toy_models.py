@@ -8,11 +8,16 @@ the lowest held-out loss is kept per sparsity.
     run = train_toy_models(ctx, n=5, m=2, sparsities=[0.0, 0.9], restarts=4, steps=2500, batch=1024,
                            lr=1e-2, importance_decay=0.9, eval_samples=20000)
     run.W      # [n_sparsities, m, n] kept restart per sparsity
+    stats = feature_stats(run.W)   # per-feature norms, superposition, dimensionality, 2-D angles
+    metrics = sweep_metrics(run, stats, sparsities=[0.0, 0.9], restarts=4)   # flat: norm_s{k}_f{i}, ...
+    sparsities, n, m, norms, angles = unpack_sweep(metrics)
+    sweep_values(metrics, "dimensionality")                    # [k][i] of dimensionality_s{k}_f{i}
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,3 +116,76 @@ def train_toy_models(
     return ToyModels(
         W=Wb, b=bb, eval_loss=[float(eval_loss[i]) for i in best], best=best, curves=curves, curve_x=curve_x
     )
+
+
+@dataclass
+class FeatureStats:
+    """Per-feature measurements of weights ``W [k, m, n]`` (``k`` models, ``n`` features in ``m`` dims)."""
+
+    gram: Any
+    """``W^T W`` per model, ``[k, n, n]``: norms squared on the diagonal, interference off it."""
+    norms: Any
+    """``||W_i||``, ``[k, n]``."""
+    superposition: Any
+    """``sum_{j != i} (Ŵ_i·W_j)^2``, ``[k, n]``: 0 when feature i has its own dimension."""
+    dimensionality: Any
+    """``D_i = ||W_i||^2 / sum_j (Ŵ_i·W_j)^2``, ``[k, n]``: 1 own dimension, 1/2 antipodal pair, 2/5 pentagon."""
+    angles: Any
+    """Direction of each W_i in degrees, ``[k, n]``, when ``m == 2``; otherwise ``None``."""
+
+
+def feature_stats(W) -> FeatureStats:
+    """Gram matrix, norms, superposition, dimensionality (Elhage et al. 2022) and 2-D angles of ``W``."""
+    import torch
+
+    n = W.shape[-1]
+    gram = torch.einsum("kmi,kmj->kij", W, W)  # W^T W  [k, n, n]
+    norms = W.norm(dim=1)  # [k, n]
+    unit = W / norms.clamp_min(1e-8)[:, None, :]
+    overlap = torch.einsum("kmi,kmj->kij", unit, W) ** 2  # (Ŵ_i·W_j)^2
+    eye = torch.eye(n, dtype=torch.bool)
+    superpos = overlap.masked_fill(eye, 0.0).sum(-1)  # sum_{j != i}
+    dimensionality = norms**2 / overlap.sum(-1).clamp_min(1e-8)
+    angles = torch.rad2deg(torch.atan2(W[:, 1, :], W[:, 0, :])) if W.shape[1] == 2 else None
+    return FeatureStats(gram=gram, norms=norms, superposition=superpos, dimensionality=dimensionality, angles=angles)
+
+
+def sweep_metrics(toy: ToyModels, stats: FeatureStats, *, sparsities: list[float], restarts: int) -> dict[str, float]:
+    """The sweep as flat metrics: sizes, then per sparsity ``k`` its value (``sparsity_k``) and held-out loss
+    (``eval_loss_s{k}``), per feature ``i`` ``norm_s{k}_f{i}``, ``superposition_…``, ``dimensionality_…``,
+    ``bias_…`` and (2-D only) ``angle_…``."""
+    n_s, m, n = toy.W.shape
+    metrics: dict[str, float] = {
+        "n_sparsities": float(n_s),
+        "n_features": float(n),
+        "n_hidden": float(m),
+        "restarts": float(restarts),
+    }
+    for k, s_val in enumerate(sparsities):
+        metrics[f"sparsity_{k}"] = s_val
+        metrics[f"eval_loss_s{k}"] = toy.eval_loss[k]
+        for i in range(n):
+            metrics[f"norm_s{k}_f{i}"] = float(stats.norms[k, i])
+            metrics[f"superposition_s{k}_f{i}"] = float(stats.superposition[k, i])
+            metrics[f"dimensionality_s{k}_f{i}"] = float(stats.dimensionality[k, i])
+            metrics[f"bias_s{k}_f{i}"] = float(toy.b[k, i])
+            if stats.angles is not None:
+                metrics[f"angle_s{k}_f{i}"] = float(stats.angles[k, i])
+    return metrics
+
+
+def unpack_sweep(metrics: Mapping[str, float]) -> tuple[list[float], int, int, list[list[float]], list[list[float]]]:
+    """``(sparsities, n, m, norms[k][i], angles[k][i])`` back from :func:`sweep_metrics` (angles NaN when absent)."""
+    n_s = int(metrics["n_sparsities"])
+    n = int(metrics["n_features"])
+    m = int(metrics["n_hidden"])
+    sparsities = [float(metrics[f"sparsity_{k}"]) for k in range(n_s)]
+    norms = sweep_values(metrics, "norm")
+    angles = [[float(metrics.get(f"angle_s{k}_f{i}", float("nan"))) for i in range(n)] for k in range(n_s)]
+    return sparsities, n, m, norms, angles
+
+
+def sweep_values(metrics: Mapping[str, float], name: str) -> list[list[float]]:
+    """``[k][i]`` of the per-feature metric ``{name}_s{k}_f{i}`` written by :func:`sweep_metrics`."""
+    n_s, n = int(metrics["n_sparsities"]), int(metrics["n_features"])
+    return [[float(metrics[f"{name}_s{k}_f{i}"]) for i in range(n)] for k in range(n_s)]

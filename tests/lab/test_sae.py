@@ -7,6 +7,7 @@ import pytest
 
 from mi_prep.lab import registry
 from mi_prep.lab.api import LabContext
+from mi_prep.lab.sparse_autoencoders import SCORE_NAMES, score_cells
 
 mod = registry.module_of("sae")
 
@@ -93,12 +94,26 @@ def ctx(tmp_path, seed=0, small=True, **over):
     return LabContext(seed=seed, device="cpu", params=mod.LAB.make_params(over, small=small), cache_dir=tmp_path)
 
 
+def test_score_cells_round_like_the_table():
+    scores = {
+        "l0": 2.56789,
+        "mse": 0.123456,
+        "fvu": 0.0654321,
+        "dead": 3.0,
+        "gain": 0.91234,
+        "mmcs": 0.99,
+        "recovered": 64.0,
+    }
+    assert score_cells(scores) == [2.568, 0.1235, 0.0654, 3, 0.912, 0.99, 64]
+    assert isinstance(score_cells(scores)[3], int)
+
+
 @pytest.mark.slow
 def test_small_run_end_to_end(small_result):
     res = small_result("sae")
     m = res.metrics
     for v in ("relu", "topk", "jumprelu", "topk_tight", "topk_tight_resample"):
-        for k in mod.METRIC_NAMES:
+        for k in SCORE_NAMES:
             assert f"{v}_{k}" in m
     assert m["topk_l0"] <= m["k"] + 1e-6  # TopK: at most k active
     again = mod.build_questions(m)

@@ -9,6 +9,7 @@ import pytest
 
 from mi_prep.lab import registry
 from mi_prep.lab.api import LabContext
+from mi_prep.lab.curves import earliest_crossing, first_crossing, steepest_drop
 from mi_prep.lab.tasks import sentiment
 
 mod = registry.module_of("steering")
@@ -56,10 +57,18 @@ def test_tokenizer_and_corpus():
         assert len(diff) == 1 and diff[0][0] in sentiment.POS_WORDS and diff[0][1] in sentiment.NEG_WORDS
 
 
-def test_flip_alpha_interpolates():
-    assert mod.flip_alpha([0, 1, 2], [0.0, 0.4, 0.8]) == pytest.approx(1.25)
-    assert mod.flip_alpha([0, 1, 2], [0.0, 0.1, 0.2]) is None
-    assert mod.flip_alpha([0, 1], [0.6, 0.9]) == 0
+def test_first_crossing_interpolates():
+    assert first_crossing([0, 1, 2], [0.0, 0.4, 0.8]) == pytest.approx(1.25)
+    assert first_crossing([0, 1, 2], [0.0, 0.1, 0.2]) is None
+    assert first_crossing([0, 1], [0.6, 0.9]) == 0
+    # earliest crossing wins; a tie goes to the larger last value; none crossing: the largest last value
+    assert earliest_crossing([0, 1, 2], [[0.0, 0.4, 0.8], [0.0, 0.6, 0.7], [0.0, 0.6, 0.9]])[0] == 2
+    assert earliest_crossing([0, 1], [[0.0, 0.2], [0.0, 0.3]]) == (1, [None, None])
+
+
+def test_steepest_drop():
+    assert steepest_drop([4.0, 4.0, 4.0, 1.0, 1.0, 1.0], log_every=10) == (20, pytest.approx(1.0))
+    assert steepest_drop([1.0, 0.5]) == (0, 0.0)
 
 
 def test_answer_keys_follow_the_metrics():

@@ -8,8 +8,10 @@ import math
 import pytest
 
 from mi_prep.core.questions import FreeText, MultipleChoice, Numeric
+from mi_prep.lab import feature_geometry as geo
 from mi_prep.lab import registry
 from mi_prep.lab.api import LabContext
+from mi_prep.lab.toy_models import sweep_values, unpack_sweep
 
 mod = registry.module_of("superposition")
 
@@ -32,24 +34,41 @@ def q(qs, qid):
 @pytest.mark.parametrize(
     "angles,expected",
     [
-        ([0, 72, 144, 216, 288], mod.G_PENTAGON),
-        ([10, 83, 150, 226, 299], mod.G_PENTAGON),
-        ([40, 129, 219, 309], mod.G_SQUARE),
-        ([5, 95], mod.G_ORTHO),
-        ([5, 183], mod.G_ANTIPODAL),
-        ([0, 120, 240], mod.G_TRIANGLE),
-        ([0, 30, 200], mod.G_IRREGULAR),
-        ([17], mod.G_SINGLE),
-        ([], mod.G_NONE),
+        ([0, 72, 144, 216, 288], geo.G_PENTAGON),
+        ([10, 83, 150, 226, 299], geo.G_PENTAGON),
+        ([40, 129, 219, 309], geo.G_SQUARE),
+        ([5, 95], geo.G_ORTHO),
+        ([5, 183], geo.G_ANTIPODAL),
+        ([0, 120, 240], geo.G_TRIANGLE),
+        ([0, 30, 200], geo.G_IRREGULAR),
+        ([17], geo.G_SINGLE),
+        ([], geo.G_NONE),
     ],
 )
 def test_classify_geometry(angles, expected):
-    assert mod.classify_geometry(angles) == expected
-    assert math.isclose(sum(mod.angle_gaps(angles)), 360.0 if len(angles) > 1 else 360.0 * len(angles))
+    assert geo.classify_geometry(angles) == expected
+    assert math.isclose(sum(geo.angle_gaps(angles)), 360.0 if len(angles) > 1 else 360.0 * len(angles))
 
 
 def test_antipodal_pairs():
-    assert mod.antipodal_pairs({0: 10.0, 1: 190.0, 2: 100.0, 3: -80.0}) == [(0, 1), (2, 3)]
+    assert geo.antipodal_pairs({0: 10.0, 1: 190.0, 2: 100.0, 3: -80.0}) == [(0, 1), (2, 3)]
+
+
+def test_describe_directions_and_sweep_geometry():
+    assert geo.describe_directions({0: 144.0, 1: 72.0, 2: 0.0}) == ("f2:0 f1:72 f0:144", "72 72 216", "-")
+    assert geo.describe_directions({0: 10.0, 1: 190.0, 2: -80.0}) == ("f0:10 f1:190 f2:280", "180 90 90", "f0/f1")
+    norms = [[1.0, 1.0, 0.0], [1.0, 1.0, 1.0]]
+    angles = [[0.0, 90.0, 0.0], [0.0, 120.0, 240.0]]
+    assert geo.sweep_geometry(norms, angles, 2, 0.5) == ([2, 3], 1, [geo.G_ORTHO, geo.G_TRIANGLE])
+    assert geo.sweep_geometry(norms[:1], angles[:1], 2, 0.5)[1] is None
+    assert geo.sweep_geometry(norms, angles, 3, 0.5)[2] == [geo.G_IRREGULAR] * 2  # named only in 2-D
+
+
+def test_sweep_metrics_unpack():
+    m = fake_metrics([[1.0, 0.2], [0.9, 0.8]], [[0.0, 90.0], [0.0, 180.0]])
+    sparsities, n, hidden, norms, angles = unpack_sweep(m)
+    assert (sparsities, n, hidden) == ([0.0, 0.7], 2, 2) and norms == sweep_values(m, "norm")
+    assert angles == [[0.0, 90.0], [0.0, 180.0]]
 
 
 def test_answer_keys_follow_the_metrics():

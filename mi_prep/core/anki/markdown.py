@@ -163,7 +163,8 @@ class MarkdownRenderer:
         md.add_render_rule("math_display", math("\\[", "\\]"))
         md.add_render_rule("math_block", math("\\[", "\\]", "div"))
         for name in ("code_inline", "code_block", "fence"):
-            orig = md.renderer.rules[name]
+            # markdown-it's stubs type md.renderer as RendererProtocol, which lacks RendererHTML's `rules`
+            orig = md.renderer.rules[name]  # type: ignore[attr-defined]
 
             def raw(self, tokens, idx, options, env, _orig=orig) -> str:
                 return _raw_clozes(_orig(tokens, idx, options, env), env)

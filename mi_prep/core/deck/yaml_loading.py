@@ -19,10 +19,10 @@ from mi_prep.core.safe_text import control_name
 try:  # the C parser is ~10x faster; fall back to pure Python where libyaml is missing
     from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - depends on the PyYAML build
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+    from yaml import SafeLoader as _SafeLoader
 
 
-class _DeckLoader(_SafeLoader):  # type: ignore[misc, valid-type]
+class _DeckLoader(_SafeLoader):
     """Safe loader that keeps every plain scalar as the exact text written.
 
     YAML 1.1 turns ``4:1`` into 241, ``010`` into 8, ``2.10`` into 2.1 and ``2024-02-30`` into a
@@ -151,7 +151,7 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
+        line: int | None = raw.count(b"\n", 0, exc.start) + 1
         raise DeckFileError(
             line, f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8"
         ) from None

@@ -11,7 +11,9 @@ Modules (each docstring has the rules it implements):
 * :mod:`.plan`: :func:`make_plan` draws the questions and splits the minutes into budgets;
 * :mod:`.lab_section`: a lab provider's outcome, :class:`LabSection` or :class:`LabSkipped`;
 * :mod:`.evaluation`: what a question shows and how its answer is scored;
-* :mod:`.run`: :class:`Drill`, the question flow and its two clocks (timeouts, pauses);
+* :mod:`.run`: :class:`Drill`, the question flow (timeouts, pauses, grading, stopping);
+* :mod:`.clock`: the drill countdown and the question clock, on active time (pauses excluded);
+* :mod:`.records`: an answer's record, saving it, and at the end the report row and the boosts;
 * :mod:`.report`: :class:`DrillReport`, topic scores, points missed, the trend, its text;
 * :mod:`.boosts`: topics under 60% have their seen cards made due within a day;
 * :mod:`.history`: past drills, stored reports and plans (replay);
@@ -34,6 +36,7 @@ from mi_prep.core.drill.lab_section import (
     LabSection,
     LabSkipped,
     fetch_lab,
+    lab_progress_text,
     lab_status_text,
 )
 from mi_prep.core.drill.plan import (
@@ -117,6 +120,7 @@ __all__ = [
     "LabProvider",
     "fetch_lab",
     "lab_status_text",
+    "lab_progress_text",
     # running
     "SELF_GRADES",
     "QuestionView",

@@ -87,3 +87,10 @@ def lab_status_text(outcome: LabOutcome) -> str:
     if isinstance(outcome, LabSkipped):
         return outcome.note
     return f"lab ready: {outcome.name} ({len(outcome.questions[:MAX_LAB_QUESTIONS])} questions)"
+
+
+def lab_progress_text(progress: Any) -> str:
+    """One line on a lab being prepared, from one of its progress events (``mi_prep.lab.api.Progress``):
+    ``preparing the lab: MESSAGE step S/T, loss L`` (``running`` without a message; no loss if None)."""
+    loss = f", loss {progress.loss:.3f}" if progress.loss is not None else ""
+    return f"preparing the lab: {progress.message or 'running'} step {progress.step}/{progress.total}{loss}"

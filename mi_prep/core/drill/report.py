@@ -21,6 +21,8 @@ from mi_prep.core.store import drills as drill_rows
 if TYPE_CHECKING:  # pragma: no cover
     from mi_prep.core.drill.run import Drill
 
+AnswerStatus = Literal["answered", "timed_out", "unanswered"]
+
 TREND_DRILLS = 5
 """How many earlier scored drills the trend lists."""
 TOPIC_LOOKBACK = 20
@@ -38,7 +40,7 @@ class AnswerRecord:
     score: float | None
     elapsed_ms: int
     budget_ms: int
-    status: Literal["answered", "timed_out", "unanswered"]
+    status: AnswerStatus
     points: list[dict[str, Any]] = field(default_factory=list)
     """``{"text", "covered"}`` per key point (explain / free text)."""
     reference: str = ""

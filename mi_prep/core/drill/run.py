@@ -1,55 +1,49 @@
-"""A running drill (:class:`Drill`): the question flow, its two clocks, grading, and saving every answer.
+"""A running drill (:class:`Drill`): the question flow, timeouts, grading, and saving every answer.
 
-Two clocks run on "active time" (wall time minus pauses):
+The drill countdown and the question clock (:mod:`.clock`) run on active time. A question whose
+clock reaches its budget (or the drill countdown reaching 0) is *timed out*: score 0, whatever was
+typed is kept, the drill goes on (when the drill countdown is out, every remaining question is timed
+out and the drill ends). Pauses stop both clocks and their total is in the report. Time spent
+waiting for the lab to finish is counted as a pause.
 
-* the drill countdown: ``minutes`` minus active time since the start (grading counts);
-* the question clock: active time from showing the question to submitting it.
-
-A question whose clock reaches its budget (or the drill countdown reaching 0) is *timed out*:
-score 0, whatever was typed is kept, the drill goes on (when the drill countdown is out, every
-remaining question is timed out and the drill ends). Pauses stop both clocks and their total is
-in the report. Time spent waiting for the lab to finish is counted as a pause.
-
-Every answer is saved (:mod:`mi_prep.core.store.drills`) before it is kept in memory: if the write
-fails, the drill stays on that question and the same grade can be tried again.
+Every answer is saved (:mod:`.records`) before it is kept in memory: if the write fails, the drill
+stays on that question and the same grade can be tried again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.drill import evaluation as E
-from mi_prep.core.drill.boosts import apply_boosts
+from mi_prep.core.drill.clock import DrillClocks, Phase
 from mi_prep.core.drill.evaluation import SELF_GRADES, Evaluation, QuestionView, points_score
 from mi_prep.core.drill.lab_section import MAX_LAB_QUESTIONS, LabOutcome, LabSection, LabSkipped
 from mi_prep.core.drill.plan import DrillPlan, PlannedQuestion
-from mi_prep.core.drill.report import AnswerRecord, DrillReport, build_report
+from mi_prep.core.drill.records import answer_record, save_answer, save_report
+from mi_prep.core.drill.report import AnswerRecord, AnswerStatus, DrillReport
 from mi_prep.core.scheduling import aware
 from mi_prep.core.session import ReviewItem, items_for
 from mi_prep.core.store import Store
 from mi_prep.core.store import drills as drill_rows
 
-Phase = Literal["ready", "answering", "grading", "waiting", "finished"]
-
-
-def _ms(delta: timedelta) -> int:
-    return int(round(delta.total_seconds() * 1000))
+__all__ = ["Drill", "DrillError", "Phase"]
 
 
 class DrillError(Exception):
     pass
 
 
-class Drill:
+class Drill(DrillClocks):
     """A running drill. Call :meth:`start`, then per question :meth:`submit` and :meth:`grade`
     (or let :meth:`tick` time it out); :meth:`pause`/:meth:`resume`; :meth:`abandon` to stop.
     The lab part arrives through :meth:`use_lab` (any time before the end). Every answer is written
     to ``drill_answers`` as it is graded; the end writes the report and applies the boosts."""
 
     def __init__(self, store: Store, deckset: DeckSet, plan: DrillPlan) -> None:
+        super().__init__()
         self.store = store
         self.deckset = deckset
         self.plan = plan
@@ -66,13 +60,7 @@ class Drill:
         self.records: list[AnswerRecord] = []
         self.phase: Phase = "ready"
         self.drill_id: int | None = None
-        self.started: datetime | None = None
-        self.finished: datetime | None = None
-        self.paused_ms = 0
-        self.pause_started: datetime | None = None
         self._waiting_pause = False
-        self._q_start_active = 0
-        self._q_elapsed = 0
         self._typed = ""
         self.evaluation: Evaluation | None = None
         self.report: DrillReport | None = None
@@ -126,56 +114,6 @@ class Drill:
             self.resume(now)
         self._show_next(now)
 
-    # ---- clocks -------------------------------------------------------------
-    @property
-    def total_ms(self) -> int:
-        return int(self.plan.minutes * 60_000)
-
-    def paused_total_ms(self, now: datetime) -> int:
-        extra = _ms(now - self.pause_started) if self.pause_started is not None else 0
-        return self.paused_ms + extra
-
-    def active_ms(self, now: datetime) -> int:
-        if self.started is None:
-            return 0
-        end = self.finished or now
-        return max(0, _ms(end - self.started) - self.paused_total_ms(end))
-
-    def remaining_ms(self, now: datetime) -> int:
-        """The drill countdown."""
-        return max(0, self.total_ms - self.active_ms(now))
-
-    def question_elapsed_ms(self, now: datetime) -> int:
-        if self.phase == "answering":
-            return self.active_ms(now) - self._q_start_active
-        return self._q_elapsed
-
-    def question_budget_ms(self, now: datetime) -> int:
-        """The current question's budget, cut to what is left of the drill."""
-        q = self.current_question
-        if q is None:
-            return 0
-        return min(q.budget_ms, self.question_elapsed_ms(now) + self.remaining_ms(now))
-
-    def question_remaining_ms(self, now: datetime) -> int:
-        return max(0, self.question_budget_ms(now) - self.question_elapsed_ms(now))
-
-    @property
-    def paused(self) -> bool:
-        return self.pause_started is not None
-
-    def pause(self, now: datetime) -> None:
-        aware(now)
-        if self.phase in ("ready", "finished") or self.paused:
-            return
-        self.pause_started = now
-
-    def resume(self, now: datetime) -> None:
-        if self.pause_started is None:
-            return
-        self.paused_ms += max(0, _ms(now - self.pause_started))
-        self.pause_started = None
-
     # ---- flow ---------------------------------------------------------------
     @property
     def current_index(self) -> int:
@@ -185,6 +123,17 @@ class Drill:
     def current_question(self) -> PlannedQuestion | None:
         i = self.current_index
         return self.questions[i] if i < len(self.questions) else None
+
+    @property
+    def can_submit(self) -> bool:
+        """Whether :meth:`submit` takes an answer now (a question is on show and the drill is not paused)."""
+        return self.phase == "answering" and not self.paused
+
+    @property
+    def grading_mode(self) -> Literal["points", "self", "auto"] | None:
+        """While an answer waits for :meth:`grade`: how it is graded (the :class:`Evaluation`'s
+        ``mode``: ``points``, ``self`` or ``auto``); None otherwise."""
+        return self.evaluation.mode if self.phase == "grading" and self.evaluation is not None else None
 
     @property
     def unanswered_count(self) -> int:
@@ -355,57 +304,21 @@ class Drill:
         assert self.report is not None
         return self.report
 
-    # ---- storage / report ---------------------------------------------------
+    # ---- records / report -------------------------------------------------
     def _record(
         self,
         q: PlannedQuestion,
         answer: str | None,
         score: float | None,
         elapsed: int,
-        status: str,
+        status: AnswerStatus,
         now: datetime,
         points: list[dict[str, Any]] | None = None,
     ) -> AnswerRecord:
-        item = self._item(q)
-        prompt, ref, source = E.reference(q, item)
-        if status == "timed_out":
-            score = 0.0
-        if not points and q.kind in ("explain", "lab") and status != "answered":
-            points = [{"text": t, "covered": False} for t in E.point_texts(q, item)]
-        rec = AnswerRecord(
-            q.idx,
-            q.kind,
-            q.item_id,
-            q.topic,
-            prompt,
-            answer,
-            score,
-            max(0, int(elapsed)),
-            q.budget_ms,
-            status,
-            points or [],
-            ref,
-            source,
-        )  # type: ignore[arg-type]
+        rec = answer_record(q, self._item(q), answer, score, elapsed, status, points)
         # saved first, kept in memory second: if the write fails the drill stays on this question
         if self.drill_id is not None:
-            drill_rows.insert_answer(
-                self.store,
-                drill_rows.DrillAnswerRow(
-                    self.drill_id,
-                    q.idx,
-                    q.item_id,
-                    q.kind,
-                    q.topic,
-                    prompt,
-                    answer,
-                    points or [],
-                    score,
-                    rec.elapsed_ms,
-                    status == "timed_out",
-                    now,
-                ),
-            )
+            save_answer(self.store, self.drill_id, rec, now)
         self.records.append(rec)
         return rec
 
@@ -416,24 +329,4 @@ class Drill:
         self.phase = "finished"
         self.finished = now
         self.status = status
-        report = build_report(self.store, self, now)
-        drill_rows.finish_drill(
-            self.store,
-            self.drill_id,
-            finished=now,
-            report=report.to_dict(),
-            paused_ms=self.paused_ms,
-            score=report.score,
-            status=status,
-            plan=self.plan.to_dict(),
-        )
-        report.boosted = apply_boosts(
-            self.store,
-            self.deckset,
-            report.topics,
-            now,
-            self.lab.name if self.lab else None,
-            self.lab.topics if self.lab else (),
-        )
-        drill_rows.save_report(self.store, self.drill_id, report.to_dict())
-        self.report = report
+        self.report = save_report(self.store, self, now)

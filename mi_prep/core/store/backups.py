@@ -205,6 +205,8 @@ def make_backup(
     if keep is not None:
         prune(db_path, keep, good=final)
     m = NAME_RE.match(final.name)
+    if m is None:  # _unique_name always makes a matching name
+        raise RuntimeError(f"backup name {final.name!r} does not match {NAME_RE.pattern}")
     return Backup(final, datetime.strptime(m[1] + m[2], "%Y%m%d%H%M%S").replace(tzinfo=UTC), int(m[3] or 1), st.st_size)
 
 

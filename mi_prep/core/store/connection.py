@@ -46,6 +46,13 @@ def enable_wal(conn: sqlite3.Connection, *, timeout_ms: int = BUSY_TIMEOUT_MS) -
             time.sleep(random.uniform(0.005, 0.03))
 
 
+def inserted_id(cur: sqlite3.Cursor) -> int:
+    """The rowid of the row an ``INSERT`` on ``cur`` just wrote."""
+    if cur.lastrowid is None:  # only when the statement inserted nothing
+        raise RuntimeError("the INSERT wrote no row")
+    return cur.lastrowid
+
+
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` (a savepoint when already inside one); rolled back on any error."""

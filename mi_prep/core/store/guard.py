@@ -6,7 +6,7 @@ import functools
 import sqlite3
 import types
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from mi_prep.core.store.connection import transaction
 from mi_prep.core.store.errors import DamagedRow, storage_error
@@ -47,7 +47,7 @@ class GuardedTransaction:
         except sqlite3.Error as exc:
             raise (storage_error(exc, self.store.path) or exc) from exc
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         try:
             self._cm.__exit__(exc_type, exc, tb)  # commits, or rolls back (and re-raises nothing)
         except (sqlite3.Error, DamagedRow) as err:  # COMMIT or ROLLBACK itself failed

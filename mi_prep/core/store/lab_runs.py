@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-from mi_prep.core.store.connection import transaction
+from mi_prep.core.store.connection import inserted_id, transaction
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def insert_run(target: Any, run: NewLabRun) -> int:
                               score, error) VALUES (?,?,?,?,?,?,?,?,?,?)""",
             values,
         )
-        return int(cur.lastrowid)
+        return inserted_id(cur)
 
 
 def insert_answer(
@@ -144,7 +144,7 @@ def insert_answer(
             "INSERT INTO lab_answers (run_id, question_id, answer, score, correct, ts) VALUES (?,?,?,?,?,?)",
             [run_id, question_id, answer, float(score), int(bool(correct)), _iso(now)],
         )
-        return int(cur.lastrowid)
+        return inserted_id(cur)
 
 
 def set_score(target: Any, run_id: int, score: float, *, then: Callable[[], Any] | None = None) -> Any:

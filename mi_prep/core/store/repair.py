@@ -82,9 +82,10 @@ def _replay_setting_aside(
         try:
             return store.replay(item_id, rows, scheduler)
         except DamagedRow as exc:
-            if exc.table != "review_log" or not any(r["id"] == exc.row for r in rows):
+            damaged = next((r["id"] for r in rows if r["id"] == exc.row), None)
+            if exc.table != "review_log" or damaged is None:
                 raise
-            removed.append((exc.row, exc.problem))
+            removed.append((damaged, exc.problem))
             rows = [r for r in rows if r["id"] != exc.row]
     return None
 

@@ -117,7 +117,7 @@ def _choose(db_path: Path, which: str) -> tuple[BackupInfo, tuple[BackupInfo, ..
                 reason="badbackup",
             )
         return info, ()
-    skipped = []
+    skipped: list[BackupInfo] = []
     for b in list_backups(db_path) or [find(db_path, which)]:  # find() raises when there are none
         info = inspect(b, full=True)
         if info.problem is None:

@@ -19,6 +19,7 @@ import sqlite_utils
 
 from mi_prep.core.scheduling import CardState, day_start
 from mi_prep.core.store import checks
+from mi_prep.core.store.connection import inserted_id
 from mi_prep.core.store.guard import guard_public_methods
 
 NOT_UNDONE = "id NOT IN (SELECT ref_id FROM review_log WHERE kind = 'undo' AND ref_id IS NOT NULL)"
@@ -123,7 +124,7 @@ def append_event(
             json.dumps(data) if data else None,
         ],
     )
-    return int(cur.lastrowid)
+    return inserted_id(cur)
 
 
 def last_undoable(conn: sqlite3.Connection, source: str) -> tuple[int, str, str | None, Any] | None:

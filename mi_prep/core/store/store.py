@@ -154,7 +154,7 @@ class Store(ReviewLogReads):
         rows = self.db.query("SELECT * FROM card_state WHERE substr(item_id, 1, ?) = ?", [len(prefix), prefix])
         return {r["item_id"]: checks.parse_state(r) for r in rows}
 
-    def _write_state(self, conn: sqlite3.Connection, card_id: str, state: CardState) -> None:
+    def _write_state(self, conn: sqlite3.Connection, card_id: str | None, state: CardState) -> None:
         row = state.to_row()
         row["card_id"] = card_id
         cols = ", ".join(row)

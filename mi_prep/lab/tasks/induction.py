@@ -7,6 +7,7 @@ trains one cached model per (spec, seed).
     spec = InductionSpec()                                   # or the lab's Params (a subclass)
     model, losses, was_cached = induction_model(ctx, spec)
     tokens, period = repeated_tokens(64, generator, **spec.data())
+    loss_first, loss_repeat = split_losses(model(tokens), tokens, period)
 """
 
 from __future__ import annotations
@@ -110,6 +111,19 @@ def induction_model(ctx: LabContext, spec: InductionSpec) -> tuple[TransformerBr
         )
 
     return cached(ctx, spec.cache_key(ctx.seed), build, train)
+
+
+def split_losses(logits, tokens, period) -> tuple[float, float]:
+    """Mean next-token loss on the first copy (unpredictable) and on the repeats (predictable) of
+    :func:`repeated_tokens` with periods ``period``."""
+    import torch
+
+    from mi_prep.lab.models import lm_loss
+
+    per = lm_loss(logits, tokens, reduction="none")  # [b, t-1]; column q predicts token q+1
+    q = torch.arange(per.shape[1], device=tokens.device)[None]
+    first = q < period[:, None]
+    return float(per[first].mean()), float(per[~first].mean())
 
 
 # --------------------------------------------------------------------------- clean / corrupted pairs

@@ -6,6 +6,10 @@ words agree, so a model has to carry the sentence's sentiment along the residual
     tok = WordTokenizer()
     model, losses, was_cached = sentiment_model(ctx, SentimentLMSpec())
     pos, neg = contrastive_prompts(NOUNS[:5])                # pairs differing only in sentiment
+    steer, n_pairs = steering_vectors(model, tok, NOUNS[:5], points, device)   # negative - positive, per point
+    probe = SentimentProbe(model, tok, NOUNS[5:], device)
+    flip, mass = probe.flip_share(hooks)                      # next-token sentiment read-out under hooks
+    rows, neg_share = probe.sampled(ctx, SAMPLE_PROMPTS, [("base", [])], 4, 10, seed=0, n_ctx=32)
 """
 
 from __future__ import annotations
@@ -89,6 +93,10 @@ def eval_prompts(nouns: tuple[str, ...]) -> tuple[list[str], list[str]]:
     return eval_pos, eval_neg
 
 
+SAMPLE_PROMPTS = ["the movie was great and", "i loved the book . it was", "the food was lovely . i"]
+"""Positive prompts to sample continuations of."""
+
+
 def pad(tok: WordTokenizer, prompts: list[str], device) -> tuple[torch.Tensor, torch.Tensor]:
     """``(tokens[n, max_len], last[n])``: right-padded, with each row's last real position."""
     import torch
@@ -99,6 +107,94 @@ def pad(tok: WordTokenizer, prompts: list[str], device) -> tuple[torch.Tensor, t
     for i, x in enumerate(ids):
         arr[i, : len(x)] = torch.tensor(x)
     return arr.to(device), lens - 1
+
+
+def steering_vectors(
+    model, tok: WordTokenizer, nouns: tuple[str, ...], points: list[str], device
+) -> tuple[list[Any], int]:
+    """Per hook point, mean(negative) - mean(positive) activation over the :func:`contrastive_prompts` pairs
+    of ``nouns``, read at each prompt's last position (the next word must carry the sentiment); and the
+    number of pairs."""
+    from mi_prep.lab.interventions import mean_at_last
+
+    pos_prompts, neg_prompts = contrastive_prompts(nouns)
+    pos_mean = mean_at_last(model, *pad(tok, pos_prompts, device), points)  # right-padded: each row's own last
+    neg_mean = mean_at_last(model, *pad(tok, neg_prompts, device), points)
+    return [neg_mean[i] - pos_mean[i] for i in range(len(points))], len(pos_prompts)
+
+
+class SentimentProbe:
+    """The next sentiment word after the :func:`eval_prompts` of ``nouns``: how much probability goes to
+    negative vs positive words under the forward hooks given to each method; and sampled continuations."""
+
+    def __init__(self, model, tok: WordTokenizer, nouns: tuple[str, ...], device):
+        import torch
+
+        self.model, self.tok, self.device = model, tok, device
+        self.prompts_pos, self.prompts_neg = eval_prompts(nouns)
+        self.pos = pad(tok, self.prompts_pos, device)
+        self.neg = pad(tok, self.prompts_neg, device)
+        self.ids = torch.tensor([tok.index[w] for w in POS_WORDS]), torch.tensor([tok.index[w] for w in NEG_WORDS])
+
+    def mass(self, batch: tuple[Any, Any], hooks) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per row of ``batch = (toks, last)``: next-token probability on positive and on negative words."""
+        import torch
+
+        toks, last = batch
+        with torch.no_grad():
+            logits = self.model.run_with_hooks(toks, fwd_hooks=hooks) if hooks else self.model(toks)
+            probs = logits[torch.arange(toks.shape[0]), last].float().softmax(-1)
+        return probs[:, self.ids[0]].sum(-1), probs[:, self.ids[1]].sum(-1)
+
+    def flip_share(self, hooks) -> tuple[float, float]:
+        """On the positive prompts: mean share of sentiment probability on negative words, and mean total
+        sentiment probability."""
+        pp, pn = self.mass(self.pos, hooks)
+        return float((pn / (pp + pn).clamp_min(1e-9)).mean()), float((pp + pn).mean())
+
+    def agreement(self, hooks) -> float:
+        """Mean share of sentiment probability agreeing with the sentence, over positive and negative prompts."""
+        import torch
+
+        pp, pn = self.mass(self.pos, hooks)
+        qp, qn = self.mass(self.neg, hooks)
+        agree_pos = pp / (pp + pn).clamp_min(1e-9)
+        agree_neg = qn / (qp + qn).clamp_min(1e-9)
+        return float(torch.cat([agree_pos, agree_neg]).mean())
+
+    def sampled(
+        self,
+        ctx: LabContext,
+        prompts: list[str],
+        conditions: list[tuple[str, list]],
+        n_samples: int,
+        n_new: int,
+        *,
+        seed: int,
+        n_ctx: int,
+        max_rows: int = 40,
+    ) -> tuple[list[list[str]], dict[str, float]]:
+        """``n_samples`` continuations of ``n_new`` tokens per prompt, sampled under each ``(label, hooks)``
+        condition with the same noise (a CPU generator seeded with ``seed`` per condition): up to ``max_rows``
+        ``[label, prompt, continuation]`` rows, and per label the share of sampled sentiment words that are
+        negative."""
+        import torch
+
+        from mi_prep.lab.interventions import sample_continuations
+
+        rows: list[list[str]] = []
+        neg_share: dict[str, float] = {}
+        for label, hooks in conditions:
+            g = torch.Generator().manual_seed(seed)
+            conts = sample_continuations(
+                ctx, self.model, self.tok, prompts, n_samples, n_new, hooks, g, self.device, n_ctx
+            )
+            words = [w for _, cont in conts for w in cont.split()]
+            neg_count = sum(w in NEG_WORDS for w in words)
+            pos_count = sum(w in POS_WORDS for w in words)
+            rows += [[label, prompt, cont] for prompt, cont in conts][: max(0, max_rows - len(rows))]
+            neg_share[label] = neg_count / max(1, neg_count + pos_count)
+        return rows, neg_share
 
 
 # --------------------------------------------------------------------------- the model

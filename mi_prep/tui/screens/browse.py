@@ -23,7 +23,6 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
@@ -32,12 +31,13 @@ from mi_prep.core.deck import DeckSet
 from mi_prep.core.scheduling import CardState
 from mi_prep.core.session import ReviewItem, items_for
 from mi_prep.tui.editor import open_in_editor
+from mi_prep.tui.screens.base import MiPrepScreen
 from mi_prep.tui.storage import guarded
 from mi_prep.tui.widgets.browse_columns import ARROWS, COLUMNS, SORT_CYCLE, ColumnSpec, header, item_cells, plan_columns
 from mi_prep.tui.widgets.browse_filters import BrowseFilters, no_match_message
 
 
-class BrowseScreen(Screen[None]):
+class BrowseScreen(MiPrepScreen[None]):
     DEFAULT_CSS = """
     BrowseScreen #browse-filters SelectCurrent { height: 1; }
     BrowseScreen #browse-filters SelectCurrent Static#label {
@@ -108,10 +108,10 @@ class BrowseScreen(Screen[None]):
 
     # ---- data --------------------------------------------------------------------
     def load(self) -> None:
-        self.items = items_for(self.app.deckset)
+        self.items = items_for(self.mi_app.deckset)
         self.by_id = {i.item_id: i for i in self.items}
-        self.states = self.app.store.states()
-        self.query_one(BrowseFilters).set_choices(self.app.deckset, sorted({t for i in self.items for t in i.tags}))
+        self.states = self.mi_app.store.states()
+        self.query_one(BrowseFilters).set_choices(self.mi_app.deckset, sorted({t for i in self.items for t in i.tags}))
         self.refresh_table()
 
     def _cells(self, item: ReviewItem, now: datetime) -> dict[str, Text]:
@@ -122,7 +122,7 @@ class BrowseScreen(Screen[None]):
         width = (table.size.width if table.display else 0) or self.size.width or self.app.size.width
         plan = plan_columns(
             width,
-            [d.deck.name for d in self.app.deckset.decks],
+            [d.deck.name for d in self.mi_app.deckset.decks],
             [" ".join(i.tags) for i in self.items],
             self.sort_key,
             self.sort_desc,
@@ -139,7 +139,7 @@ class BrowseScreen(Screen[None]):
     def refresh_table(self) -> None:
         """Fit the columns to the width, then show the filtered, sorted items; the cursor stays on
         the same card when it is still shown."""
-        now = self.app.now()
+        now = self.mi_app.now()
         f = self.query_one(BrowseFilters).current()
         table = self.query_one("#browse-table", DataTable)
         keep, keep_row = self.current_item_id(), table.cursor_row
@@ -165,7 +165,7 @@ class BrowseScreen(Screen[None]):
         table = self.query_one("#browse-table", DataTable)
         box = self.query_one("#browse-empty", Static)
         if empty:
-            deck_name = next((d.deck.name for d in self.app.deckset.decks if d.id == f.deck), None)
+            deck_name = next((d.deck.name for d in self.mi_app.deckset.decks if d.id == f.deck), None)
             search = self.query_one("#browse-search", Input).value.strip()
             box.update(no_match_message(f, search, deck_name, bool(self.items)))
             if self.focused is table:
@@ -268,8 +268,8 @@ class BrowseScreen(Screen[None]):
         item_id = self.current_item_id()
         if item_id is None:
             return
-        now = self.app.now()
-        store = self.app.store
+        now = self.mi_app.now()
+        store = self.mi_app.store
         state = self.states.get(item_id)
         if state is not None and state.suspended:
             saved, new_state = guarded(self.app, store.unsuspend, item_id, now)

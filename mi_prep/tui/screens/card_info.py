@@ -8,11 +8,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Markdown, Static
 
 from mi_prep.core.scheduling import Rating, format_interval
 from mi_prep.core.session import ReviewItem, items_for
+from mi_prep.tui.screens.base import MiPrepModalScreen
 from mi_prep.tui.widgets.mathmd import math_markdown
 
 
@@ -20,7 +20,7 @@ def _when(dt: datetime, now: datetime) -> str:
     return f"{dt.astimezone(now.tzinfo):%Y-%m-%d %H:%M}"
 
 
-class CardInfoScreen(ModalScreen[None]):
+class CardInfoScreen(MiPrepModalScreen[None]):
     BINDINGS = [Binding("escape,i,q", "dismiss", "Close")]
 
     def __init__(self, item_id: str) -> None:
@@ -28,7 +28,7 @@ class CardInfoScreen(ModalScreen[None]):
         self.item_id = item_id
 
     def _item(self) -> ReviewItem | None:
-        return next((i for i in items_for(self.app.deckset) if i.item_id == self.item_id), None)
+        return next((i for i in items_for(self.mi_app.deckset) if i.item_id == self.item_id), None)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="info-dialog"):
@@ -41,7 +41,7 @@ class CardInfoScreen(ModalScreen[None]):
             yield Button("Close  (esc)", id="info-close", compact=True)
 
     async def on_mount(self) -> None:
-        app = self.app
+        app = self.mi_app
         now = app.now()
         item = self._item()
         state = app.store.state(self.item_id)

@@ -41,8 +41,9 @@ drills).
 
 All time comes from ``clock``; :meth:`DrillScreen.tick` (also run by a timer) applies timeouts,
 so tests drive it with a fake clock. The panels are widgets (``mi_prep.tui.widgets.drill_*``:
-``DrillStatus``, ``DrillIntro``, ``DrillQuestion``, ``DrillEvaluation``); the rules are all in
-:mod:`mi_prep.core.drill`.
+``DrillStatus``, ``DrillIntro``, ``DrillLab`` (it also runs the lab's worker), ``DrillQuestion``,
+``DrillEvaluation``, ``DrillReportPanel``; ``ConfirmStopDrill`` asks before stopping); the rules
+are all in :mod:`mi_prep.core.drill`.
 """
 
 from __future__ import annotations
@@ -52,31 +53,25 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static, TextArea
+from textual.widgets import Button, Footer, TextArea
 
 from mi_prep.core import drill as D
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.store import Store
+from mi_prep.tui.messages import LabProgress
 from mi_prep.tui.storage import guarded
-from mi_prep.tui.widgets.confirm import Confirm
 from mi_prep.tui.widgets.drill_evaluation import DrillEvaluation
 from mi_prep.tui.widgets.drill_intro import DrillIntro
+from mi_prep.tui.widgets.drill_lab import DrillLab
 from mi_prep.tui.widgets.drill_question import DrillQuestion
+from mi_prep.tui.widgets.drill_report import DrillReportPanel
 from mi_prep.tui.widgets.drill_status import DrillStatus
+from mi_prep.tui.widgets.drill_stop import ConfirmStopDrill
 
 DEFAULT_LAB = "default"
-
-
-class LabProgressMessage(Message):
-    def __init__(self, progress: Any) -> None:
-        super().__init__()
-        self.progress = progress
 
 
 class DrillScreen(Screen[Any]):
@@ -87,16 +82,8 @@ class DrillScreen(Screen[Any]):
     #drill-status.urgent { background: $error 40%; }
     #drill-lab { height: 1fr; min-height: 6; border-bottom: solid $accent; }
     #drill-question { height: auto; max-height: 70%; }
-    #drill-prompt { margin: 1 0 0 0; height: auto; }
-    #drill-hint { color: $text-muted; height: auto; }
-    #drill-options { height: auto; margin-top: 1; }
-    #drill-answer { height: 8; margin-top: 1; }
-    #drill-answer.short { height: 3; }
     #drill-eval { height: auto; max-height: 70%; }
     #drill-report, #drill-intro { height: auto; }
-    #drill-points { height: auto; max-height: 12; }
-    #drill-buttons Button, #drill-grade Button { margin-right: 1; }
-    #drill-buttons, #drill-grade { height: auto; }
     .hidden { display: none; }
     """
     BINDINGS = [
@@ -160,18 +147,23 @@ class DrillScreen(Screen[Any]):
     def compose(self) -> ComposeResult:
         yield DrillStatus(id="drill-status")
         yield DrillIntro(id="drill-intro")
-        yield Vertical(id="drill-lab", classes="hidden")
+        yield DrillLab(id="drill-lab", classes="hidden")
         yield DrillQuestion(id="drill-question", classes="hidden")
         yield DrillEvaluation(id="drill-eval", classes="hidden")
-        with VerticalScroll(id="drill-report", classes="hidden"):
-            yield Static("", id="drill-report-text", markup=False)
-            yield Button("Close", id="drill-close", variant="primary")
+        yield DrillReportPanel(id="drill-report", classes="hidden")
         yield Footer()
 
     def on_mount(self) -> None:
         self._render_intro()
         if self.plan.lab_budget_ms and self.lab_provider is not None:
-            self._run_lab()
+            self.query_one(DrillLab).prepare(
+                self.lab_provider,
+                self.plan.lab_topics,
+                self.plan.seed,
+                on_progress=self._post_progress,
+                cancel=self.lab_cancel,
+                done=self._lab_done,
+            )
         self.set_interval(self.tick_seconds, self.tick)
         self.query_one("#drill-start", Button).focus()
 
@@ -180,40 +172,24 @@ class DrillScreen(Screen[Any]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         d = self.drill
-        ev = d.evaluation
         if action == "submit":
-            return d.phase == "answering" and not d.paused
+            return d.can_submit
         if action == "next":
-            return d.phase == "grading" and ev is not None and ev.mode != "self"
+            return d.grading_mode not in (None, "self")
         if action == "self_grade":
-            return d.phase == "grading" and ev is not None and ev.mode == "self"
+            return d.grading_mode == "self"
         if action == "scroll_lab":
-            return not self.query_one("#drill-lab").has_class("hidden")
+            return not self.query_one(DrillLab).has_class("hidden")
         return True
 
-    # ---- lab worker ---------------------------------------------------------
-    @work(thread=True, exclusive=True, group="drill-lab")
-    def _run_lab(self) -> None:
-        assert self.lab_provider is not None
-        outcome = D.fetch_lab(
-            self.lab_provider,
-            self.plan.lab_topics,
-            self.plan.seed,
-            on_progress=self._post_progress,
-            cancel=self.lab_cancel,
-        )
-        if not self.lab_cancel.is_set():
-            self.app.call_from_thread(self._lab_done, outcome)
-
+    # ---- lab part (the DrillLab panel runs the worker) ----------------------
     def _post_progress(self, progress: Any) -> None:  # called in the worker thread
-        self.post_message(LabProgressMessage(progress))
+        self.post_message(LabProgress(progress))
 
-    def on_lab_progress_message(self, message: LabProgressMessage) -> None:
-        p = message.progress
+    def on_lab_progress(self, message: LabProgress) -> None:
         if self.drill.lab is not None or self.drill.phase == "finished":
             return
-        loss = f", loss {p.loss:.3f}" if p.loss is not None else ""
-        self.lab_status = f"preparing the lab: {p.message or 'running'} step {p.step}/{p.total}{loss}"
+        self.lab_status = D.lab_progress_text(message.progress)
         self._refresh()
 
     def _lab_done(self, outcome: D.LabOutcome) -> None:
@@ -222,12 +198,7 @@ class DrillScreen(Screen[Any]):
         if isinstance(outcome, D.LabSkipped):
             self.notify(self.lab_status, severity="warning", markup=False)
         elif outcome.blocks:
-            from mi_prep.lab.api import LabResult
-            from mi_prep.tui.widgets.lab_view import LabResultView
-
-            self.query_one("#drill-lab").mount(
-                LabResultView(LabResult(list(outcome.blocks), {}, []), id="drill-lab-view")
-            )
+            self.query_one(DrillLab).show_result(outcome.blocks)
         self._refresh()
 
     # ---- rendering ----------------------------------------------------------
@@ -235,15 +206,13 @@ class DrillScreen(Screen[Any]):
         for sid in ("drill-intro", "drill-question", "drill-eval", "drill-report"):
             self.query_one(f"#{sid}").set_class(sid != section, "hidden")
         v = self.drill.view()
-        lab_shown = v is not None and v.kind == "lab" and bool(self.query("#drill-lab-view"))
-        self.query_one("#drill-lab").set_class(
-            not lab_shown or section not in ("drill-question", "drill-eval"), "hidden"
-        )
+        lab_shown = v is not None and v.kind == "lab" and self.query_one(DrillLab).has_result
+        self.query_one(DrillLab).set_class(not lab_shown or section not in ("drill-question", "drill-eval"), "hidden")
         self.refresh_bindings()
 
     def _render_intro(self) -> None:
         self.query_one(DrillIntro).show_plan(self.plan, self.lab_status)
-        self.query_one(DrillStatus).update(f"Drill · {D.format_clock(self.drill.total_ms)}")
+        self.query_one(DrillStatus).show_ready(self.drill)
 
     def _refresh(self) -> None:
         d = self.drill
@@ -283,10 +252,8 @@ class DrillScreen(Screen[Any]):
 
     def _render_report(self) -> None:
         self._show("drill-report")
-        report = self.drill.report
-        self.query_one("#drill-report-text", Static).update(D.format_report(report) if report else "")
-        self.query_one(DrillStatus).update(f"Drill finished · score {D.percent(report.score if report else None)}")
-        self.query_one("#drill-close", Button).focus()
+        self.query_one(DrillReportPanel).show(self.drill.report)
+        self.query_one(DrillStatus).show_finished(self.drill.report)
 
     def _answer(self) -> TextArea:
         return self.query_one(DrillQuestion).answer
@@ -306,7 +273,7 @@ class DrillScreen(Screen[Any]):
             self._render_status()
 
     # ---- actions ------------------------------------------------------------
-    def start(self) -> None:
+    def action_start(self) -> None:
         if self.drill.phase != "ready":
             return
         if guarded(self.app, self.drill.start, self.clock())[0]:
@@ -314,7 +281,7 @@ class DrillScreen(Screen[Any]):
 
     def action_submit(self) -> None:
         d = self.drill
-        if d.phase != "answering" or d.paused:
+        if not d.can_submit:
             return
         ev = d.submit(self._answer().text, self.clock())
         if ev is None:
@@ -345,7 +312,7 @@ class DrillScreen(Screen[Any]):
     def action_stop(self) -> None:
         d = self.drill
         if d.phase in ("ready", "finished"):
-            self.close()
+            self.action_close()
             return
         if self._asking:
             return
@@ -364,15 +331,7 @@ class DrillScreen(Screen[Any]):
                 d.resume(self.clock())
             self._refresh()
 
-        self.app.push_screen(
-            Confirm(
-                f"Stop the drill now? The {left} question(s) not yet answered will be "
-                "recorded as unanswered; everything answered so far is kept.",
-                yes="Stop the drill",
-                no="Go on",
-            ),
-            decided,
-        )
+        self.app.push_screen(ConfirmStopDrill(left), decided)
 
     def action_next(self) -> None:
         self.grade(None)
@@ -381,49 +340,24 @@ class DrillScreen(Screen[Any]):
         self.grade(grade)
 
     def action_scroll_lab(self, direction: str) -> None:
-        for view in self.query("#drill-lab-view"):
-            (view.scroll_page_down if direction == "down" else view.scroll_page_up)(animate=False)
+        self.query_one(DrillLab).scroll_page(direction)
 
     def grade(self, self_grade: str | None = None) -> None:
         d = self.drill
-        if d.phase != "grading" or d.evaluation is None:
-            return
-        ev = d.evaluation
-        if ev.mode == "self" and self_grade is None:
+        mode = d.grading_mode
+        if mode is None or (mode == "self" and self_grade is None):
             return
         if d.paused:
             d.resume(self.clock())
-        if ev.mode == "points":
-            kwargs: dict[str, Any] = {"ticked": self.query_one(DrillEvaluation).ticks()}
-        elif ev.mode == "self":
-            kwargs = {"self_grade": self_grade}
-        else:
-            kwargs = {}
-        if not guarded(self.app, d.grade, self.clock(), **kwargs)[0]:
+        ticked = self.query_one(DrillEvaluation).ticks() if mode == "points" else None
+        if not guarded(self.app, d.grade, self.clock(), ticked=ticked, self_grade=self_grade)[0]:
             return  # not saved: the evaluation stays on screen and the same key tries again
         self._refresh()
 
-    def close(self) -> None:
+    def action_close(self) -> None:
         report = self.drill.report
         self.lab_cancel.set()
         if len(self.app.screen_stack) > 1 and self.app.screen is self:
             self.dismiss(report)
         else:
             self.app.exit(report)
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        bid = event.button.id or ""
-        event.stop()
-        if bid == "drill-start":
-            self.start()
-        elif bid == "drill-submit":
-            self.action_submit()
-        elif bid == "drill-pause":
-            self.action_toggle_pause()
-        elif bid == "drill-stop":
-            self.action_stop()
-        elif bid.startswith("grade-"):
-            kind = bid.removeprefix("grade-")
-            self.grade(None if kind == "next" else kind)
-        elif bid == "drill-close":
-            self.close()

@@ -18,13 +18,15 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
+from textual.notifications import SeverityLevel
 from textual.widgets import Button, Footer, Header, Input, LoadingIndicator, SelectionList, Static
 from textual.widgets.selection_list import Selection
 from textual.worker import Worker, WorkerState
 
+from mi_prep.tui.screens.base import MiPrepScreen
 
-class ExportScreen(Screen[None]):
+
+class ExportScreen(MiPrepScreen[None]):
     BINDINGS = [Binding("escape", "close", "Home"), Binding("ctrl+e", "export", "Export", priority=True)]
 
     def compose(self) -> ComposeResult:
@@ -52,21 +54,21 @@ class ExportScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sub_title = "Export"
         decks = self.query_one("#export-decks", SelectionList)
-        for loaded in self.app.deckset.decks:
+        for loaded in self.mi_app.deckset.decks:
             notes = len(loaded.deck.cards)
             anki_cards = sum(len(card.item_ids()) for card in loaded.deck.cards)
             label = Text(loaded.deck.name)
             label.append(f"  ({notes} → {anki_cards})", style="dim")
             decks.add_option(Selection(label, loaded.id, True))
-        default = Path.cwd() / f"mi-prep-{self.app.now().date().isoformat()}.apkg"
+        default = Path.cwd() / f"mi-prep-{self.mi_app.now().date().isoformat()}.apkg"
         self.query_one("#export-path", Input).value = str(default)
         decks.focus(scroll_visible=False)  # keep the intro in view on small terminals
         # room below the result line, so scrolling it into view lifts it clear of the toast that reports it
         self.query_one("#export-result", Static).styles.margin = (1, 0, 7, 0)
-        if not self.app.deckset.decks:
+        if not self.mi_app.deckset.decks:
             self._result(Text("There are no decks to export.", style="bold #ffaf00"))
 
-    def _result(self, text: Text, *, toast: str | None = None, message: str | None = None) -> None:
+    def _result(self, text: Text, *, toast: SeverityLevel | None = None, message: str | None = None) -> None:
         """Show ``text`` below the button and scroll it into view; with ``toast`` (a severity) also notify
         ``message`` (default: the text)."""
         result = self.query_one("#export-result", Static)
@@ -113,7 +115,7 @@ class ExportScreen(Screen[None]):
         except ImportError as exc:
             raise RuntimeError(f"Anki export is not available yet ({exc})") from None
         try:
-            report = export_apkg(self.app.deckset, out, deck_ids=deck_ids, now=self.app.now())
+            report = export_apkg(self.mi_app.deckset, out, deck_ids=deck_ids, now=self.mi_app.now())
         except ExportError as exc:
             raise RuntimeError(f"Export failed: {exc}") from None
         return report
@@ -128,7 +130,7 @@ class ExportScreen(Screen[None]):
             report = event.worker.result  # an ExportReport; its str() is the full one-line report
             warnings = getattr(report, "warnings", ())
             short = str(report)
-            if all(hasattr(report, a) for a in ("path", "notes", "cards")):
+            if report is not None and all(hasattr(report, a) for a in ("path", "notes", "cards")):
                 short = f"Wrote {report.path}: {report.notes} notes, {report.cards} Anki cards"
                 if warnings:
                     short += f", {len(warnings)} warning(s) (see the screen)"

@@ -13,17 +13,18 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Static
+from textual.widgets.button import ButtonVariant
 
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.scheduling import study_day
 from mi_prep.core.session import ReviewSession, due_by_deck, due_labs, streak
 from mi_prep.core.stats import MATURE_DAYS, compute
+from mi_prep.tui.screens.base import MiPrepScreen
 from mi_prep.tui.widgets.heatmap import Heatmap
 from mi_prep.tui.widgets.mastery_bar import bar, mastery_style
 
-ACTIONS = [
+ACTIONS: list[tuple[str, str, str, ButtonVariant]] = [
     ("Review", "screen.review_all", "r", "primary"),
     ("Drill", "app.drill", "d", "default"),
     ("Labs", "app.labs", "l", "default"),
@@ -33,7 +34,7 @@ ACTIONS = [
 ]
 
 
-class HomeScreen(Screen[None]):
+class HomeScreen(MiPrepScreen[None]):
     IS_HOME = True
     BINDINGS = [
         Binding("r", "review_all", "Review all"),
@@ -93,7 +94,7 @@ class HomeScreen(Screen[None]):
 
     # ---- data --------------------------------------------------------------------
     def refresh_data(self) -> None:
-        app = self.app
+        app = self.mi_app
         store, deckset, now = app.store, app.deckset, app.now()
         per_deck = due_by_deck(store, deckset, now)
         today_left = ReviewSession(store, deckset, now).counts(now)
@@ -207,13 +208,13 @@ class HomeScreen(Screen[None]):
         return True
 
     def action_review_all(self) -> None:
-        self.app.action_review()
+        self.mi_app.action_review()
 
     def action_run_due_lab(self) -> None:
         if getattr(self, "due_labs", None):
-            self.app.action_labs(self.due_labs[0])
+            self.mi_app.action_labs(self.due_labs[0])
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         if event.row_key.value is not None:
-            self.app.action_review(str(event.row_key.value))
+            self.mi_app.action_review(str(event.row_key.value))

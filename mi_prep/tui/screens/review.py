@@ -22,7 +22,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, SelectionList, Static, TextArea
 
 from mi_prep.core.deck import DeckSet
@@ -38,6 +37,7 @@ from mi_prep.core.review_grading import (
 from mi_prep.core.scheduling import Rating, next_day_start
 from mi_prep.core.session import ReviewItem, ReviewSession, classify
 from mi_prep.tui.editor import open_in_editor
+from mi_prep.tui.screens.base import MiPrepScreen
 from mi_prep.tui.storage import guarded
 from mi_prep.tui.widgets.answer_bar import AnswerBar
 from mi_prep.tui.widgets.keypoints import KeyPointList
@@ -45,7 +45,7 @@ from mi_prep.tui.widgets.review_card import ReviewCard
 from mi_prep.tui.widgets.review_texts import choice_verdict, counts_line, done_message
 
 
-class ReviewScreen(Screen[None]):
+class ReviewScreen(MiPrepScreen[None]):
     BINDINGS = [
         Binding("space", "reveal", "Show answer"),
         Binding("enter", "reveal", "Show answer", show=False),
@@ -98,7 +98,7 @@ class ReviewScreen(Screen[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        app = self.app
+        app = self.mi_app
         self.session = ReviewSession(app.store, app.deckset, app.now(), deck_ids=self.deck_ids, tags=self.tags)
         self.set_interval(5.0, self.poll_due, name="review-poll")
         await self.advance()
@@ -128,7 +128,7 @@ class ReviewScreen(Screen[None]):
 
     def _update_counts(self) -> None:
         assert self.session is not None
-        now = self.app.now()
+        now = self.mi_app.now()
         c = self.session.counts(now)
         current = None
         if self.item is not None and self.phase in ("front", "back"):
@@ -138,7 +138,7 @@ class ReviewScreen(Screen[None]):
 
     async def advance(self) -> None:
         assert self.session is not None
-        item = self.session.next_item(self.app.now())
+        item = self.session.next_item(self.mi_app.now())
         if item is None:
             await self.show_done()
         else:
@@ -151,7 +151,7 @@ class ReviewScreen(Screen[None]):
         self.order = self.session.option_order(item) if item.card.type == "choice" and self.session else []
         self.suggested = None
         self.coverage = []
-        self.shown_at = self.app.now()
+        self.shown_at = self.mi_app.now()
         self._set_hidden("#card-scroll", False)
         self._set_hidden("#done", True)
         await self.query_one(ReviewCard).show_front(item, self.order if self._is_choice() else [], self._is_explain())
@@ -184,23 +184,23 @@ class ReviewScreen(Screen[None]):
         else:
             self.suggested = None
             await card.show_plain_back(item)
-        self.query_one(AnswerBar).show_ratings(self.session.preview(item, self.app.now()), self.suggested)
+        self.query_one(AnswerBar).show_ratings(self.session.preview(item, self.mi_app.now()), self.suggested)
         self._update_counts()
         self.refresh_bindings()
 
     def _label_buttons(self) -> None:
         assert self.item is not None and self.session is not None
-        self.query_one(AnswerBar).label_ratings(self.session.preview(self.item, self.app.now()), self.suggested)
+        self.query_one(AnswerBar).label_ratings(self.session.preview(self.item, self.mi_app.now()), self.suggested)
 
     async def show_done(self) -> None:
         assert self.session is not None
         self.item = None
         self.phase = "done"
-        now = self.app.now()
+        now = self.mi_app.now()
         nxt = self.session.next_learning_due(now)
         scope = "these decks" if self.deck_ids else "all decks"
         if self.deck_ids and len(self.deck_ids) == 1:
-            scope = next((d.deck.name for d in self.app.deckset.decks if d.id == self.deck_ids[0]), self.deck_ids[0])
+            scope = next((d.deck.name for d in self.mi_app.deckset.decks if d.id == self.deck_ids[0]), self.deck_ids[0])
         text = done_message(scope, bool(self.session.items), nxt, now)
         self.query_one("#done-text", Static).update(text)
         self._set_hidden("#card-scroll", True)
@@ -212,7 +212,7 @@ class ReviewScreen(Screen[None]):
 
     async def poll_due(self) -> None:
         """On the Congratulations panel, show the next card as soon as one comes due."""
-        if self.phase == "done" and self.session is not None and self.session.next_item(self.app.now()) is not None:
+        if self.phase == "done" and self.session is not None and self.session.next_item(self.mi_app.now()) is not None:
             await self.advance()
 
     # ---- input -------------------------------------------------------------------
@@ -279,7 +279,7 @@ class ReviewScreen(Screen[None]):
     async def action_rate(self, rating: int) -> None:
         if self.phase != "back" or self.item is None or self.session is None:
             return
-        now = self.app.now()
+        now = self.mi_app.now()
         elapsed = (now - self.shown_at).total_seconds() * 1000 if self.shown_at else 0
         r = Rating(rating)
         saved, state = guarded(self.app, self.session.answer, self.item, r, now, elapsed_ms=int(max(0, elapsed)))
@@ -291,7 +291,7 @@ class ReviewScreen(Screen[None]):
     async def action_undo(self) -> None:
         if self.session is None:
             return
-        saved, back = guarded(self.app, self.session.undo, self.app.now())
+        saved, back = guarded(self.app, self.session.undo, self.mi_app.now())
         if not saved:
             return
         if back is None:
@@ -304,7 +304,7 @@ class ReviewScreen(Screen[None]):
     async def action_suspend(self) -> None:
         if self.item is None or self.session is None:
             return
-        if not guarded(self.app, self.session.suspend, self.item, self.app.now())[0]:
+        if not guarded(self.app, self.session.suspend, self.item, self.mi_app.now())[0]:
             return
         self.last = f"suspended {self.item.card.id} (u undoes)"
         await self.advance()
@@ -312,7 +312,7 @@ class ReviewScreen(Screen[None]):
     async def action_bury(self) -> None:
         if self.item is None or self.session is None:
             return
-        if not guarded(self.app, self.session.bury, self.item, self.app.now())[0]:
+        if not guarded(self.app, self.session.bury, self.item, self.mi_app.now())[0]:
             return
         self.last = f"buried {self.item.card.id} until tomorrow"
         await self.advance()

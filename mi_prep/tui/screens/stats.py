@@ -19,13 +19,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.geometry import Size
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Static
 from textual_plotext import PlotextPlot
 
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.stats import MASTERY_HELP, MATURE_DAYS, RETENTION_HELP, Stats, TopicStat, compute
+from mi_prep.tui.screens.base import MiPrepScreen
 from mi_prep.tui.widgets.mastery_bar import mastery_style, styled_bar
 
 BAR_MIN = 4
@@ -127,7 +127,7 @@ class TopicTable(Widget):
         return Text("\n").join(self.lines())
 
 
-class StatsScreen(Screen[None]):
+class StatsScreen(MiPrepScreen[None]):
     BINDINGS = [Binding("escape,q", "close", "Home"), Binding("f5", "refresh_stats", "Refresh")]
     DEFAULT_CSS = """
     #stats-help { color: $text-muted; margin: 1 0 0 0; }
@@ -158,7 +158,7 @@ class StatsScreen(Screen[None]):
         self.action_refresh_stats()
 
     def action_refresh_stats(self) -> None:
-        app = self.app
+        app = self.mi_app
         st = self.stats = compute(app.store, app.deckset, app.now())
 
         summary = Text()
@@ -205,9 +205,11 @@ class StatsScreen(Screen[None]):
         counts = [n for _, n in series]
         if counts:
             plt.bar(list(range(len(counts))), counts, color=color, width=0.8)
-            plt.xticks(xticks, [series[i][0].strftime("%m-%d") for i in xticks])
+            x_at: list[float] = list(xticks)  # plotext's stubs want list[float]; the ints are passed as they are
+            plt.xticks(x_at, [series[i][0].strftime("%m-%d") for i in xticks])
         yticks = int_ticks(max(counts, default=0))
-        plt.yticks(yticks, [str(y) for y in yticks])
+        y_at: list[float] = list(yticks)
+        plt.yticks(y_at, [str(y) for y in yticks])
         plt.ylim(0, yticks[-1])
         plot.refresh()
 

@@ -10,10 +10,16 @@ from datetime import timedelta
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button
+from textual.widgets.button import ButtonVariant
 
 from mi_prep.core.scheduling import Rating, format_interval
 
-RATING_VARIANTS = {Rating.AGAIN: "error", Rating.HARD: "warning", Rating.GOOD: "success", Rating.EASY: "primary"}
+RATING_VARIANTS: dict[Rating, ButtonVariant] = {
+    Rating.AGAIN: "error",
+    Rating.HARD: "warning",
+    Rating.GOOD: "success",
+    Rating.EASY: "primary",
+}
 
 
 class AnswerBar(Horizontal):

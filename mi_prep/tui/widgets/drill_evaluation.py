@@ -3,7 +3,8 @@
 :class:`DrillEvaluation` shows a :class:`~mi_prep.core.drill.Evaluation` (:meth:`DrillEvaluation.show`):
 the prompt, the typed answer, the model answer or feedback and its source, then either the key-point
 checklist (``#drill-points``, pre-ticked; :meth:`DrillEvaluation.ticks`), the self-grade buttons
-(``#grade-right``, ``#grade-partly``, ``#grade-wrong``) or Next (``#grade-next``). All text is literal.
+(``#grade-right``, ``#grade-partly``, ``#grade-wrong``: the screen's ``self_grade`` action) or Next
+(``#grade-next``: its ``next`` action). All text is literal.
 """
 
 from __future__ import annotations
@@ -19,14 +20,20 @@ GRADE_BUTTONS = ("grade-right", "grade-partly", "grade-wrong")
 
 
 class DrillEvaluation(VerticalScroll):
+    DEFAULT_CSS = """
+    #drill-points { height: auto; max-height: 12; }
+    #drill-grade Button { margin-right: 1; }
+    #drill-grade { height: auto; }
+    """
+
     def compose(self) -> ComposeResult:
         yield Static("", id="drill-reference", markup=False)
         yield KeyPointList(id="drill-points")
         with Horizontal(id="drill-grade"):
-            yield Button("Right (r)", id="grade-right", variant="success")
-            yield Button("Partly (p)", id="grade-partly", variant="warning")
-            yield Button("Wrong (w)", id="grade-wrong", variant="error")
-            yield Button("Next (Enter)", id="grade-next", variant="primary")
+            yield Button("Right (r)", id="grade-right", variant="success", action="screen.self_grade('right')")
+            yield Button("Partly (p)", id="grade-partly", variant="warning", action="screen.self_grade('partly')")
+            yield Button("Wrong (w)", id="grade-wrong", variant="error", action="screen.self_grade('wrong')")
+            yield Button("Next (Enter)", id="grade-next", variant="primary", action="screen.next")
 
     def show(self, ev: Evaluation, prompt: str, typed: str) -> None:
         """Show ``ev`` for the answer ``typed`` to ``prompt``, and focus what grades it."""

@@ -2,7 +2,8 @@
 
 :class:`DrillIntro` shows the plan before the drill starts (:meth:`DrillIntro.show_plan`) and, with
 Start hidden, the wait for the lab once the deck questions are done (:meth:`DrillIntro.show_waiting`).
-Its children keep the ids ``#drill-intro-text`` and ``#drill-start``. All text is literal.
+Its children keep the ids ``#drill-intro-text`` and ``#drill-start`` (which runs the screen's
+``start`` action). All text is literal.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ KEYS = (
 class DrillIntro(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="drill-intro-text", markup=False)
-        yield Button("Start", id="drill-start", variant="primary")
+        yield Button("Start", id="drill-start", variant="primary", action="screen.start")
 
     def show_plan(self, plan: DrillPlan, lab_status: str) -> None:
         self.query_one("#drill-intro-text", Static).update(f"{plan_summary(plan)}\n{lab_status}\n\n{KEYS}")

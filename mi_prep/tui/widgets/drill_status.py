@@ -2,7 +2,9 @@
 
 :class:`DrillStatus` is a one-line Static (literal text) that :meth:`DrillStatus.show` fills from a
 running :class:`~mi_prep.core.drill.Drill`; it gets the ``paused`` class while the drill is paused and
-``urgent`` in a question's last :data:`URGENT_MS`.
+``urgent`` in a question's last :data:`URGENT_MS`. Before the start it shows the drill's length
+(:meth:`DrillStatus.show_ready`), at the end its score (:meth:`DrillStatus.show_finished`); these two
+leave the classes as they were.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import datetime
 
 from textual.widgets import Static
 
-from mi_prep.core.drill import Drill, format_clock
+from mi_prep.core.drill import Drill, DrillReport, format_clock, percent
 
 URGENT_MS = 15_000
 
@@ -19,6 +21,12 @@ URGENT_MS = 15_000
 class DrillStatus(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
+
+    def show_ready(self, d: Drill) -> None:
+        self.update(f"Drill · {format_clock(d.total_ms)}")
+
+    def show_finished(self, report: DrillReport | None) -> None:
+        self.update(f"Drill finished · score {percent(report.score if report else None)}")
 
     def show(self, d: Drill, now: datetime, lab_status: str) -> None:
         if d.phase == "waiting":

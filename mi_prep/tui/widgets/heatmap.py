@@ -37,7 +37,11 @@ class Heatmap(Static):
         self.update(self.render_text())
 
     def on_mount(self) -> None:
-        self.watch(self.app, "theme", lambda _: self.today and self.update(self.render_text()), init=False)
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self, _theme: str) -> None:
+        if self.today is not None:
+            self.update(self.render_text())
 
     def render_text(self) -> Text:
         if self.today is None:

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import ProgressBar, Static
 
-from mi_prep.lab.api import Lab, LabUnavailable
+from mi_prep.lab.api import Lab, LabUnavailable, Progress
 from mi_prep.tui.messages import LabFinished, LabProgress
 
 
@@ -46,6 +46,9 @@ class LabRunPanel(Vertical):
     ) -> None:
         from mi_prep.lab.runner import merge_params, run_lab
 
+        def on_progress(p: Progress) -> None:
+            self.post_message(LabProgress(p))
+
         try:
             params = merge_params(lab, small=small)
             run = run_lab(
@@ -54,7 +57,7 @@ class LabRunPanel(Vertical):
                 device=device,
                 params=params,
                 cache_dir=cache_dir,
-                on_progress=lambda p: self.post_message(LabProgress(p)),
+                on_progress=on_progress,
                 cancel=cancel,
             )
             self.post_message(LabFinished(run))

@@ -64,3 +64,12 @@ def test_use_lab_adds_a_section_or_notes_a_skip(tmp_path):
     assert dr2.lab is None and not dr2.lab_pending
     assert dr2.notes == ["lab skipped: torch is not installed"]
     assert dr2.plan.lab == {"name": None, "topics": [], "note": "lab skipped: torch is not installed"}
+
+
+def test_lab_progress_text():
+    from types import SimpleNamespace as P
+
+    assert D.lab_progress_text(P(step=40, total=150, loss=1.25, message="training")) == (
+        "preparing the lab: training step 40/150, loss 1.250"
+    )
+    assert D.lab_progress_text(P(step=1, total=2, loss=None, message="")) == "preparing the lab: running step 1/2"
