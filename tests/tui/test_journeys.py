@@ -51,6 +51,7 @@ def lab_answer(q, rng: random.Random) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.needs_torch
 @pytest.mark.parametrize("name", LAB_NAMES)
 def test_every_lab_runs_and_is_answered_to_its_score(name, make_app, lab_cache, monkeypatch):
     monkeypatch.setenv("MI_PREP_CACHE", str(lab_cache.parent))
@@ -110,6 +111,7 @@ def test_every_lab_runs_and_is_answered_to_its_score(name, make_app, lab_cache, 
 
 
 @pytest.mark.slow
+@pytest.mark.needs_torch
 def test_a_whole_drill_with_a_real_lab_reaches_its_report(make_app, lab_cache, monkeypatch, clock):
     monkeypatch.setattr("mi_prep.lab.models.default_cache_dir", lambda: lab_cache)
     rng = random.Random(7)
@@ -301,5 +303,47 @@ def test_due_lab_is_listed_on_home_and_started_with_one_key(make_app, clock, mon
             screen = app.screen
             await wait_for(pilot, lambda: getattr(screen, "state", "") == "questions", 60, "the due lab")
             assert screen.running == "toy"
+
+    asyncio.run(body())
+
+
+def test_without_the_labs_extra_labs_and_drills_say_how_to_install(make_app, monkeypatch):
+    """A core-only install (no torch): the Labs screen lists every lab, running one tells the user the
+    install command and leaves them on the list; a drill still runs, its lab part reported as skipped."""
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name, *args, **kwargs):
+        return (
+            None
+            if name.split(".")[0] in ("torch", "transformer_lens", "safetensors")
+            else real_find_spec(name, *args, **kwargs)
+        )
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+    async def body():
+        app = make_app()
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            await pilot.press("l")
+            await pilot.pause()
+            screen = app.screen
+            assert type(screen).__name__ == "LabsScreen"
+            assert screen.query_one("#lab-table", DataTable).row_count == len(LAB_NAMES)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: screen.state == "list" and app._notifications, 30, "the install hint")
+            messages = " ".join(str(n.message) for n in app._notifications)
+            assert "not installed" in messages and "pip install" in messages and "[labs]" in messages
+            await pilot.press("escape", "d")
+            await pilot.pause()
+            drill = app.screen
+            assert type(drill).__name__ == "DrillScreen"
+            await wait_for(pilot, lambda: "skipped" in drill.lab_status, 30, "the drill's lab outcome")
+            assert "torch is not installed" in drill.lab_status
+            await pilot.press("enter")  # Start: the drill runs without its lab part
+            await pilot.pause()
+            assert drill.drill.plan.questions
 
     asyncio.run(body())
