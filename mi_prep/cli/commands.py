@@ -58,7 +58,7 @@ def cmd_due(args: argparse.Namespace, app: AppContext) -> int:
 
 
 def cmd_stats(args: argparse.Namespace, app: AppContext) -> int:
-    from mi_prep.core.stats import MASTERY_HELP, RETENTION_HELP, compute
+    from mi_prep.core.stats import MASTERY_HELP, RETENTION_HELP, compute, interview_cap_note
 
     if not 1 <= args.days <= 36_500:
         app.print("--days must be between 1 and 36500")
@@ -117,11 +117,9 @@ def cmd_stats(args: argparse.Namespace, app: AppContext) -> int:
             f"  {t.topic:<{width}}  {f'{t.seen}/{t.cards}':>9}  {t.mature:>6}  {pct(t.retention):>9}  {t.mastery:>7.0%}"
         )
     app.print(f"\n{MASTERY_HELP}")
-    if st.mastery_days < 21:
-        app.print(
-            f"Until your interview the scheduler caps intervals at {st.mastery_days:g} day(s), so a card counts "
-            f"fully at {st.mastery_days:g} day(s) ('mature' counts those cards)."
-        )
+    cap_note = interview_cap_note(st.mastery_days)
+    if cap_note:
+        app.print(cap_note)
     app.print(RETENTION_HELP)
     return 0
 

@@ -116,6 +116,7 @@ class _Progress:
 
 
 def cmd_lab_run(args: argparse.Namespace, app: Any) -> int:
+    from mi_prep.core.scheduling import Rating
     from mi_prep.lab import history, registry
     from mi_prep.lab.api import LabUnavailable, ParamError
     from mi_prep.lab.render import render_result
@@ -173,7 +174,7 @@ def cmd_lab_run(args: argparse.Namespace, app: Any) -> int:
     if store is not None and run_id is not None:
         rating = history.finish_run(store, run_id, lab.name, score, app.now())
         if rating is not None:
-            _say(app, f"Scheduled lab:{lab.name} for review (rating {['Again', 'Hard', 'Good', 'Easy'][rating - 1]}).")
+            _say(app, f"Scheduled lab:{lab.name} for review (rating {Rating(rating).label}).")
     return 0
 
 

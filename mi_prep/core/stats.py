@@ -26,6 +26,17 @@ from mi_prep.core.store import ReviewRecord, Store
 MATURE_DAYS = 21
 """Anki's threshold: a card whose interval is at least 21 days is "mature"."""
 
+
+def interview_cap_note(mastery_days: float) -> str | None:
+    """The sentence both frontends add under the mastery help while an interview date caps intervals."""
+    if mastery_days >= MATURE_DAYS:
+        return None
+    return (
+        f"Until your interview the scheduler caps intervals at {mastery_days:g} day(s), so a card counts "
+        f"fully at {mastery_days:g} day(s) ('mature' counts those cards)."
+    )
+
+
 MASTERY_HELP = (
     "Mastery measures long-term retention: a card counts fully once its review interval reaches "
     '21 days (Anki\'s "mature", or the days left to your interview if fewer) and partly before that, '

@@ -266,7 +266,7 @@ class MiPrepApp(App[int]):
             return
         self._to_home()
         try:
-            screen = DrillScreen(self.store, self.deckset, clock=self.clock)
+            screen = DrillScreen(self.store, self.deckset, clock=self.clock, lab_provider=self.ctx.drill_lab_provider())
         except Exception as exc:  # noqa: BLE001 - a drill that cannot be planned must not crash the app
             self.notify(f"Could not start a drill: {exc}", severity="error", timeout=8)
             return

@@ -374,19 +374,23 @@ def test_labs_missing_notice_and_drill_pushed(make_app, monkeypatch):
     pushed = []
 
     class QuietDrill(drill_mod.DrillScreen):
-        def __init__(self, store, deckset, *, clock=None, **kw):
-            pushed.append(clock)
+        def __init__(self, store, deckset, *, clock=None, lab_provider=None, **kw):
+            pushed.append((clock, lab_provider))
             super().__init__(store, deckset, clock=clock, lab_provider=None, seed=1, **kw)
 
     monkeypatch.setattr(drill_mod, "DrillScreen", QuietDrill)
 
+    def provider(topics, seed, *, on_progress=None, cancel=None):  # the drill gets the context's provider
+        raise AssertionError("QuietDrill never runs it")
+
     async def body():
         app = make_app()
+        app.ctx.lab_provider = provider
         async with app.run_test(size=(100, 34)) as pilot:
             await pilot.pause()
             await pilot.press("d")
             await pilot.pause()
-            assert isinstance(app.screen, QuietDrill) and pushed == [app.clock]
+            assert isinstance(app.screen, QuietDrill) and pushed == [(app.clock, provider)]
             await app.run_action("home")
             await pilot.pause()
             if importlib.util.find_spec("mi_prep.tui.screens.labs") is None:

@@ -24,7 +24,7 @@ from textual.widgets import Footer, Header, Static
 from textual_plotext import PlotextPlot
 
 from mi_prep.core.deck import DeckSet
-from mi_prep.core.stats import MASTERY_HELP, MATURE_DAYS, RETENTION_HELP, Stats, TopicStat, compute
+from mi_prep.core.stats import MASTERY_HELP, MATURE_DAYS, RETENTION_HELP, Stats, TopicStat, compute, interview_cap_note
 from mi_prep.tui.screens.base import MiPrepScreen
 from mi_prep.tui.widgets.mastery_bar import mastery_style, styled_bar
 
@@ -172,11 +172,9 @@ class StatsScreen(MiPrepScreen[None]):
 
         self.query_one("#stats-topics", TopicTable).set_topics(st.topics)
         help_text = Text(MASTERY_HELP)
-        if st.mastery_days < MATURE_DAYS:
-            help_text.append(
-                f" Until your interview the scheduler caps intervals at {st.mastery_days:g} day(s), so "
-                f"a card counts fully at {st.mastery_days:g} day(s) ('mature' counts those cards)."
-            )
+        cap_note = interview_cap_note(st.mastery_days)
+        if cap_note:
+            help_text.append(" " + cap_note)
         help_text.append(" " + RETENTION_HELP + " Seen counts review items (a reverse card is two).")
         self.query_one("#stats-help", Static).update(help_text)
 
