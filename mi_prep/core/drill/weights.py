@@ -91,8 +91,8 @@ def topic_weights(
     items = list(items if items is not None else items_for(deckset))
     since = now - timedelta(days=RECENT_LAPSE_DAYS)
     per_item: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
-    for outcome in drill_rows.review_outcomes(store):
-        per_item[outcome.item_id].append((outcome.rating, outcome.ts))
+    for answer in store.reviews():  # answers not undone
+        per_item[answer.item_id].append((answer.rating, answer.ts))
     by_topic: dict[str, list[str]] = defaultdict(list)
     for it in items:
         for t in item_topics(it):

@@ -30,15 +30,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 @dataclass(frozen=True)
-class ReviewOutcome:
-    """A review answer that was not undone."""
-
-    item_id: str
-    rating: int
-    ts: datetime
-
-
-@dataclass(frozen=True)
 class DrillAnswerRow:
     """A ``drill_answers`` row."""
 
@@ -164,16 +155,6 @@ def recent_topic_scores(store: Store, topic: str, last: int) -> list[float]:
         [topic, last],
     ).fetchall()
     return [float(r[1]) for r in rows]
-
-
-def review_outcomes(store: Store) -> list[ReviewOutcome]:
-    """Every review answer in the log that was not undone, oldest first."""
-    undone = {r[0] for r in store.db.execute("SELECT ref_id FROM review_log WHERE kind='undo' AND ref_id IS NOT NULL")}
-    return [
-        ReviewOutcome(r[1], r[2], datetime.fromisoformat(r[3]))
-        for r in store.db.execute("SELECT id, item_id, rating, ts FROM review_log WHERE kind='review' ORDER BY id")
-        if r[0] not in undone
-    ]
 
 
 def earlier_scored_drills(store: Store, before_id: int, limit: int = 20) -> list[ScoredDrill]:

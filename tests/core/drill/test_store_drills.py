@@ -93,11 +93,11 @@ def test_history_reads_newest_first(store):
     assert rows.stored_report(store, 999) is None and rows.stored_plan(store, 999) is None
 
 
-def test_review_outcomes_skip_undone_answers(store):
+def test_the_answers_drill_weights_read_skip_undone_ones(store):
     store.answer("a", Rating.GOOD, T0)
     store.answer("b", Rating.AGAIN, T0 + timedelta(minutes=1))
     store.undo_last(T0 + timedelta(minutes=2))
-    assert rows.review_outcomes(store) == [rows.ReviewOutcome("a", int(Rating.GOOD), T0)]
+    assert [(r.item_id, r.rating, r.ts) for r in store.reviews()] == [("a", int(Rating.GOOD), T0)]
 
 
 def test_a_failed_write_leaves_nothing(store, monkeypatch):
