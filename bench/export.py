@@ -29,22 +29,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import generated_decks
+from generated_decks import TOPICS
+
 from mi_prep.core.anki import export_apkg
 from mi_prep.core.deck import load_decks
 
-CARDS_PER_FILE = 1000
-TOPICS = [
-    "circuits",
-    "superposition",
-    "sae",
-    "probing",
-    "attribution",
-    "steering",
-    "induction",
-    "features",
-    "polysemanticity",
-    "grokking",
-]
 TYPES = ["basic", "reverse", "cloze", "choice", "explain"]
 PNG = bytes.fromhex(  # a 1x1 PNG
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
@@ -99,18 +89,10 @@ def card_lines(cid: str, kind: str, i: int, topic: str) -> list[str]:
 
 
 def make_collection(root: Path, n_cards: int) -> Path:
-    decks = root / "decks"
-    decks.mkdir(parents=True)
+    decks = generated_decks.make_collection(
+        root, n_cards, lambda cid, i, topic: card_lines(cid, TYPES[i % len(TYPES)], i, topic)
+    )
     (decks / "fig.png").write_bytes(PNG)
-    n_files = max(1, (n_cards + CARDS_PER_FILE - 1) // CARDS_PER_FILE)
-    made = 0
-    for f in range(n_files):
-        topic = TOPICS[f % len(TOPICS)]
-        lines = [f"id: gen-{f:02d}", f"name: Generated {topic} {f}", f"tags: [{topic}]", "cards:"]
-        for i in range(min(CARDS_PER_FILE, n_cards - made)):
-            lines += card_lines(f"g{f:02d}-{i:04d}", TYPES[i % len(TYPES)], i, topic)
-            made += 1
-        (decks / f"gen-{f:02d}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return decks
 
 

@@ -26,19 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-CARDS_PER_FILE = 1000
-TOPICS = [
-    "circuits",
-    "superposition",
-    "sae",
-    "probing",
-    "attribution",
-    "steering",
-    "induction",
-    "features",
-    "polysemanticity",
-    "grokking",
-]
+from generated_decks import make_collection
 
 CHILD = r"""
 import os, sys, time, json, asyncio
@@ -67,27 +55,15 @@ print("BENCH " + json.dumps(out))
 """
 
 
-def make_collection(root: Path, n_cards: int) -> Path:
-    decks = root / "decks"
-    decks.mkdir(parents=True)
-    n_files = max(1, (n_cards + CARDS_PER_FILE - 1) // CARDS_PER_FILE)
-    made = 0
-    for f in range(n_files):
-        topic = TOPICS[f % len(TOPICS)]
-        lines = [f"id: gen-{f:02d}", f"name: Generated {topic} {f}", f"tags: [{topic}]", "cards:"]
-        for i in range(min(CARDS_PER_FILE, n_cards - made)):
-            cid = f"g{f:02d}-{i:04d}"
-            lines += [
-                f"  - id: {cid}",
-                f"    front: What does feature $f_{{{i}}}$ of layer {i % 12} in the {topic} deck represent?",
-                "    back: |",
-                f"      A direction $d_{{{i}}}$ in the residual stream; see `card {cid}`.",
-                f"    source: generated benchmark card {i}",
-                f"    tags: [t{i % 20}]",
-            ]
-            made += 1
-        (decks / f"gen-{f:02d}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return decks
+def basic_card(cid: str, i: int, topic: str) -> list[str]:
+    return [
+        f"  - id: {cid}",
+        f"    front: What does feature $f_{{{i}}}$ of layer {i % 12} in the {topic} deck represent?",
+        "    back: |",
+        f"      A direction $d_{{{i}}}$ in the residual stream; see `card {cid}`.",
+        f"    source: generated benchmark card {i}",
+        f"    tags: [t{i % 20}]",
+    ]
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, dict]:
@@ -112,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
     root = Path(tempfile.mkdtemp(prefix="mi-prep-bench-"))
     try:
-        decks = make_collection(root, args.cards)
+        decks = make_collection(root, args.cards, basic_card)
         env = dict(os.environ, BENCH_DECKS=str(decks), MI_PREP_DECKS=str(decks), MI_PREP_HOME=str(root / "home"))
         py = sys.executable
         mi_prep = [py, "-m", "mi_prep"]
