@@ -72,20 +72,8 @@ class StoredRun:
 
 
 def _stored(rec: lab_runs.LabRunRecord) -> StoredRun:
-    result = LabResult.from_dict(rec.result) if rec.result else None
-    return StoredRun(
-        id=rec.id,
-        lab=rec.lab,
-        seed=rec.seed,
-        device=rec.device,
-        params=rec.params,
-        started=rec.started,
-        finished=rec.finished,
-        status=rec.status,
-        score=rec.score,
-        error=rec.error,
-        result=result,
-    )
+    """The store's record with its result JSON decoded (the two classes have the same fields)."""
+    return StoredRun(**{**vars(rec), "result": LabResult.from_dict(rec.result) if rec.result else None})
 
 
 def runs(store_or_db: Any, lab: str | None = None, limit: int = 20) -> list[StoredRun]:
