@@ -77,7 +77,16 @@ class AppContext:
             return self.lab_provider
         from mi_prep.lab.drill_provider import make_lab_provider
 
-        return make_lab_provider()
+        return make_lab_provider(threads=self.lab_threads())
+
+    def lab_threads(self) -> int | str:
+        """The ``lab-threads`` setting (``auto`` when the store cannot be read: a lab still runs)."""
+        from mi_prep.core.settings import default
+
+        try:
+            return self.store.get_config("lab-threads")
+        except Exception:  # noqa: BLE001 - a damaged store is reported where it is used, not here
+            return default("lab-threads")
 
     def print(self, *parts: Any, end: str = "\n") -> None:
         print(*parts, file=self.stdout, end=end)

@@ -2,6 +2,7 @@
 
     mi-prep lab list
     mi-prep lab run induction-heads [--seed N] [--device cpu] [--small] [--set steps=300] [--no-questions]
+                                    [--threads N|auto] [--json]
     mi-prep lab history [NAME]
     mi-prep lab show RUN_ID
 
@@ -14,7 +15,7 @@ import argparse
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mi_prep.core.questions import Question
+    from mi_prep.lab.api import LabResult
 
 
 def register(subparsers: Any) -> None:
@@ -37,7 +38,17 @@ def register(subparsers: Any) -> None:
         metavar="KEY=VALUE",
         help="override a lab parameter (repeatable; values parsed as JSON when possible)",
     )
-    run.add_argument("--no-questions", action="store_true", help="only run and show results")
+    run.add_argument(
+        "--no-questions", action="store_true", help="only run and show every result block (interpretations included)"
+    )
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print the run as JSON (blocks, metrics, questions with their keys) and ask nothing, for scripts",
+    )
+    run.add_argument(
+        "--threads", type=_threads, default=None, help="torch CPU threads (default: the lab-threads setting, auto)"
+    )
     run.add_argument("--color", action="store_true", help="coloured heatmaps (ANSI)")
     run.add_argument("--width", type=bounded_int(40, 1000), default=100)
     run.set_defaults(func=cmd_lab_run)
@@ -50,6 +61,15 @@ def register(subparsers: Any) -> None:
     show.add_argument("--color", action="store_true")
     show.set_defaults(func=cmd_lab_show)
     p.set_defaults(func=cmd_lab_list)
+
+
+def _threads(text: str) -> int | str:
+    from mi_prep.core.settings import SETTINGS
+
+    try:
+        return SETTINGS["lab-threads"].parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _out(app: Any) -> TextIO:
@@ -119,7 +139,7 @@ def cmd_lab_run(args: argparse.Namespace, app: Any) -> int:
     from mi_prep.core.scheduling import Rating
     from mi_prep.lab import history, registry
     from mi_prep.lab.api import LabUnavailable, ParamError
-    from mi_prep.lab.render import render_result
+    from mi_prep.lab.render import render_blocks
     from mi_prep.lab.runner import merge_params, start_lab
 
     try:
@@ -132,20 +152,34 @@ def cmd_lab_run(args: argparse.Namespace, app: Any) -> int:
     except (ParamError, ValueError) as exc:  # unknown key, bad value, or not KEY=VALUE
         _say(app, f"error: {exc}")
         return 2
-    _say(app, f"Running {lab.name} (seed {args.seed}{', small' if args.small else ''})...")
-    handle = start_lab(lab, seed=args.seed, device=args.device, params=params, on_progress=_Progress(app))
+    threads = args.threads if args.threads is not None else app.lab_threads()
+    quiet = args.json
+    if not quiet:
+        _say(app, f"Running {lab.name} (seed {args.seed}{', small' if args.small else ''})...")
+    handle = start_lab(
+        lab,
+        seed=args.seed,
+        device=args.device,
+        params=params,
+        on_progress=None if quiet else _Progress(app),
+        threads=threads,
+    )
     try:
         while True:
             try:
                 run = handle.join(timeout=0.2)
             except LabUnavailable as exc:
-                _say(app, f"Lab unavailable: {exc}")
+                if quiet:
+                    _say(app, run_json_error(lab.name, "unavailable", str(exc)))
+                else:
+                    _say(app, f"Lab unavailable: {exc}")
                 return 3
             if handle.done:
                 break
     except KeyboardInterrupt:
         handle.cancel()
-        _say(app, "cancelling...")
+        if not quiet:
+            _say(app, "cancelling...")
         run = handle.join()
     assert run is not None
     store = None
@@ -154,19 +188,26 @@ def cmd_lab_run(args: argparse.Namespace, app: Any) -> int:
         store = app.store
         run_id = history.save_run(store, run)
     except Exception as exc:  # the run is still shown
-        _say(app, f"(could not save the run: {exc})")
+        if not quiet:
+            _say(app, f"(could not save the run: {exc})")
+    if quiet:
+        _say(app, run_json(lab, run, run_id=run_id, small=args.small))
+        return {"done": 0, "cancelled": 130}.get(run.status, 1)
     if run.status == "cancelled":
         _say(app, "Cancelled.")
         return 130
     if run.status != "done" or run.result is None:
         _say(app, f"Lab failed: {run.error}")
         return 1
-    _say(app, render_result(run.result, width=args.width, color=args.color), colored=args.color)
-    t = run.result.timings
-    _say(app, f"({run.seconds:.1f} s on {run.device}" + (f"; train {t['train']:.1f} s" if "train" in t else "") + ")")
-    if args.no_questions or not run.result.questions:
+    result = run.result
+    shown = result.blocks if args.no_questions or not result.questions else result.opening_blocks()
+    _say(app, render_blocks(shown, width=args.width, color=args.color), colored=args.color)
+    t = result.timings
+    where = f"{run.seconds:.1f} s on {run.device}" + (f", {run.threads} thread(s)" if run.threads else "")
+    _say(app, f"({where}" + (f"; train {t['train']:.1f} s" if "train" in t else "") + ")")
+    if args.no_questions or not result.questions:
         return 0
-    score = ask_questions(app, run.result.questions, store=store, run_id=run_id)
+    score = ask_questions(app, result, store=store, run_id=run_id, width=args.width, color=args.color)
     if score is None:
         _say(app, "No answers; nothing scored.")
         return 0
@@ -178,6 +219,53 @@ def cmd_lab_run(args: argparse.Namespace, app: Any) -> int:
     return 0
 
 
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: such numbers become null."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def run_json_error(name: str, status: str, error: str) -> str:
+    import json
+
+    return json.dumps({"lab": name, "status": status, "error": error}, indent=2)
+
+
+def run_json(lab: Any, run: Any, *, run_id: int | None, small: bool) -> str:
+    """A lab run for scripts: what ran, its status, and (when done) its blocks, metrics and questions,
+    each question with its key written out (``key``) and how it is answered (``hint``)."""
+    import json
+
+    out: dict[str, Any] = {
+        "lab": lab.name,
+        "title": lab.title,
+        "run_id": run_id,
+        "seed": run.seed,
+        "small": small,
+        "device": run.device,
+        "threads": run.threads,
+        "params": run.params,
+        "status": run.status,
+        "seconds": round(run.seconds, 3),
+    }
+    if run.error:
+        out["error"] = run.error
+    if run.result is not None:
+        r = run.result
+        out["timings"] = r.timings
+        out["metrics"] = r.metrics
+        out["blocks"] = [b.to_dict() for b in r.blocks]
+        out["questions"] = [{**q.to_dict(), "key": q.answer_text(), "hint": q.answer_hint()} for q in r.questions]
+    return json.dumps(_finite(out), indent=2, allow_nan=False)
+
+
 def _read(app: Any) -> str | None:
     line = app.stdin.readline()
     if line == "":
@@ -185,10 +273,16 @@ def _read(app: Any) -> str | None:
     return line.rstrip("\n")
 
 
-def ask_questions(app: Any, questions: list[Question], *, store: Any = None, run_id: int | None = None) -> float | None:
-    """Ask on stdin; EOF skips the remaining questions. Returns the mean score of answered ones."""
+def ask_questions(
+    app: Any, result: LabResult, *, store: Any = None, run_id: int | None = None, width: int = 100, color: bool = False
+) -> float | None:
+    """Ask on stdin; after each answer show the blocks it reveals (the run's interpretation). EOF skips
+    the remaining questions. Returns the mean score of answered ones."""
     from mi_prep.core.questions import FreeText, MultipleChoice, Numeric, PickComponent
     from mi_prep.lab import history
+    from mi_prep.lab.render import render_blocks
+
+    questions = result.questions
 
     scores: list[float] = []
     for i, q in enumerate(questions, 1):
@@ -230,8 +324,9 @@ def ask_questions(app: Any, questions: list[Question], *, store: Any = None, run
                 history.save_answer(store, run_id, q.id, answer, grade, app.now())
             except Exception:
                 pass
-        if answer is None:
-            break
+        revealed = result.revealed_by(q.id)
+        if revealed:
+            _say(app, "\n" + render_blocks(revealed, width=width, color=color), colored=color)
     if not scores:
         return None
     return sum(scores) / len(questions) if len(scores) == len(questions) else sum(scores) / len(scores)

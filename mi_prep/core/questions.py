@@ -31,6 +31,8 @@ class Question:
     prompt: str
     explanation: str
     """Shown after answering; cites this run's numbers."""
+    conceptual: bool = field(default=False, kw_only=True)
+    """The key is the same whatever the run (a question about the idea, not this run's data)."""
 
     kind: ClassVar[str] = "question"
 

@@ -66,6 +66,26 @@ def _iso_day(v: Any) -> bool:
     return True
 
 
+MAX_LAB_THREADS = 64
+
+
+def _lab_threads_text(text: str) -> str | int:
+    t = text.strip().lower()
+    if t == "auto":
+        return "auto"
+    try:
+        n = int(t)
+    except ValueError:
+        raise ValueError(f"{text!r} is neither auto nor a whole number (e.g. 1)") from None
+    if not 1 <= n <= MAX_LAB_THREADS:
+        raise ValueError(f"must be auto or between 1 and {MAX_LAB_THREADS}")
+    return n
+
+
+def _lab_threads(v: Any) -> bool:
+    return v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_LAB_THREADS)
+
+
 _ALL = (
     Setting(
         "scheduler",
@@ -98,6 +118,14 @@ _ALL = (
         _iso_date_text,
         _iso_day,
         "not a date like 2026-12-15",
+    ),
+    Setting(
+        "lab-threads",
+        "auto",
+        "CPU threads a lab's torch uses: auto (the count bench/labs.py measured fastest for these tiny models) or a number",
+        _lab_threads_text,
+        _lab_threads,
+        f"not auto or a whole number from 1 to {MAX_LAB_THREADS}",
     ),
     Setting(
         "theme",

@@ -132,6 +132,9 @@ def _validation_message(lab: str, exc: ValidationError) -> str:
 class Block:
     title: str
     caption: str = ""
+    after: str = field(default="", kw_only=True)
+    """Empty: shown with the results. Else the id of the question whose answer reveals this block (the
+    computed interpretation, or data that would give that question away): shown once it is answered."""
     kind: ClassVar[str] = "block"
 
     def to_dict(self) -> dict[str, Any]:
@@ -251,6 +254,20 @@ class LabResult:
     questions: list[Question]
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per phase (train, experiment, ...), for the report and bench."""
+
+    def blocks_before(self, index: int) -> list[Block]:
+        """What the learner has seen when question ``index`` is asked: the blocks shown with the
+        results and those revealed by the questions before it, in the result's order."""
+        earlier = {q.id for q in self.questions[:index]}
+        return [b for b in self.blocks if not b.after or b.after in earlier]
+
+    def opening_blocks(self) -> list[Block]:
+        """The blocks shown with the results, before any question."""
+        return [b for b in self.blocks if not b.after]
+
+    def revealed_by(self, question_id: str) -> list[Block]:
+        """The blocks that answering ``question_id`` reveals."""
+        return [b for b in self.blocks if b.after == question_id]
 
     def to_dict(self) -> dict[str, Any]:
         return {

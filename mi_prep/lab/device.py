@@ -3,11 +3,40 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import warnings
 
 from mi_prep.lab.api import LabUnavailable
 
 INSTALL_HINT = "Labs need torch and transformer-lens: pip install -e '.[labs]'  (or pip install 'mi-prep[labs]')"
+
+
+AUTO_THREADS = 1
+"""Threads for ``lab-threads = auto``. The labs' models are tiny (d_model 64-128, batches of a few
+hundred short sequences), so an op is too small to split well. ``python bench/labs.py`` runs every lab
+on 1 and on 2 threads side by side. On the 2-core machine these labs are developed on, 2 threads saved
+about 10-20% when the machine was idle, but took 2-4 times longer than 1 thread as soon as other work
+shared the cores (one induction run took 8 times longer), while 1 thread slowed little. One thread is
+the safe choice; set ``lab-threads`` to 2 on a quiet machine with cores to spare."""
+
+
+def resolve_threads(setting: int | str | None = None) -> int:
+    """The thread count for a lab run: a number as given, ``auto``/None the measured default (never more
+    than the machine's cores)."""
+    if setting in (None, "", "auto"):
+        return max(1, min(AUTO_THREADS, os.cpu_count() or 1))
+    n = int(setting)
+    if n < 1:
+        raise LabUnavailable(f"lab threads must be at least 1 (got {setting!r})")
+    return n
+
+
+def use_threads(n: int) -> None:
+    """Set torch's intra-op thread count for this process (a lab run sets it before it starts)."""
+    import torch
+
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
 
 
 def torch_available() -> bool:

@@ -41,10 +41,15 @@ def pick_lab(labs: Sequence[Any], topics: Sequence[str], seed: int) -> Any:
 
 
 def make_lab_provider(
-    *, device: str | None = None, labs_dir: Path | None = None, cache_dir: Path | None = None
+    *,
+    device: str | None = None,
+    labs_dir: Path | None = None,
+    cache_dir: Path | None = None,
+    threads: int | str | None = None,
 ) -> LabProvider:
     """The real provider (see the module docstring). ``labs_dir``: the registry's by default;
-    ``cache_dir``: the lab model cache (``$MI_PREP_CACHE/models`` by default)."""
+    ``cache_dir``: the lab model cache (``$MI_PREP_CACHE/models`` by default); ``threads``: the
+    ``lab-threads`` setting."""
 
     def provider(
         topics: Sequence[str],
@@ -71,6 +76,7 @@ def make_lab_provider(
                 cache_dir=cache_dir,
                 on_progress=on_progress,
                 cancel=cancel,
+                threads=threads,
             )
         except LabUnavailable as exc:  # e.g. the device asked for is not there
             return LabSkipped(f"{lab.name}: {exc}")

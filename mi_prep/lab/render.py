@@ -347,8 +347,13 @@ def render_block(b: Block, width: int = 100, color: bool = False) -> str:
     return f"{head}\n{body}{cap}\n"
 
 
+def render_blocks(blocks: Iterable[Block], width: int = 100, color: bool = False) -> str:
+    return "\n".join(render_block(b, width=width, color=color) for b in blocks)
+
+
 def render_result(result: LabResult, width: int = 100, color: bool = False) -> str:
-    return "\n".join(render_block(b, width=width, color=color) for b in result.blocks)
+    """Every block, interpretations included (a stored run, ``--no-questions``)."""
+    return render_blocks(result.blocks, width=width, color=color)
 
 
 def render_metrics(metrics: dict[str, float], keys: Iterable[str] | None = None) -> str:

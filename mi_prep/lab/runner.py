@@ -65,6 +65,8 @@ class LabRun:
     result: LabResult | None = None
     error: str = ""
     seconds: float = 0.0
+    threads: int = 0
+    """torch's CPU thread count during the run (0: not recorded, e.g. a run stored before it was)."""
 
     @property
     def ok(self) -> bool:
@@ -85,6 +87,7 @@ def run_lab(
     on_progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
     raise_errors: bool = False,
+    threads: int | str | None = None,
 ) -> LabRun:
     """Run ``lab`` synchronously. ``params``: the result of :func:`merge_params`, or overrides that are
     merged here the same way (without ``small``); bad params raise :class:`~mi_prep.lab.api.ParamError`
@@ -92,14 +95,20 @@ def run_lab(
 
     Never raises for lab errors unless ``raise_errors``: the returned run says 'failed' with the message.
     :class:`LabUnavailable` (torch missing, bad device) is always raised, so callers can show the fix.
+    ``threads``: torch's CPU thread count (the ``lab-threads`` setting; None or ``auto``: the measured
+    default, :data:`mi_prep.lab.device.AUTO_THREADS`).
     """
-    from mi_prep.lab.device import require_torch, resolve_device
+    from mi_prep.lab.device import require_torch, resolve_device, resolve_threads, use_threads
     from mi_prep.lab.models import default_cache_dir
 
     merged = merge_params(lab, params)
     require_torch()
     dev = resolve_device(device)
-    run = LabRun(lab=lab.name, seed=int(seed), device=dev, params=params_dict(merged), started=_utcnow())
+    n_threads = resolve_threads(threads)
+    use_threads(n_threads)
+    run = LabRun(
+        lab=lab.name, seed=int(seed), device=dev, params=params_dict(merged), started=_utcnow(), threads=n_threads
+    )
     cache = Path(cache_dir or default_cache_dir())
     cache.mkdir(parents=True, exist_ok=True)
     ctx = LabContext(

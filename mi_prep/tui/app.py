@@ -253,7 +253,7 @@ class MiPrepApp(App[int]):
             self._missing("Labs", "mi_prep.tui.screens.labs", exc)
             return
         self._to_home()
-        self.push_screen(LabsScreen(self.store, self.now, start=start))
+        self.push_screen(LabsScreen(self.store, self.now, start=start, threads=self.ctx.lab_threads()))
 
     def action_drill(self) -> None:
         try:

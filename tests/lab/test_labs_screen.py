@@ -39,6 +39,8 @@ class QuickLab(Lab):
                 Table(title="T", columns=["a"], rows=[[1]]),
                 LinePlot(title="Loss", series=[Series("loss", [0, 1, 2], [3, 2, 1])]),
                 Scatter(title="S", x=[0, 1], y=[0, 1]),
+                Text(title="Verdict of mc", body="the answer was [b]", after="mc"),
+                Table(title="Data that gives pc away", columns=["head"], rows=[["L1H0"]], after="mc2"),
             ],
             metrics={"x": 1.0},
             questions=[
@@ -111,6 +113,9 @@ async def _run_answer_and_save(tmp_path):
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.state == "questions")
         assert screen.query("LabResultView") and screen.query("PlotextPlot")
+        titles = lambda: [v.block.title for v in screen.query("BlockView")]  # noqa: E731
+        # what answers a question is not on screen before it is asked
+        assert "Scores" in titles() and "Verdict of mc" not in titles() and "Data that gives pc away" not in titles()
         # the results get most of the height and scroll by keyboard while a question is open
         results = screen.query_one("#result-view")
         assert results.size.height >= 12, results.size
@@ -127,6 +132,9 @@ async def _run_answer_and_save(tmp_path):
         await pilot.pause()
         assert screen.state == "questions" and screen.scores == [1.0]
         assert "✓" in shown(screen, "#feedback") and "[x]" in shown(screen, "#feedback")
+        # answering Q1 reveals its interpretation, and only that
+        await wait_for(pilot, lambda: "Verdict of mc" in titles())
+        assert "Data that gives pc away" not in titles()
         await pilot.press("enter")  # Next has the focus
         await pilot.pause()
         # Q2: a second choice question right after the first (this crashed with DuplicateIds)
@@ -134,6 +142,7 @@ async def _run_answer_and_save(tmp_path):
         await pilot.press("down", "down", "enter")  # Up/Down and Enter work too
         await pilot.pause()
         assert screen.scores == [1.0, 1.0]
+        await wait_for(pilot, lambda: "Data that gives pc away" in titles())
         await pilot.press("enter")
         await pilot.pause()
         # Q3: component; the answer format is shown before answering

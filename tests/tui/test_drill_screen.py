@@ -15,6 +15,7 @@ from mi_prep.core.deck import load_decks
 from mi_prep.core.drill import LabSection, LabSkipped
 from mi_prep.core.questions import FreeText, MultipleChoice
 from mi_prep.core.store import open_store
+from mi_prep.lab.api import Table, Text
 from mi_prep.tui.screens.drill import DrillScreen
 from mi_prep.tui.widgets.confirm import Confirm
 
@@ -81,7 +82,15 @@ def lab(topics, seed, **_):
             ),
         ],
         ("circuits",),
+        blocks=[
+            Table(title="Induction score per head", columns=["head", "score"], rows=[["L0H0", 0.1], ["L1H0", 0.9]]),
+            Text(title="Verdict", body="L1H0 is the induction head", after="mc"),
+        ],
     )
+
+
+def block_titles(screen) -> list[str]:
+    return [v.block.title for v in screen.query("#drill-lab-view BlockView")]
 
 
 class DrillApp(App):
@@ -185,7 +194,10 @@ async def _test_full_drill_with_timeout_pause_lab_and_report(env):
             else:  # lab
                 lq = v.prompt
                 if lq.startswith("Which head"):
+                    # the data is beside the question, its interpretation only after the answer
+                    assert block_titles(screen) == ["Induction score per head"]
                     await type_answer(pilot, screen, "L1H0")
+                    assert block_titles(screen) == ["Induction score per head", "Verdict"]
                     await pilot.click("#grade-next")
                 else:
                     await type_answer(pilot, screen, "induction heads form")

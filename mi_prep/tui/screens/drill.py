@@ -283,7 +283,10 @@ class DrillScreen(Screen[Any]):
         d = self.drill
         if not d.can_submit:
             return
+        planned = d.questions[d.current_index] if 0 <= d.current_index < len(d.questions) else None
         ev = d.submit(self._answer().text, self.clock())
+        if planned is not None and planned.kind == "lab" and planned.lab_question:
+            self.query_one(DrillLab).reveal(str(planned.lab_question.get("id", "")))
         if ev is None:
             self.notify("Time's up: marked timed out", severity="warning")
             self._refresh()

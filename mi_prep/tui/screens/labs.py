@@ -67,8 +67,10 @@ class LabsScreen(Screen):
         cache_dir: Any = None,
         device: str | None = None,
         start: str | None = None,
+        threads: int | str | None = None,
     ) -> None:
         super().__init__()
+        self.threads = threads
         self.store = store
         self.now_fn = now_fn
         self._labs = labs
@@ -187,6 +189,7 @@ class LabsScreen(Screen):
             small=self.small,
             device=self.device,
             cache_dir=self.cache_dir,
+            threads=self.threads,
         )
         self.refresh_bindings()
 
@@ -234,7 +237,7 @@ class LabsScreen(Screen):
 
         box = self.query_one("#results")
         box.remove_children()
-        box.mount(LabResultView(result, id="result-view"))
+        box.mount(LabResultView(result, staged=bool(result.questions), id="result-view"))
         box.remove_class("hidden")
 
     def action_scroll_results(self, direction: str) -> None:
@@ -331,12 +334,16 @@ class LabsScreen(Screen):
 
     def record(self, q: Question, answer: str, grade: Grade) -> None:
         from mi_prep.lab import history
+        from mi_prep.tui.widgets.lab_view import LabResultView
 
         self.answered = True
         self.scores.append(grade.score)
         if self.store is not None and self.run_id is not None:
             self._save("the answer", history.save_answer, self.store, self.run_id, q.id, answer, grade, self.now_fn())
         last = self.q_index + 1 >= len(self.questions)
+        for view in self.query("#result-view").results(LabResultView):
+            if view.reveal(q.id):
+                self.notify("The results now show this question's interpretation (PgUp/PgDn).", timeout=3)
         self.query_one(LabQuestionPanel).show_feedback(
             answer_feedback(q, answer, grade), "Finish (Enter)" if last else "Next (Enter)"
         )

@@ -43,11 +43,19 @@ class DrillLab(Vertical):
         return bool(self.query("#drill-lab-view"))
 
     def show_result(self, blocks: Sequence[Any]) -> None:
-        """Mount the lab run's result ``blocks`` (``mi_prep.lab.api`` blocks)."""
+        """Mount the lab run's result ``blocks`` (``mi_prep.lab.api`` blocks): those shown before any
+        question; the rest appear as the questions that reveal them are answered (:meth:`reveal`)."""
         from mi_prep.lab.api import LabResult
         from mi_prep.tui.widgets.lab_view import LabResultView
 
-        self.mount(LabResultView(LabResult(list(blocks), {}, []), id="drill-lab-view"))
+        self.mount(LabResultView(LabResult(list(blocks), {}, []), staged=True, id="drill-lab-view"))
+
+    def reveal(self, question_id: str) -> None:
+        """Show the blocks that answering the lab question ``question_id`` reveals."""
+        from mi_prep.tui.widgets.lab_view import LabResultView
+
+        for view in self.query("#drill-lab-view").results(LabResultView):
+            view.reveal(question_id)
 
     def scroll_page(self, direction: str) -> None:
         """Scroll the results a page ``"down"`` or up."""

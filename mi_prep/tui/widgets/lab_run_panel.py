@@ -33,16 +33,33 @@ class LabRunPanel(Vertical):
         yield ProgressBar(id="progress", total=100, show_eta=False)
         yield Static("", id="progress-line", markup=False)
 
-    def run(self, lab: Lab, title: str, *, seed: int, small: bool, device: str | None, cache_dir: Any) -> None:
+    def run(
+        self,
+        lab: Lab,
+        title: str,
+        *,
+        seed: int,
+        small: bool,
+        device: str | None,
+        cache_dir: Any,
+        threads: int | str | None = None,
+    ) -> None:
         self.query_one("#run-title", Static).update(title)
         self.query_one("#progress", ProgressBar).update(total=100, progress=0)
         self.say("starting ...")
         self.cancel_event = threading.Event()
-        self._run_worker(lab, seed, small, device, cache_dir, self.cancel_event)
+        self._run_worker(lab, seed, small, device, cache_dir, self.cancel_event, threads)
 
     @work(thread=True, exclusive=True, group="lab")
     def _run_worker(
-        self, lab: Lab, seed: int, small: bool, device: str | None, cache_dir: Any, cancel: threading.Event
+        self,
+        lab: Lab,
+        seed: int,
+        small: bool,
+        device: str | None,
+        cache_dir: Any,
+        cancel: threading.Event,
+        threads: int | str | None,
     ) -> None:
         from mi_prep.lab.runner import merge_params, run_lab
 
@@ -59,6 +76,7 @@ class LabRunPanel(Vertical):
                 cache_dir=cache_dir,
                 on_progress=on_progress,
                 cancel=cancel,
+                threads=threads,
             )
             self.post_message(LabFinished(run))
         except LabUnavailable as exc:

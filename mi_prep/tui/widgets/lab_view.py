@@ -126,16 +126,29 @@ class BlockView(Vertical):
 
 
 class LabResultView(VerticalScroll):
-    """All blocks of a result, scrollable."""
+    """The blocks of a result, scrollable. ``staged``: only the blocks shown with the results at first;
+    :meth:`reveal` adds those a question's answer reveals (the run's interpretation)."""
 
     DEFAULT_CSS = """
     LabResultView { height: 1fr; }
+    LabResultView .lab-revealed { border-left: thick $success; padding-left: 1; }
     """
 
-    def __init__(self, result: LabResult, **kwargs: Any) -> None:
+    def __init__(self, result: LabResult, *, staged: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.result = result
+        self.staged = staged
 
     def compose(self) -> ComposeResult:
-        for b in self.result.blocks:
+        for b in self.result.opening_blocks() if self.staged else self.result.blocks:
             yield BlockView(b)
+
+    def reveal(self, question_id: str) -> int:
+        """Mount the blocks answering ``question_id`` reveals, scroll to the first; returns how many."""
+        if not self.staged:
+            return 0
+        views = [BlockView(b, classes="lab-revealed") for b in self.result.revealed_by(question_id)]
+        if views:
+            self.mount_all(views)
+            self.call_after_refresh(lambda: self.scroll_to_widget(views[0], top=True, animate=False))
+        return len(views)
