@@ -286,7 +286,8 @@ def ask_questions(
 
     scores: list[float] = []
     for i, q in enumerate(questions, 1):
-        _say(app, f"\nQ{i}/{len(questions)}. {q.prompt}")
+        concept = " (concept)" if q.conceptual else ""  # the same answer for every run
+        _say(app, f"\nQ{i}/{len(questions)}{concept}. {q.prompt}")
         if isinstance(q, MultipleChoice):
             for j, opt in enumerate(q.options, 1):
                 _say(app, f"  {j}. {opt}")

@@ -53,7 +53,8 @@ class LabQuestionPanel(Vertical):
 
     def show_question(self, q: Question, number: int, total: int) -> None:
         """Question ``number`` of ``total``, unanswered, with the focus on its answer."""
-        self._text("#question", f"Q{number}/{total}. {q.prompt}")
+        concept = " (concept)" if q.conceptual else ""  # the same answer for every run
+        self._text("#question", f"Q{number}/{total}{concept}. {q.prompt}")
         self._text("#hint", f"({q.answer_hint()})" if q.answer_hint() else "")
         self._text("#feedback", "")
         self.query_one("#next").add_class("hidden")
