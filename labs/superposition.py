@@ -4,204 +4,90 @@ n sparse features are squeezed into m < n hidden dimensions and read back out:
 ``h = W x``, ``x' = ReLU(W^T h + b)`` with the loss weighted by a per-feature importance.
 One model per feature sparsity S (trained together as independent instances in one tensor,
 as the paper does, with a few random restarts per sparsity; the restart with the lowest
-held-out loss is kept). Dense features get one dimension each (at most m features, the most
-important ones); as S grows the model stores more features than dimensions, as antipodal
-pairs and then a pentagon.
+held-out loss is kept). The seed picks the importance profile (its decay and which feature
+gets which importance rank) and the sweep's mid sparsity, so which features are represented,
+which pairs share a dimension and the left-out features' bias change with the seed.
 
-Module import does not import torch; question building is a pure function of the metrics.
+The learner sees the importances first and predicts the dense model, then reads W^T W of the
+mid-sparsity model (left-out features, antipodal partner, dimensionality, bias of a left-out
+feature) and predicts the biases and dimensionality at higher sparsity; each model's norms,
+biases and D_i are revealed once the questions about it are answered.
+
+Module import does not import torch; question building is a pure function of the metrics
+(:mod:`mi_prep.lab.superposition_questions`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from mi_prep.lab.api import (
     Field,
-    FreeText,
     Heatmap,
     Lab,
     LabContext,
     LabParams,
     LabResult,
     LinePlot,
-    MultipleChoice,
-    Numeric,
-    Question,
     Scatter,
     Series,
     Table,
     Text,
     field_validator,
 )
-from mi_prep.lab.feature_geometry import (
-    GEOMETRIES,
-    GEOMETRY_SHORT,
-    angle_gaps,
-    antipodal_pairs,
-    describe_directions,
-    sweep_geometry,
-)
+from mi_prep.lab.feature_geometry import GEOMETRY_SHORT, describe_directions
 from mi_prep.lab.figures import grid_table
-from mi_prep.lab.toy_models import feature_stats, sweep_metrics, sweep_values, train_toy_models, unpack_sweep
+from mi_prep.lab.superposition_questions import REPRESENTED, Sweep, build_questions, fmt_s, summarise
+from mi_prep.lab.toy_models import (
+    DECAYS,
+    HIGH_SPARSITIES,
+    MID_SPARSITIES,
+    feature_stats,
+    seeded_profile,
+    sweep_metrics,
+    sweep_values,
+    train_toy_models,
+)
 
-REPRESENTED = 0.5
-"""A feature counts as represented when its embedding norm ||W_i|| exceeds this."""
+__all__ = ["LAB", "REPRESENTED", "SuperpositionLab", "SuperpositionParams", "build_questions", "summarise"]
 
-
-# --------------------------------------------------------------------------- pure helpers
-
-
-def summarise(metrics: Mapping[str, float]) -> dict[str, Any]:
-    """Derived facts the questions use: represented counts, first superposed sparsity, geometries."""
-    sparsities, n, m, norms, angles = unpack_sweep(metrics)
-    counts, first, geoms = sweep_geometry(norms, angles, m, REPRESENTED)
-    return {
-        "sparsities": sparsities,
-        "n": n,
-        "m": m,
-        "norms": norms,
-        "angles": angles,
-        "counts": counts,
-        "first": first,
-        "geoms": geoms,
-    }
+Q_DENSE = "superposition-dense-which"
+Q_MID_LAST = "superposition-dropped-bias"
+Q_LAST = "superposition-high-dims"
 
 
-def _fmt_s(s: float) -> str:
-    return f"{s:g}"
-
-
-def build_questions(metrics: Mapping[str, float]) -> list[Question]:
-    """Questions whose answer keys are computed from this run's metrics."""
-    s = summarise(metrics)
-    sp, counts, first, geoms, m, n = s["sparsities"], s["counts"], s["first"], s["geoms"], s["m"], s["n"]
-    count_line = ", ".join(f"S={_fmt_s(v)}: {c}" for v, c in zip(sp, counts))
-    qs: list[Question] = []
-
-    never = f"never (no sparsity in this sweep stores more than {m} features)"
-    options = tuple(f"S = {_fmt_s(v)}" for v in sp) + (never,)
-    correct = first if first is not None else len(sp)
-    qs.append(
-        MultipleChoice(
-            id="superposition-onset",
-            prompt=(
-                f"The sweep trains one toy model ({n} features -> {m} dims) per feature sparsity S. "
-                f"At which sparsity does the model first store more than {m} features (||W_i|| > {REPRESENTED})?"
-            ),
-            options=options,
-            correct=correct,
-            explanation=(
-                f"Features with ||W_i|| > {REPRESENTED} per sparsity: {count_line}. "
-                + (
-                    f"S = {_fmt_s(sp[first])} is the first with more features than the {m} dimensions: "
-                    "sparse features rarely co-occur, so the interference they cause is rare and cheaper "
-                    "than dropping them."
-                    if first is not None
-                    else "No model in this run went past one feature per dimension; try more steps or restarts."
-                )
-            ),
-        )
-    )
-
-    k_hi = len(sp) - 1
-    qs.append(
-        Numeric(
-            id="superposition-count-max",
-            prompt=f"How many of the {n} features does the model at the highest sparsity (S = {_fmt_s(sp[k_hi])}) represent "
-            f"(||W_i|| > {REPRESENTED})?",
-            answer=float(counts[k_hi]),
-            abs_tol=0.0,
-            rel_tol=0.0,
-            explanation=(
-                f"Norms at S={_fmt_s(sp[k_hi])}: "
-                + ", ".join(f"f{i}={v:.2f}" for i, v in enumerate(s["norms"][k_hi]))
-                + f" -> {counts[k_hi]} above {REPRESENTED} in {m} dimensions."
-            ),
-        )
-    )
-
-    def geometry_q(k: int, qid: str, which: str) -> MultipleChoice:
-        rep = {i: s["angles"][k][i] for i in range(n) if s["norms"][k][i] > REPRESENTED}
-        gaps = angle_gaps(list(rep.values()))
-        pairs = antipodal_pairs(rep)
-        return MultipleChoice(
-            id=qid,
-            prompt=(
-                f"Plot the columns W_i of {which} in its {m}-D hidden space. "
-                "Which geometry do the represented features form?"
-            ),
-            options=GEOMETRIES[1:],
-            correct=geoms[k] - 1 if geoms[k] > 0 else len(GEOMETRIES) - 2,
-            explanation=(
-                "Represented features and angles: "
-                + ", ".join(f"f{i} at {a % 360:.0f} deg" for i, a in sorted(rep.items(), key=lambda t: t[1] % 360))
-                + f"; gaps between neighbours: {', '.join(f'{g:.0f}' for g in sorted(gaps))} deg"
-                + (f"; antipodal pairs: {', '.join(f'f{i}/f{j}' for i, j in pairs)}" if pairs else "")
-                + f" -> {GEOMETRY_SHORT[geoms[k]]}. The toy model's geometries are polytopes: "
-                "antipodal pairs use one dimension for two features (the ReLU and negative bias filter "
-                "the negative interference), a pentagon fits 5 features into 2 dimensions."
-            ),
-        )
-
-    if m == 2:
-        qs.append(geometry_q(k_hi, "superposition-geometry-max", f"the S = {_fmt_s(sp[k_hi])} model"))
-        if first is not None and first != k_hi and geoms[first] != geoms[k_hi]:
-            qs.append(
-                geometry_q(
-                    first,
-                    "superposition-geometry-onset",
-                    f"the model at the onset sparsity (the lowest S storing more than {m} features)",
-                )
+def _dead_note(s: Sweep) -> str:
+    """A sparser model storing fewer features than the best one before it: name its dead left-out features."""
+    notes = []
+    for k in range(s.k_hi + 1, len(s.sparsities)):
+        dead = [i for i in s.dropped(k) if s.biases[k][i] < 0 and i in s.rep(s.k_hi)]
+        if s.counts[k] < s.counts[s.k_hi] and dead:
+            notes.append(
+                f"S={fmt_s(s.sparsities[k])} leaves out {', '.join(f'f{i}' for i in dead)} with W_i ≈ 0 and a "
+                "negative bias: its ReLU outputs 0 on every input, so no gradient from its own output reaches W_i "
+                "(a dead feature training did not revive)"
             )
-
-    qs.append(
-        FreeText(
-            id="superposition-why-sparsity",
-            prompt="Why does feature sparsity let a model store more features than it has dimensions? What is the cost?",
-            model_answer=(
-                "Features stored in superposition are not orthogonal, so reading one feature picks up interference from "
-                "the others. If features are dense they are active together and the interference is paid on every input, "
-                "so the model keeps only the m most important features, one per dimension (PCA-like). If features are "
-                "sparse they are rarely active at the same time: most of the time only one is on, and the ReLU with a "
-                "negative bias filters out the small negative interference, so the expected loss from interference is "
-                "smaller than the loss of not representing the feature at all. Importance and sparsity set this "
-                f"trade-off; here the model went from {counts[0]} features at S={_fmt_s(sp[0])} to {counts[k_hi]} at "
-                f"S={_fmt_s(sp[k_hi])}, arranged as regular polytopes (antipodal pairs, pentagons). The cost is "
-                "interference noise when features co-occur and polysemantic directions/neurons."
-            ),
-            key_points=(
-                "superposed features are non-orthogonal, so they interfere",
-                "sparse features rarely co-occur, so the interference is rarely paid",
-                "the ReLU / negative bias filters small interference",
-                "trade-off against importance: dense -> keep top-m features, like PCA",
-                "consequence: polysemantic directions, geometry of polytopes (antipodal pairs, pentagons)",
-            ),
-            terms=(
-                ("interfer", "orthogonal", "overlap"),
-                ("rarely", "co-occur", "simultaneous", "same time", "together"),
-                ("relu", "bias", "nonlinear", "filter"),
-                ("importan", "dense", "pca", "trade"),
-                ("polysemant", "antipodal", "pentagon", "polytope", "geometr"),
-            ),
-            explanation=f"Represented features per sparsity in this run: {count_line}.",
-        )
-    )
-    return qs
-
-
-# --------------------------------------------------------------------------- the lab
+    return "; " + "; ".join(notes) if notes else ""
 
 
 class SuperpositionParams(LabParams):
-    n_features: int = Field(5, ge=1)
+    n_features: int = Field(5, ge=2)
     n_hidden: int = Field(2, ge=1)
-    importance_decay: float = Field(0.9, gt=0, description="feature i has importance decay**i")
-    sparsities: tuple[float, ...] = Field(
-        (0.0, 0.7, 0.9, 0.97, 0.99, 0.999),
-        min_length=1,
-        description="feature sparsities S (one model each), each in [0, 1)",
+    importance_decay: float | None = Field(
+        None,
+        description="the feature of importance rank r has importance decay**r; None: the seed picks "
+        + " or ".join(f"{d:g}" for d in DECAYS),
+    )
+    shuffle_importance: bool = Field(
+        True, description="the seed decides which feature gets which importance rank (False: f0 most important)"
+    )
+    sparsities: tuple[float, ...] | None = Field(
+        None,
+        description="feature sparsities S (one model each), each in [0, 1); None: 0, a mid sparsity the seed picks ("
+        + " or ".join(f"{v:g}" for v in MID_SPARSITIES)
+        + "), "
+        + ", ".join(f"{v:g}" for v in HIGH_SPARSITIES),
     )
     restarts: int = Field(4, ge=1, description="random restarts per sparsity (the best is kept)")
     steps: int = Field(2500, gt=0)
@@ -210,11 +96,18 @@ class SuperpositionParams(LabParams):
     eval_samples: int = Field(20000, gt=0)
     log_every: int = Field(50, ge=1)
 
+    @field_validator("importance_decay")
+    @classmethod
+    def _decay(cls, v: float | None) -> float | None:
+        if v is not None and not 0.0 < v <= 1.0:
+            raise ValueError("importance_decay must be in (0, 1]")
+        return v
+
     @field_validator("sparsities")
     @classmethod
-    def _in_range(cls, v: tuple[float, ...]) -> tuple[float, ...]:
-        if any(not 0.0 <= s < 1.0 for s in v):
-            raise ValueError("every sparsity must be in [0, 1)")
+    def _in_range(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if v is not None and (not v or any(not 0.0 <= s < 1.0 for s in v)):
+            raise ValueError("give at least one sparsity, each in [0, 1)")
         return v
 
 
@@ -227,13 +120,15 @@ class SuperpositionLab(Lab):
     )
     topics = ("superposition", "polysemanticity", "toy-models")
     Params = SuperpositionParams
-    small = {"steps": 1000, "restarts": 2, "batch": 512, "eval_samples": 5000}
+    small = {"steps": 1000, "restarts": 3, "batch": 512, "eval_samples": 5000}
 
     def run(self, ctx: LabContext) -> LabResult:
         p: SuperpositionParams = ctx.params
         n, m = p.n_features, p.n_hidden
-        sparsities = [float(s) for s in p.sparsities]
-        n_s = len(sparsities)
+        prof = seeded_profile(
+            ctx.seed, n, decay=p.importance_decay, shuffle=p.shuffle_importance, sparsities=p.sparsities
+        )
+        sparsities = prof.sparsities
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         toy = train_toy_models(
@@ -245,59 +140,128 @@ class SuperpositionLab(Lab):
             steps=p.steps,
             batch=p.batch,
             lr=p.lr,
-            importance_decay=p.importance_decay,
+            importance=prof.importance,
             eval_samples=p.eval_samples,
             log_every=p.log_every,
         )
         timings["train"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         stats = feature_stats(toy.W)
-        metrics = sweep_metrics(toy, stats, sparsities=sparsities, restarts=p.restarts)
+        metrics = sweep_metrics(toy, stats, sparsities=sparsities, restarts=p.restarts, importance=prof.importance)
+        metrics["importance_decay"] = prof.decay
         summ = summarise(metrics)
-        for k in range(n_s):
-            metrics[f"represented_s{k}"] = float(summ["counts"][k])
-            metrics[f"geometry_s{k}"] = float(summ["geoms"][k])
-        metrics["first_superposition_sparsity"] = (
-            sparsities[summ["first"]] if summ["first"] is not None else float("nan")
-        )
-        metrics["represented_at_max_sparsity"] = float(summ["counts"][-1])
+        for k in range(len(sparsities)):
+            metrics[f"represented_s{k}"] = float(summ.counts[k])
+            metrics[f"geometry_s{k}"] = float(summ.geoms[k])
+        metrics["mid_sparsity"] = sparsities[summ.k_mid]
+        metrics["high_sparsity"] = sparsities[summ.k_hi]
         timings["analysis"] = time.perf_counter() - t1
 
-        blocks = self._blocks(p, metrics, summ, stats.gram, toy.W, toy.curves, toy.curve_x, toy.best)
+        blocks = self._blocks(p, prof.decay, metrics, summ, toy.W, toy.curves, toy.curve_x, toy.best)
         questions = build_questions(metrics)
         timings["total"] = time.perf_counter() - t0
         return LabResult(blocks=blocks, metrics=metrics, questions=questions, timings=timings)
 
     # ------------------------------------------------------------------ presentation
 
-    def _blocks(self, p, metrics, summ, gram, Wb, curves, curve_x, best) -> list:
-        sp, n, m = summ["sparsities"], summ["n"], summ["m"]
+    @staticmethod
+    def _gram(s: Sweep, k: int, after: str = "") -> Heatmap:
+        return Heatmap(
+            title=f"W^T W at S={fmt_s(s.sparsities[k])}",
+            values=[[round(v, 3) for v in row] for row in s.gram[k]],
+            row_labels=[f"f{i}" for i in range(s.n)],
+            col_labels=[f"f{i}" for i in range(s.n)],
+            vmin=-1.5,
+            vmax=1.5,
+            caption="diagonal = ||W_i||^2; off-diagonal W_i·W_j = interference between features",
+            after=after,
+        )
+
+    @staticmethod
+    def _features(s: Sweep, k: int, after: str) -> Table:
+        return Table(
+            title=f"Per feature at S={fmt_s(s.sparsities[k])}",
+            columns=["feature", "importance", "||W_i||", "bias b_i", "D_i", "sum_{j!=i} (Ŵ_i·W_j)^2"],
+            rows=[
+                [
+                    f"f{i}",
+                    round(s.importance[i], 3),
+                    round(s.norms[k][i], 3),
+                    round(s.biases[k][i], 3),
+                    round(s.dims[k][i], 3),
+                    round(sum(s.gram[k][i][j] ** 2 for j in range(s.n) if j != i) / s.gram[k][i][i], 3)
+                    if i in s.rep(k)
+                    else "-",
+                ]
+                for i in range(s.n)
+            ],
+            caption=f"represented: ||W_i|| > {REPRESENTED}; D_i = ||W_i||^2 / sum_j (Ŵ_i·W_j)^2; last column: "
+            "interference from the other features (- when W_i ≈ 0)",
+            after=after,
+        )
+
+    def _blocks(self, p, decay, metrics, s: Sweep, Wb, curves, curve_x, best) -> list[Any]:
+        sp, n, m = s.sparsities, s.n, s.m
         feats = [f"f{i}" for i in range(n)]
-        blocks: list = [
+        km, kh = s.k_mid, s.k_hi
+        blocks: list[Any] = [
             Text(
                 title="Setup",
                 body=(
-                    f"{n} features, each zero with probability S and otherwise uniform in [0, 1], importance "
-                    f"{p.importance_decay}^i (f0 most important), squeezed into {m} dimensions: h = W x, "
-                    f"x' = ReLU(W^T h + b). One model per sparsity S in {', '.join(_fmt_s(s) for s in sp)}; "
-                    f"{p.restarts} restarts each, trained together as independent instances for {p.steps} steps "
-                    f"(Adam, lr {p.lr}, batch {p.batch}); the restart with the lowest held-out loss is shown. "
-                    f"A feature is 'represented' when ||W_i|| > {REPRESENTED}."
+                    f"{n} features, each zero with probability S and otherwise uniform in [0, 1], squeezed into {m} "
+                    f"dimensions: h = W x, x' = ReLU(W^T h + b), loss = sum_i importance_i (x_i - x'_i)^2. This seed's "
+                    f"importance profile: decay {decay:g} (rank r has importance {decay:g}^r), ranks "
+                    + (
+                        "assigned to the features at random (table below)"
+                        if p.shuffle_importance
+                        else "in feature order"
+                    )
+                    + f". One model per sparsity S in {', '.join(fmt_s(v) for v in sp)}; {p.restarts} restarts each, "
+                    f"trained together as independent instances for {p.steps} steps (Adam, lr {p.lr}, batch {p.batch}); "
+                    "the restart with the lowest held-out loss is kept. Answer the questions to reveal each model's "
+                    "weights."
                 ),
-            )
-        ]
-        blocks.append(
+            ),
+            Table(
+                title="Feature importances (this seed)",
+                columns=["feature", "importance", "rank"],
+                rows=[
+                    [f"f{i}", round(s.importance[i], 3), s.by_importance(list(range(n))).index(i) + 1] for i in range(n)
+                ],
+                caption="rank 1 = most important",
+            ),
             LinePlot(
                 title="Training loss (kept restart per sparsity)",
                 series=[
-                    Series(name=f"S={_fmt_s(s)}", x=list(curve_x), y=list(curves[best[k]])) for k, s in enumerate(sp)
+                    Series(name=f"S={fmt_s(v)}", x=list(curve_x), y=list(curves[best[k]])) for k, v in enumerate(sp)
                 ],
                 xlabel="step",
                 ylabel="importance-weighted MSE",
-            )
-        )
-        labels = [_fmt_s(s) for s in sp]
-        blocks.append(
+            ),
+            # after the dense prediction: the dense model, and the mid model's W^T W to read
+            self._gram(s, 0, after=Q_DENSE),
+            self._features(s, 0, after=Q_DENSE),
+        ]
+        if km != 0:
+            blocks.append(self._gram(s, km, after=Q_DENSE))
+        # after the mid questions: the mid model's numbers and the high-sparsity model's W^T W
+        if km != 0:
+            blocks.append(self._features(s, km, after=Q_MID_LAST))
+        if kh not in (0, km):
+            blocks.append(self._gram(s, kh, after=Q_MID_LAST))
+        # after the last question: everything
+        if kh not in (0, km):
+            blocks.append(self._features(s, kh, after=Q_LAST))
+        blocks += self._sweep_blocks(metrics, s, feats)
+        blocks += [self._gram(s, k, after=Q_LAST) for k in range(len(sp)) if k not in (0, km, kh)]
+        if m == 2:
+            blocks += self._geometry_blocks(metrics, s, Wb, feats)
+        return blocks
+
+    @staticmethod
+    def _sweep_blocks(metrics, s: Sweep, feats: list[str]) -> list[Table]:
+        labels = [fmt_s(v) for v in s.sparsities]
+        tables = [
             grid_table(
                 "Feature norms ||W_i|| per sparsity",
                 "S",
@@ -305,68 +269,62 @@ class SuperpositionLab(Lab):
                 feats,
                 sweep_values(metrics, "norm"),
                 extra_columns=["represented", "geometry"],
-                extra=[[c, GEOMETRY_SHORT[g]] for c, g in zip(summ["counts"], summ["geoms"])],
-                caption=f"represented = count of ||W_i|| > {REPRESENTED}",
-            )
-        )
-        blocks.append(
+                extra=[[c, GEOMETRY_SHORT[g]] for c, g in zip(s.counts, s.geoms)],
+                caption=f"represented = count of ||W_i|| > {REPRESENTED}" + _dead_note(s),
+            ),
             grid_table(
-                "Superposition per feature: sum_{j!=i} (Ŵ_i·W_j)^2",
+                "Biases b_i per sparsity",
                 "S",
                 labels,
                 feats,
-                sweep_values(metrics, "superposition"),
-                caption="0 = the feature has its own dimension; large = it shares its direction with others",
-            )
-        )
-        blocks.append(
+                s.biases,
+                caption="compare the left-out features' biases with their mean E[x] = (1 - S)/2, and the represented "
+                "features' biases with their overlaps in W^T W",
+            ),
             grid_table(
                 "Feature dimensionality D_i = ||W_i||^2 / sum_j (Ŵ_i·W_j)^2",
                 "S",
                 labels,
                 feats,
-                sweep_values(metrics, "dimensionality"),
+                s.dims,
+                extra_columns=["sum D_i"],
+                extra=[[round(sum(row), 2)] for row in s.dims],
                 caption="1 = own dimension, 1/2 = antipodal pair, 2/5 = pentagon, 0 = not represented",
+            ),
+        ]
+        for t in tables:
+            t.after = Q_LAST  # revealed with the rest of the sweep
+        return tables
+
+    @staticmethod
+    def _geometry_blocks(metrics, s: Sweep, Wb, feats: list[str]) -> list[Any]:
+        sp, n = s.sparsities, s.n
+        rows = []
+        for k, v in enumerate(sp):
+            rep = {i: metrics[f"angle_s{k}_f{i}"] for i in s.rep(k)}
+            rows.append([fmt_s(v), *describe_directions(rep), GEOMETRY_SHORT[s.geoms[k]]])
+        out: list[Any] = [
+            Table(
+                title="Geometry of the represented features (angles in degrees)",
+                columns=["S", "angles (sorted)", "gaps to next", "antipodal pairs", "geometry"],
+                rows=rows,
+                after=Q_LAST,
             )
-        )
-        for k, s in enumerate(sp):
-            blocks.append(
-                Heatmap(
-                    title=f"W^T W at S={_fmt_s(s)}",
-                    values=[[round(float(v), 3) for v in row] for row in gram[k].tolist()],
-                    row_labels=feats,
-                    col_labels=feats,
-                    vmin=-1.2,
-                    vmax=1.2,
-                    caption="diagonal = ||W_i||^2; off-diagonal = interference between features",
+        ]
+        for k in sorted({0, s.k_mid, s.k_hi}):
+            out.append(
+                Scatter(
+                    title=f"Columns W_i in the 2-D hidden space, S={fmt_s(sp[k])}",
+                    x=[round(float(Wb[k, 0, i]), 3) for i in range(n)],
+                    y=[round(float(Wb[k, 1, i]), 3) for i in range(n)],
+                    labels=feats,
+                    xlabel="h0",
+                    ylabel="h1",
+                    caption=GEOMETRY_SHORT[s.geoms[k]],
+                    after=Q_LAST,
                 )
             )
-        if m == 2:
-            rows = []
-            for k, s in enumerate(sp):
-                rep = {i: metrics[f"angle_s{k}_f{i}"] for i in range(n) if metrics[f"norm_s{k}_f{i}"] > REPRESENTED}
-                rows.append([_fmt_s(s), *describe_directions(rep), GEOMETRY_SHORT[summ["geoms"][k]]])
-            blocks.append(
-                Table(
-                    title="Geometry of the represented features (angles in degrees)",
-                    columns=["S", "angles (sorted)", "gaps to next", "antipodal pairs", "geometry"],
-                    rows=rows,
-                )
-            )
-            shown = sorted({0, summ["first"] if summ["first"] is not None else 0, len(sp) - 1})
-            for k in shown:
-                blocks.append(
-                    Scatter(
-                        title=f"Columns W_i in the 2-D hidden space, S={_fmt_s(sp[k])}",
-                        x=[round(float(Wb[k, 0, i]), 3) for i in range(n)],
-                        y=[round(float(Wb[k, 1, i]), 3) for i in range(n)],
-                        labels=feats,
-                        xlabel="h0",
-                        ylabel="h1",
-                        caption=GEOMETRY_SHORT[summ["geoms"][k]],
-                    )
-                )
-        return blocks
+        return out
 
 
 LAB = SuperpositionLab()

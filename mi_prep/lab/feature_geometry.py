@@ -23,8 +23,11 @@ GEOMETRIES = (
     "two antipodal pairs (four features 90 degrees apart, a square)",
     "pentagon (five features 72 degrees apart)",
     "irregular (none of the above)",
+    "antipodal pair plus one feature on its own axis (gaps 90, 90, 180)",
 )
-G_NONE, G_SINGLE, G_ORTHO, G_ANTIPODAL, G_TRIANGLE, G_SQUARE, G_PENTAGON, G_IRREGULAR = range(len(GEOMETRIES))
+G_NONE, G_SINGLE, G_ORTHO, G_ANTIPODAL, G_TRIANGLE, G_SQUARE, G_PENTAGON, G_IRREGULAR, G_PAIR_PLUS_ONE = range(
+    len(GEOMETRIES)
+)
 GEOMETRY_SHORT = (
     "none",
     "single",
@@ -34,6 +37,7 @@ GEOMETRY_SHORT = (
     "square (2 antipodal pairs)",
     "pentagon",
     "irregular",
+    "antipodal pair + own axis",
 )
 
 
@@ -60,6 +64,8 @@ def classify_geometry(angles_deg: list[float], tol: float = ANGLE_TOL) -> int:
         if abs(sep - 180.0) <= tol:
             return G_ANTIPODAL
         return G_IRREGULAR
+    if k == 3 and all(abs(a - b) <= tol for a, b in zip(sorted(gaps), (90.0, 90.0, 180.0))):
+        return G_PAIR_PLUS_ONE
     regular = max(abs(g - 360.0 / k) for g in gaps) <= tol
     if regular and k in (3, 4, 5):
         return {3: G_TRIANGLE, 4: G_SQUARE, 5: G_PENTAGON}[k]

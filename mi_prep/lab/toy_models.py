@@ -1,27 +1,69 @@
 """Toy models of superposition (Elhage et al. 2022, arXiv 2209.10652), trained as a batch of instances.
 
 ``n`` sparse features squeezed into ``m`` hidden dimensions and read back out: ``h = W x``,
-``x' = ReLU(W^T h + b)``, loss weighted by a per-feature importance ``decay**i``. One instance per
+``x' = ReLU(W^T h + b)``, loss weighted by a per-feature importance ``importance[i]``. One instance per
 (feature sparsity, restart), all trained together in one tensor as the paper does; the restart with
 the lowest held-out loss is kept per sparsity.
 
     run = train_toy_models(ctx, n=5, m=2, sparsities=[0.0, 0.9], restarts=4, steps=2500, batch=1024,
-                           lr=1e-2, importance_decay=0.9, eval_samples=20000)
+                           lr=1e-2, importance=imp, eval_samples=20000)   # imp[i]: feature i's loss weight
     run.W      # [n_sparsities, m, n] kept restart per sparsity
     stats = feature_stats(run.W)   # per-feature norms, superposition, dimensionality, 2-D angles
-    metrics = sweep_metrics(run, stats, sparsities=[0.0, 0.9], restarts=4)   # flat: norm_s{k}_f{i}, ...
+    metrics = sweep_metrics(run, stats, sparsities=[0.0, 0.9], restarts=4, importance=imp)  # norm_s{k}_f{i}, ...
     sparsities, n, m, norms, angles = unpack_sweep(metrics)
     sweep_values(metrics, "dimensionality")                    # [k][i] of dimensionality_s{k}_f{i}
+
+What the learner must discover comes from the seed: :func:`seeded_profile` picks the importance decay,
+which feature gets which importance rank and the mid sparsity of the sweep.
+
+    prof = seeded_profile(seed=3, n=5)   # prof.importance[i], prof.ranks[i], prof.sparsities
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from mi_prep.lab.api import LabContext
+
+DECAYS = (0.6, 0.7, 0.8)
+"""Importance decays the seed picks from (feature of rank r has importance decay**r)."""
+MID_SPARSITIES = (0.6, 0.7, 0.8)
+"""Mid sparsities the seed picks from: two antipodal pairs or one, some features still left out."""
+HIGH_SPARSITIES = (0.9, 0.97, 0.99, 0.999)
+"""The sparse end of the default sweep, where all five features fit as a pentagon."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The seed's importance profile and sweep."""
+
+    decay: float
+    ranks: list[int]
+    """``ranks[i]``: importance rank of feature ``i`` (0 = most important)."""
+    importance: list[float]
+    """``decay ** ranks[i]``."""
+    sparsities: list[float]
+
+
+def seeded_profile(
+    seed: int, n: int, *, decay: float | None = None, shuffle: bool = True, sparsities: Sequence[float] | None = None
+) -> Profile:
+    """The seed picks the decay (from :data:`DECAYS`), the ranks (a permutation when ``shuffle``) and the mid
+    sparsity (from :data:`MID_SPARSITIES`) of the sweep ``0, mid, *HIGH_SPARSITIES``; arguments that are given
+    override the pick (the same draws are made either way, so one seed picks the same for the rest)."""
+    rng = random.Random(seed)
+    d = rng.choice(DECAYS)
+    ranks = list(range(n))
+    rng.shuffle(ranks)
+    mid = rng.choice(MID_SPARSITIES)
+    d = float(decay) if decay is not None else d
+    ranks = ranks if shuffle else list(range(n))
+    sp = [float(v) for v in sparsities] if sparsities is not None else [0.0, mid, *HIGH_SPARSITIES]
+    return Profile(decay=d, ranks=ranks, importance=[d**r for r in ranks], sparsities=sp)
 
 
 @dataclass
@@ -50,7 +92,7 @@ def train_toy_models(
     steps: int,
     batch: int,
     lr: float,
-    importance_decay: float,
+    importance: list[float],
     eval_samples: int,
     log_every: int = 50,
 ) -> ToyModels:
@@ -66,7 +108,7 @@ def train_toy_models(
         g = torch.Generator(device="cpu").manual_seed(ctx.seed)
         S = torch.tensor(sparsities).repeat_interleave(R).to(dev)  # [I]
         prob = (1.0 - S)[None, :, None]
-        importance = (float(importance_decay) ** torch.arange(n, dtype=torch.float32)).to(dev)
+        imp = torch.tensor([float(v) for v in importance], dtype=torch.float32).to(dev)  # [n]
         W = torch.randn(I, m, n, generator=g) * math.sqrt(2.0 / (m + n))  # xavier normal
         W = torch.nn.Parameter(W.to(dev))
         b = torch.nn.Parameter(torch.zeros(I, n, device=dev))
@@ -88,7 +130,7 @@ def train_toy_models(
             if step % 10 == 0:
                 ctx.check_cancelled()
             x = sample(batch, g)
-            per_inst = (importance * (x - forward(x)) ** 2).mean(dim=(0, 2))  # [I]
+            per_inst = (imp * (x - forward(x)) ** 2).mean(dim=(0, 2))  # [I]
             loss = per_inst.sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -108,7 +150,7 @@ def train_toy_models(
             on = torch.rand(eval_samples, n_s, n, generator=ge)
             pr = (1.0 - torch.tensor(sparsities))[None, :, None]
             xe = (val * (on < pr)).repeat_interleave(R, dim=1).to(dev)
-            eval_loss = (importance * (xe - forward(xe)) ** 2).mean(dim=(0, 2)).cpu()
+            eval_loss = (imp * (xe - forward(xe)) ** 2).mean(dim=(0, 2)).cpu()
             best = [k * R + int(torch.argmin(eval_loss[k * R : (k + 1) * R])) for k in range(n_s)]
             Wb = W.detach().cpu()[best]  # [n_s, m, n]
             bb = b.detach().cpu()[best]
@@ -150,10 +192,12 @@ def feature_stats(W) -> FeatureStats:
     return FeatureStats(gram=gram, norms=norms, superposition=superpos, dimensionality=dimensionality, angles=angles)
 
 
-def sweep_metrics(toy: ToyModels, stats: FeatureStats, *, sparsities: list[float], restarts: int) -> dict[str, float]:
-    """The sweep as flat metrics: sizes, then per sparsity ``k`` its value (``sparsity_k``) and held-out loss
-    (``eval_loss_s{k}``), per feature ``i`` ``norm_s{k}_f{i}``, ``superposition_…``, ``dimensionality_…``,
-    ``bias_…`` and (2-D only) ``angle_…``."""
+def sweep_metrics(
+    toy: ToyModels, stats: FeatureStats, *, sparsities: list[float], restarts: int, importance: Sequence[float]
+) -> dict[str, float]:
+    """The sweep as flat metrics: sizes, ``importance_f{i}``, then per sparsity ``k`` its value (``sparsity_k``) and
+    held-out loss (``eval_loss_s{k}``), per feature ``i`` ``norm_s{k}_f{i}``, ``superposition_…``,
+    ``dimensionality_…``, ``bias_…``, (2-D only) ``angle_…``, and ``gram_s{k}_{i}_{j}`` (``W^T W``)."""
     n_s, m, n = toy.W.shape
     metrics: dict[str, float] = {
         "n_sparsities": float(n_s),
@@ -161,6 +205,8 @@ def sweep_metrics(toy: ToyModels, stats: FeatureStats, *, sparsities: list[float
         "n_hidden": float(m),
         "restarts": float(restarts),
     }
+    for i, v in enumerate(importance):
+        metrics[f"importance_f{i}"] = float(v)
     for k, s_val in enumerate(sparsities):
         metrics[f"sparsity_{k}"] = s_val
         metrics[f"eval_loss_s{k}"] = toy.eval_loss[k]
@@ -171,6 +217,8 @@ def sweep_metrics(toy: ToyModels, stats: FeatureStats, *, sparsities: list[float
             metrics[f"bias_s{k}_f{i}"] = float(toy.b[k, i])
             if stats.angles is not None:
                 metrics[f"angle_s{k}_f{i}"] = float(stats.angles[k, i])
+            for j in range(n):
+                metrics[f"gram_s{k}_{i}_{j}"] = float(stats.gram[k, i, j])
     return metrics
 
 
@@ -189,3 +237,9 @@ def sweep_values(metrics: Mapping[str, float], name: str) -> list[list[float]]:
     """``[k][i]`` of the per-feature metric ``{name}_s{k}_f{i}`` written by :func:`sweep_metrics`."""
     n_s, n = int(metrics["n_sparsities"]), int(metrics["n_features"])
     return [[float(metrics[f"{name}_s{k}_f{i}"]) for i in range(n)] for k in range(n_s)]
+
+
+def sweep_gram(metrics: Mapping[str, float]) -> list[list[list[float]]]:
+    """``[k][i][j]`` of ``W^T W`` per model, from ``gram_s{k}_{i}_{j}``."""
+    n_s, n = int(metrics["n_sparsities"]), int(metrics["n_features"])
+    return [[[float(metrics[f"gram_s{k}_{i}_{j}"]) for j in range(n)] for i in range(n)] for k in range(n_s)]

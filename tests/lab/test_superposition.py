@@ -11,7 +11,7 @@ from mi_prep.core.questions import FreeText, MultipleChoice, Numeric
 from mi_prep.lab import feature_geometry as geo
 from mi_prep.lab import registry
 from mi_prep.lab.api import LabContext
-from mi_prep.lab.toy_models import sweep_values, unpack_sweep
+from mi_prep.lab.toy_models import DECAYS, MID_SPARSITIES, seeded_profile, sweep_values, unpack_sweep
 
 mod = registry.module_of("superposition")
 
@@ -25,6 +25,20 @@ def fake_metrics(norms: list[list[float]], angles: list[list[float]], sparsities
             m[f"norm_s{k}_f{i}"] = v
             m[f"angle_s{k}_f{i}"] = angles[k][i]
     return m
+
+
+def metrics_from_weights(W, sparsities, importance, biases) -> dict[str, float]:
+    """Flat metrics of the lab from known 2-D weights (``W[k]`` a list of (x, y) per feature)."""
+    torch = pytest.importorskip("torch")
+    from mi_prep.lab.toy_models import ToyModels, feature_stats, sweep_metrics
+
+    Wt = torch.tensor([[[x for x, _ in wk], [y for _, y in wk]] for wk in W], dtype=torch.float32)
+    toy = ToyModels(W=Wt, b=torch.tensor(biases), eval_loss=[0.0] * len(W), best=[0] * len(W), curves=[], curve_x=[])
+    return sweep_metrics(toy, feature_stats(Wt), sparsities=sparsities, restarts=1, importance=importance)
+
+
+def polar(r: float, deg: float) -> tuple[float, float]:
+    return (r * math.cos(math.radians(deg)), r * math.sin(math.radians(deg)))
 
 
 def q(qs, qid):
@@ -41,6 +55,7 @@ def q(qs, qid):
         ([5, 183], geo.G_ANTIPODAL),
         ([0, 120, 240], geo.G_TRIANGLE),
         ([0, 30, 200], geo.G_IRREGULAR),
+        ([38, 128, 218], geo.G_PAIR_PLUS_ONE),
         ([17], geo.G_SINGLE),
         ([], geo.G_NONE),
     ],
@@ -71,60 +86,66 @@ def test_sweep_metrics_unpack():
     assert angles == [[0.0, 90.0], [0.0, 180.0]]
 
 
-def test_answer_keys_follow_the_metrics():
-    norms = [[1, 1, 0, 0, 0], [1, 1, 1, 1, 0], [1.1] * 5, [1.1] * 5]
-    angles = [[0, 90, 0, 0, 0], [0, 180, 90, 270, 0], [0, 72, 144, 216, 288], [0, 72, 144, 216, 288]]
-    qs = mod.build_questions(fake_metrics(norms, angles))
-    onset = q(qs, "superposition-onset")
-    assert isinstance(onset, MultipleChoice) and onset.options[onset.correct] == "S = 0.7"
-    count = q(qs, "superposition-count-max")
-    assert isinstance(count, Numeric) and count.answer == 5 and count.grade("5").correct
-    geo = q(qs, "superposition-geometry-max")
-    assert geo.options[geo.correct].startswith("pentagon")
-    geo_on = q(qs, "superposition-geometry-onset")
-    assert geo_on.options[geo_on.correct].startswith("two antipodal pairs")
-    assert "90" in geo_on.explanation and "f0/f1" in geo_on.explanation
+def test_seeded_profile():
+    a, b = seeded_profile(3, 5), seeded_profile(3, 5)
+    assert a == b and sorted(a.ranks) == list(range(5))
+    assert a.decay in DECAYS and a.sparsities[1] in MID_SPARSITIES and a.sparsities[0] == 0.0
+    assert a.importance == [a.decay**r for r in a.ranks]
+    profiles = [seeded_profile(s, 5) for s in range(5)]
+    assert len({tuple(p.ranks) for p in profiles}) > 1 and len({p.sparsities[1] for p in profiles}) > 1
+    fixed = seeded_profile(3, 5, decay=0.9, shuffle=False, sparsities=[0.0, 0.5])
+    assert fixed.importance == [0.9**i for i in range(5)] and fixed.sparsities == [0.0, 0.5]
+
+
+# a dense model keeping f3, f1 (the two most important); a mid model with pairs f3/f0, f1/f2 leaving f4 out;
+# a sparse pentagon with negative biases
+IMPORTANCE = [0.49, 0.7, 0.343, 1.0, 0.24]
+DENSE = [(0, 0), polar(1, 90), (0, 0), polar(1, 0), (0, 0)]
+MID = [polar(1, 180), polar(1, 90), polar(0.95, 270), polar(1.02, 0), (0.0, 0.01)]
+PENT = [polar(1.15, 72 * i) for i in range(5)]
+
+
+def known_metrics(mid=MID, pent_bias=-0.25):
+    return metrics_from_weights(
+        [DENSE, mid, PENT],
+        [0.0, 0.8, 0.99],
+        IMPORTANCE,
+        [[0.5, 0.0, 0.5, 0.0, 0.5], [0.02, 0.01, 0.02, 0.0, 0.1], [pent_bias] * 5],
+    )
+
+
+def test_answer_keys_follow_the_metrics(torch):
+    m = known_metrics()
+    s = mod.summarise(m)
+    assert (s.k_mid, s.k_hi, s.fx, s.partners) == (1, 2, 3, (0,))
+    qs = mod.build_questions(m)
+    assert set(q(qs, "superposition-dense-which").correct) == {"f1", "f3"}
+    assert q(qs, "superposition-dense-which").grade("f3, f1").correct
+    assert q(qs, "superposition-mid-dropped").correct == ("f4",)
+    assert q(qs, "superposition-mid-partner").correct == ("f0",)
+    dims = q(qs, "superposition-mid-pair-dims")
+    assert isinstance(dims, MultipleChoice) and "1/2" in dims.options[dims.correct] and dims.conceptual
+    bias = q(qs, "superposition-dropped-bias")
+    assert isinstance(bias, Numeric) and bias.answer == pytest.approx(0.1) and bias.grade("0.1").correct
+    assert not bias.grade("0.5").correct
+    hb = q(qs, "superposition-high-bias")
+    assert hb.options[hb.correct].startswith("negative") and hb.conceptual
+    hd = q(qs, "superposition-high-dims")
+    assert hd.answer == pytest.approx(2.0, abs=0.01) and hd.conceptual
     assert isinstance(q(qs, "superposition-why-sparsity"), FreeText)
 
-    # perturb: the S=0.7 model keeps only two features -> onset moves to 0.9, highest sparsity keeps 4
-    norms2 = [[1, 1, 0, 0, 0], [1, 1, 0.2, 0.1, 0], [1.1] * 5, [1.1, 1.1, 1.1, 1.1, 0.05]]
-    angles2 = [[0, 90, 0, 0, 0], [0, 90, 0, 0, 0], [0, 72, 144, 216, 288], [0, 90, 180, 270, 0]]
-    qs2 = mod.build_questions(fake_metrics(norms2, angles2))
-    onset2 = q(qs2, "superposition-onset")
-    assert onset2.options[onset2.correct] == "S = 0.9"
-    assert q(qs2, "superposition-count-max").answer == 4
-    geo2 = q(qs2, "superposition-geometry-max")
-    assert geo2.options[geo2.correct].startswith("two antipodal pairs")
-
-    # no superposition anywhere -> the "never" option
-    norms3 = [[1, 1, 0, 0, 0]] * 4
-    angles3 = [[0, 90, 0, 0, 0]] * 4
-    onset3 = q(mod.build_questions(fake_metrics(norms3, angles3)), "superposition-onset")
-    assert onset3.options[onset3.correct].startswith("never")
+    # perturb: f1 and f2 swap roles in the mid model, f3's partner becomes f2; positive biases flip the key
+    mid2 = [polar(1, 90), polar(0.9, 0), polar(1, 270), polar(1.02, 180), (0.0, 0.0)]
+    qs2 = mod.build_questions(known_metrics(mid=mid2, pent_bias=0.2))
+    assert q(qs2, "superposition-mid-partner").correct == ("f1",)
+    hb2 = q(qs2, "superposition-high-bias")
+    assert hb2.options[hb2.correct].startswith("positive")
+    # the ids never change
+    assert [x.id for x in qs] == [x.id for x in qs2]
 
 
 def ctx(tmp_path, seed=0, **over):
     return LabContext(seed=seed, device="cpu", params=mod.LAB.make_params(over, small=True), cache_dir=tmp_path)
-
-
-@pytest.mark.slow
-def test_small_run_end_to_end(torch, tmp_path):
-    res = mod.LAB.run(ctx(tmp_path, seed=3))
-    m = res.metrics
-    n_s = int(m["n_sparsities"])
-    assert n_s == len(mod.LAB.Params().sparsities)
-    # keys recomputed from the returned metrics match the run's questions
-    again = mod.build_questions(m)
-    assert [x.to_dict() for x in again] == [x.to_dict() for x in res.questions]
-    s = mod.summarise(m)
-    assert m["represented_at_max_sparsity"] == s["counts"][-1]
-    count = q(res.questions, "superposition-count-max")
-    assert count.answer == sum(m[f"norm_s{n_s - 1}_f{i}"] > mod.REPRESENTED for i in range(5))
-    # dense features: only as many as dimensions (at most 2 of 5 features represented)
-    assert s["counts"][0] <= 2
-    kinds = {b.kind for b in res.blocks}
-    assert {"table", "heatmap", "scatter", "line", "text"} <= kinds
-    assert res.timings["train"] > 0
 
 
 @pytest.mark.slow
