@@ -14,13 +14,14 @@ use because they subclass ``torch.nn.Module`` (importing this module does not im
     curve, n_resampled = train_sae(sae, sample, g_data, steps=600, batch=512, lr=3e-3, dead_window=100, ctx=ctx)
     scores = evaluate_sae(sae, T, x_eval, match_cos=0.9)      # l0, mse, fvu, dead, gain, mmcs, recovered
     describe_thresholds(sae.theta)                              # JumpReLU: "learned thresholds: mean ..., range ..."
-    table = score_table("SAEs", [("TopK", 128, scores)], match_cos=0.9, true_l0=1.9, eval_samples=8192)
+    table = score_table("SAEs", [("TopK", 128, scores)], match_cos=0.9, true_l0=1.9, eval_samples=8192,
+                        names=("l0", "mse", "fvu"), after="sae-l0")
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from mi_prep.lab.api import LabContext, Table
@@ -292,32 +293,48 @@ def evaluate_sae(sae, T, x, *, match_cos: float) -> dict[str, float]:
     }
 
 
-def score_cells(scores: Mapping[str, float]) -> list[float | int]:
-    """:data:`SCORE_NAMES` of ``scores`` as table cells: counts as integers, MSE and FVU to 4 places, the rest to 3."""
+def score_cells(scores: Mapping[str, float], names: Sequence[str] = SCORE_NAMES) -> list[float | int]:
+    """``names`` of ``scores`` as table cells: counts as integers, MSE and FVU to 4 places, the rest to 3."""
     return [
         round(scores[k], 4 if k in ("mse", "fvu") else 3) if k not in ("dead", "recovered") else int(scores[k])
-        for k in SCORE_NAMES
+        for k in names
     ]
 
 
+SCORE_HEADERS = {"l0": "L0", "mse": "MSE", "fvu": "FVU", "dead": "dead", "gain": "gain", "mmcs": "MMCS"}
+SCORE_MEANINGS = {
+    "l0": "L0 = mean active latents per input (true {true_l0:.2f})",
+    "mse": "MSE = mean squared error summed over dims",
+    "fvu": "FVU = fraction of variance unexplained",
+    "dead": "dead = latents never active on {eval_samples} eval inputs",
+    "gain": "gain = SAE activation along a true feature fed alone at magnitude 1 (< 1 = shrinkage)",
+    "mmcs": "MMCS = mean over true features of the max cosine with a decoder row",
+    "recovered": "recovered = true features with a decoder row at cosine >= {match_cos}",
+}
+
+
 def score_table(
-    title: str, rows: list[tuple[str, int, Mapping[str, float]]], *, match_cos: float, true_l0: float, eval_samples: int
+    title: str,
+    rows: list[tuple[str, int, Mapping[str, float]]],
+    *,
+    match_cos: float,
+    true_l0: float,
+    eval_samples: int,
+    names: Sequence[str] = SCORE_NAMES,
+    after: str = "",
 ) -> Table:
-    """One row per ``(name, n_latents, scores)`` with the :func:`evaluate_sae` scores as :func:`score_cells`, and
-    a caption saying what each score means (``true_l0``: the data's mean active features; ``eval_samples``: the
-    size of the eval batch the scores come from)."""
-    columns = ["variant", "latents", "L0", "MSE", "FVU", "dead", "gain", "MMCS", f"recovered (cos>={match_cos})"]
+    """One row per ``(name, n_latents, scores)`` with the :func:`evaluate_sae` scores ``names`` as
+    :func:`score_cells`, and a caption saying what each score means (``true_l0``: the data's mean active
+    features; ``eval_samples``: the size of the eval batch the scores come from). ``after``: the question
+    that reveals the table."""
+    columns = ["variant", "latents"] + [SCORE_HEADERS.get(k, f"recovered (cos>={match_cos})") for k in names]
+    fmt = {"true_l0": true_l0, "eval_samples": eval_samples, "match_cos": match_cos}
     return Table(
         title=title,
         columns=columns,
-        rows=[[name, n_latents, *score_cells(scores)] for name, n_latents, scores in rows],
-        caption=(
-            f"L0 = mean active latents per input (true {true_l0:.2f}); MSE = mean squared "
-            "error summed over dims; FVU = fraction of variance unexplained; dead = latents never active "
-            f"on {eval_samples} eval inputs; gain = SAE activation along a true feature fed "
-            "alone at magnitude 1 (< 1 = shrinkage); MMCS = mean over true features of the max cosine "
-            "with a decoder row."
-        ),
+        rows=[[name, n_latents, *score_cells(scores, names)] for name, n_latents, scores in rows],
+        caption="; ".join(SCORE_MEANINGS[k].format(**fmt) for k in names) + ".",
+        after=after,
     )
 
 

@@ -1,9 +1,11 @@
 """Synthetic activations with known ground truth: sparse combinations of random feature directions.
 
 ``n_true`` unit-norm random directions in ``d`` dims (more features than dims: superposition), each
-active independently with probability ``p`` at a magnitude uniform in [0.5, 1.5].
+active independently (feature ``i`` with probability ``p[i]``) at a magnitude uniform in [0.5, 1.5].
+The features come in equal families whose frequencies differ; the seed decides which family is how frequent.
 
     T = feature_directions(n_true=64, d=32, seed=0)          # [n_true, d]
+    fam = feature_families(64, (0.25, 0.5, 1, 2), 0.03, seed=0)  # fam.probs [n_true], fam.family [n_true]
     x, c = sample_activations(T, 512, 0.03, generator)       # x = c @ T
     x_eval, true_l0 = eval_activations(T, 8192, 0.03, seed=0)  # a held-out batch, mean active features
     fit = fit_sae(ctx, "topk", T, 0.03, 128, x_eval, 0.9, steps=600, batch=512, lr=3e-3, dead_window=100, k=3)
@@ -11,8 +13,9 @@ active independently with probability ``p`` at a magnitude uniform in [0.5, 1.5]
 
 from __future__ import annotations
 
+import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +34,47 @@ def feature_directions(n_true: int, d: int, seed: int) -> torch.Tensor:
     return T / T.norm(dim=1, keepdim=True)
 
 
-def sample_activations(T: torch.Tensor, n: int, prob: float, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(x[n, d], c[n, n_true])``: each feature on with probability ``prob`` at magnitude U(0.5, 1.5)."""
+def orthogonal_directions(n: int, d: int, seed: int) -> torch.Tensor:
+    """``[n, d]`` orthonormal rows (``n <= d``): features with no interference, seeded."""
+    import torch
+
+    q, _ = torch.linalg.qr(torch.randn(d, d, generator=torch.Generator().manual_seed(seed * 1000 + 5)))
+    return q[:n].contiguous()
+
+
+@dataclass
+class FeatureFamilies:
+    """What :func:`feature_families` returns."""
+
+    probs: torch.Tensor
+    """``[n_true]`` each true feature's probability of being on."""
+    family: torch.Tensor
+    """``[n_true]`` each true feature's family (0 .. n_families - 1, equal contiguous blocks)."""
+    prob_of_family: list[float]
+    """Per family, its features' probability of being on."""
+
+
+def feature_families(n_true: int, multipliers: Sequence[float], p_mean: float, seed: int) -> FeatureFamilies:
+    """Split the ``n_true`` features into ``len(multipliers)`` equal families; a seeded shuffle gives each family
+    one multiplier, and its features are on with probability ``p_mean * multiplier / mean(multipliers)`` (so the
+    mean probability over features is ``p_mean``, capped at 1)."""
+    import torch
+
+    n_fam = len(multipliers)
+    mult = list(multipliers)
+    random.Random(seed * 1000 + 11).shuffle(mult)
+    mean = sum(mult) / n_fam
+    prob_of_family = [min(1.0, p_mean * m / mean) for m in mult]
+    family = torch.arange(n_true) * n_fam // n_true
+    probs = torch.tensor(prob_of_family)[family]
+    return FeatureFamilies(probs, family, prob_of_family)
+
+
+def sample_activations(
+    T: torch.Tensor, n: int, prob: float | torch.Tensor, g: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x[n, d], c[n, n_true])``: each feature on with probability ``prob`` (a number, or one per feature) at
+    magnitude U(0.5, 1.5)."""
     import torch
 
     on = torch.rand(n, T.shape[0], generator=g) < prob
@@ -40,7 +82,7 @@ def sample_activations(T: torch.Tensor, n: int, prob: float, g: torch.Generator)
     return c @ T, c
 
 
-def eval_activations(T: torch.Tensor, n: int, prob: float, *, seed: int) -> tuple[torch.Tensor, float]:
+def eval_activations(T: torch.Tensor, n: int, prob: float | torch.Tensor, *, seed: int) -> tuple[torch.Tensor, float]:
     """A held-out batch ``x[n, d]`` (its own generator, from ``seed``) and its mean number of active true features."""
     import torch
 
@@ -68,7 +110,7 @@ def fit_sae(
     ctx: LabContext,
     arch: str,
     T: torch.Tensor,
-    prob: float,
+    prob: float | torch.Tensor,
     n_latents: int,
     x_eval: torch.Tensor,
     match_cos: float,
@@ -84,7 +126,7 @@ def fit_sae(
 ) -> FittedSAE:
     """A fresh ``arch`` SAE (:func:`mi_prep.lab.sparse_autoencoders.make_sae` with ``arch_kwargs``) with
     ``n_latents`` latents, trained by :func:`~mi_prep.lab.sparse_autoencoders.train_sae` on activations of
-    the true features ``T`` (each on with probability ``prob``), then scored against ``T`` on ``x_eval``
+    the true features ``T`` (on with probability ``prob``, one number or one per feature), then scored against ``T`` on ``x_eval``
     (a decoder row at cosine >= ``match_cos`` recovers a feature).
 
     The seeds come from ``ctx.seed`` only, so every call gets the same initialisation and the same data
