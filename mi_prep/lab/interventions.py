@@ -3,11 +3,13 @@
 hooks = [("blocks.1.hook_resid_pre", add_vector(v, alpha=2.0))]      # activation steering
 hooks = [(name, project_out(r)) for name in points]                   # directional ablation
 ids = sample(model, prompt_ids, 10, hooks, generator, device, n_ctx)
+rows = sample_batch(model, prompt_ids, 4, 10, hooks, generator, device, n_ctx)  # 4 samples at once
 
 points = resid_points(n_layers)                                       # L0..L{n-1} resid_pre, final resid_post
 names = point_labels(len(points))                                     # ("L0", "L1", ...)
 means = mean_at_last(model, toks, last, points)                       # mean activation at each row's last token
 curves = dose_response(ctx, points, vectors, alphas, measure)         # measure(hooks) per point and alpha
+dirs = random_units(d, 8, seed, device)                               # norm-matched controls: dirs[k] * v.norm()
 """
 
 from __future__ import annotations
@@ -101,15 +103,27 @@ def dose_response(
     return out
 
 
-def sample_continuations(
-    ctx: LabContext, model, tok, prompts: list[str], n_samples: int, n_new: int, hooks, g, dev, n_ctx: int
-) -> list[tuple[str, str]]:
-    """``(prompt, continuation)`` for ``n_samples`` samples per prompt with :func:`sample` (``tok`` has
-    ``encode``/``decode``), in prompt order."""
-    out = []
-    for prompt in prompts:
-        for _ in range(n_samples):
-            ctx.check_cancelled()
-            ids = sample(model, tok.encode(prompt), n_new, hooks, g, dev, n_ctx)
-            out.append((prompt, tok.decode(ids[len(tok.encode(prompt)) :])))
-    return out
+def sample_batch(model, ids: list[int], n_samples: int, n_new: int, hooks, g, dev, n_ctx: int) -> list[list[int]]:
+    """``n_samples`` copies of ``ids``, each continued by up to ``n_new`` tokens sampled together
+    (temperature 1, CPU generator ``g``) with ``hooks`` applied, stopping at ``n_ctx`` tokens."""
+    import torch
+
+    toks = torch.tensor([list(ids)] * n_samples, dtype=torch.long)
+    with torch.no_grad():
+        for _ in range(n_new):
+            if toks.shape[1] >= n_ctx:
+                break
+            x = toks.to(dev)
+            logits = model.run_with_hooks(x, fwd_hooks=hooks) if hooks else model(x)
+            probs = logits[:, -1].float().softmax(-1).cpu()
+            toks = torch.cat([toks, torch.multinomial(probs, 1, generator=g)], dim=1)
+    return toks.tolist()
+
+
+def random_units(d: int, k: int, seed: int, device) -> list[Any]:
+    """``k`` random unit vectors of size ``d`` (one CPU generator seeded with ``seed``)."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    r = torch.randn(k, d, generator=g)
+    return list((r / r.norm(dim=1, keepdim=True)).to(device))

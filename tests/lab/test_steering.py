@@ -19,23 +19,51 @@ def q(qs, qid):
     return next(x for x in qs if x.id == qid)
 
 
-def fake_metrics(curves: list[list[float]], alphas=None, mass=None, base=0.98, abl=0.65, rnd=0.98):
+def fake_metrics(curves: list[list[float]], alphas=None, mass=None, focus=2, **over):
+    """Metrics as :func:`steering_experiment.measure` writes them; ``curves[l]`` is point L(l+1)."""
     alphas = alphas or [0.5 * j for j in range(len(curves[0]))]
+    n = len(curves)
     m = {
-        "n_layers": float(len(curves) - 1),
-        "n_points": float(len(curves)),
+        "n_layers": float(n),
+        "n_points": float(n + 1),
         "n_alphas": float(len(alphas)),
         "n_pairs": 80.0,
-        "consistency_base": base,
-        "consistency_ablated": abl,
-        "consistency_random": rnd,
+        "n_eval_prompts": 48.0,
+        "n_random": 4.0,
+        "focus": float(focus),
+        "norm_L0": 0.0,
+        "base_flip": curves[0][0],
+        "base_flip_sd": 0.003,
+        "consistency_base": 0.98,
+        "consistency_base_sd": 0.005,
+        "consistency_ablated": 0.65,
+        "consistency_ablated_sd": 0.02,
+        "surviving": (0.65 - 0.5) / (0.98 - 0.5),
+        "surviving_sd": 0.04,
+        "consistency_random": 0.98,
+        "consistency_random_min": 0.97,
+        "sample_offgrammar_base": 0.01,
+        "sample_offgrammar_steered": 0.3,
+        "sample_offgrammar_steered_max": 0.6,
+        "alpha_shown": 1.0,
     }
     for j, a in enumerate(alphas):
         m[f"alpha_{j}"] = a
-    for l, c in enumerate(curves):
+    for l, c in enumerate(curves, start=1):
+        x = first_crossing(alphas, c)
+        m[f"norm_L{l}"], m[f"cos_L{l}"] = 3.0 * l, 0.3 * l
+        m[f"cross_L{l}"] = x if x is not None else float("nan")
+        m[f"cross_sd_L{l}"], m[f"cross_missing_L{l}"] = 0.02, 0.0
+        m[f"rand_at_cross_L{l}"], m[f"rand_at_cross_sd_L{l}"], m[f"rand_at_cross_max_L{l}"] = (
+            c[0] + 0.02,
+            0.003,
+            c[0] + 0.04,
+        )
         for j, f in enumerate(c):
             m[f"flip_L{l}_a{j}"] = f
-            m[f"mass_L{l}_a{j}"] = mass[l][j] if mass else 0.9
+            m[f"mass_L{l}_a{j}"] = mass[l - 1][j] if mass else 0.9
+            m[f"rand_flip_L{l}_a{j}"] = m[f"rand_flip_max_L{l}_a{j}"] = c[0]
+    m.update(over)
     return m
 
 
@@ -61,9 +89,7 @@ def test_first_crossing_interpolates():
     assert first_crossing([0, 1, 2], [0.0, 0.4, 0.8]) == pytest.approx(1.25)
     assert first_crossing([0, 1, 2], [0.0, 0.1, 0.2]) is None
     assert first_crossing([0, 1], [0.6, 0.9]) == 0
-    # earliest crossing wins; a tie goes to the larger last value; none crossing: the largest last value
     assert earliest_crossing([0, 1, 2], [[0.0, 0.4, 0.8], [0.0, 0.6, 0.7], [0.0, 0.6, 0.9]])[0] == 2
-    assert earliest_crossing([0, 1], [[0.0, 0.2], [0.0, 0.3]]) == (1, [None, None])
 
 
 def test_steepest_drop():
@@ -71,34 +97,68 @@ def test_steepest_drop():
     assert steepest_drop([1.0, 0.5]) == (0, 0.0)
 
 
+def test_bootstrap_statistics():
+    from mi_prep.lab.steering_stats import boot_crossing, boot_indices, boot_mean, boot_surviving, interp
+
+    idx = boot_indices(40, 200, seed=0)
+    same = [0.7] * 40
+    assert boot_mean(same, idx) == (pytest.approx(0.7), pytest.approx(0.0))
+    noisy = [0.0, 1.0] * 20
+    m, sd = boot_mean(noisy, idx)
+    assert m == pytest.approx(0.5) and 0.04 < sd < 0.12  # ~ 0.5 / sqrt(40)
+    alphas = [0.0, 1.0, 2.0]
+    rows = [[0.0] * 40, [0.4] * 40, [0.8] * 40]
+    assert boot_crossing(alphas, rows, idx) == (pytest.approx(1.25), pytest.approx(0.0), 0.0)
+    never = [[0.0] * 40, [0.1] * 40, [0.2] * 40]
+    assert boot_crossing(alphas, never, idx)[0] is None and boot_crossing(alphas, never, idx)[2] == 1.0
+    frac, sd = boot_surviving([1.0] * 40, [0.75] * 40, idx)
+    assert frac == pytest.approx(0.5) and sd == pytest.approx(0.0)
+    assert interp([0, 1, 2], [0, 10, 20], 1.5) == 15 and interp([0, 1], [3, 4], 9) == 4
+
+
+def test_grammar_check():
+    assert sentiment.off_grammar("the movie was great and lovely .".split()) == (0, 6)
+    assert sentiment.off_grammar("i hated loathed movie".split())[0] >= 2
+
+
 def test_answer_keys_follow_the_metrics():
-    curves = [[0.0] * 5, [0.0, 0.2, 0.4, 0.6, 0.8], [0.0, 0.3, 0.7, 0.9, 0.95], [0.0, 0.1, 0.3, 0.5, 0.7]]
-    qs = mod.build_questions(fake_metrics(curves))
-    best = q(qs, "steering-best-layer")
-    assert best.correct == ("L2",) and best.grade("L2").correct and not best.grade("L1").correct
+    curves = [[0.0, 0.2, 0.4, 0.6, 0.8], [0.0, 0.3, 0.7, 0.9, 0.95], [0.0, 0.1, 0.3, 0.5, 0.7]]
+    qs = mod.build_questions(fake_metrics(curves, focus=2))
+    assert [x.id for x in qs] == [
+        "steering-zero-point",
+        "steering-flip-alpha",
+        "steering-random-control",
+        "steering-logit-edit",
+        "steering-ablation",
+        "steering-overshoot",
+        "steering-caa-vs-actadd",
+    ]
+    assert q(qs, "steering-zero-point").correct == 0
     alpha = q(qs, "steering-flip-alpha")
-    assert alpha.answer == pytest.approx(0.5 + 0.5 * (0.5 - 0.3) / 0.4, abs=1e-3)
-    assert alpha.abs_tol == 0.5  # one grid step
+    assert alpha.answer == pytest.approx(0.5 + 0.5 * (0.5 - 0.3) / 0.4, abs=0.01)
+    assert alpha.abs_tol == pytest.approx(0.05)  # two bootstrap SDs, at least 0.05
+    assert "alpha = 0.5" in alpha.explanation and "above 0.5" in alpha.explanation
+    assert q(qs, "steering-random-control").correct == 0
+    assert q(qs, "steering-logit-edit").correct == 2  # cos at L3 = 0.9
     abl = q(qs, "steering-ablation")
-    assert abl.correct == 1 and "0.65" in abl.explanation
+    assert abl.answer == pytest.approx(0.31, abs=0.01) and abl.abs_tol == pytest.approx(0.08)
+    assert q(qs, "steering-overshoot").correct == 1  # text breaks, next-token mass flat
 
-    # perturb: layer 1 becomes the fastest; ablation to chance; no change
-    curves2 = [[0.0] * 5, [0.0, 0.9, 0.9, 0.9, 0.9], curves[2], curves[3]]
-    qs2 = mod.build_questions(fake_metrics(curves2, abl=0.52))
-    assert q(qs2, "steering-best-layer").correct == ("L1",)
-    assert q(qs2, "steering-ablation").correct == 0
-    assert q(mod.build_questions(fake_metrics(curves, abl=0.95)), "steering-ablation").correct == 2
+    # the focus point moves the keys; a zero-ish L0 that is not zero; random vectors as strong as v
+    qs2 = mod.build_questions(
+        fake_metrics(curves, focus=1, norm_L0=5.0, rand_at_cross_L1=0.45, cos_L3=0.5, surviving=0.01)
+    )
+    assert q(qs2, "steering-flip-alpha").answer == pytest.approx(1.25, abs=0.01)
+    assert q(qs2, "steering-zero-point").correct == 1
+    assert q(qs2, "steering-random-control").correct == 1
+    assert q(qs2, "steering-logit-edit").correct == 1
+    assert "none survives" in q(qs2, "steering-ablation").explanation
 
-    # nobody reaches 50%: largest flip at the top alpha, and no alpha question
-    curves3 = [[0.0] * 5, [0.0, 0.1, 0.2, 0.3, 0.45], [0.0, 0.1, 0.1, 0.1, 0.2], [0.0] * 5]
-    qs3 = mod.build_questions(fake_metrics(curves3))
-    assert q(qs3, "steering-best-layer").correct == ("L1",)
-    assert not any(x.id == "steering-flip-alpha" for x in qs3)
-
-    # overshoot reads the sentiment mass of the best layer
-    mass = [[0.9] * 5, [0.9] * 5, [0.9, 0.9, 0.8, 0.6, 0.4], [0.9] * 5]
-    over = q(mod.build_questions(fake_metrics(curves, mass=mass)), "steering-overshoot")
-    assert over.correct == 1
+    # overshoot reads the focus point's next-token mass and the sampled text
+    mass = [[0.9] * 5, [0.9, 0.9, 0.8, 0.6, 0.4], [0.9] * 5]
+    assert q(mod.build_questions(fake_metrics(curves, mass=mass)), "steering-overshoot").correct == 2
+    calm = fake_metrics(curves, sample_offgrammar_steered_max=0.05)
+    assert q(mod.build_questions(calm), "steering-overshoot").correct == 0
 
 
 def ctx(tmp_path, seed=0, **over):
@@ -113,12 +173,11 @@ def test_small_run_end_to_end_and_cache(torch, tmp_path):
     assert list(tmp_path.glob("*.safetensors")) and not list(tmp_path.glob("*.pt"))  # safetensors only
     again = mod.build_questions(m)
     assert [x.to_dict() for x in again] == [x.to_dict() for x in res.questions]
-    b, _, _ = mod.best_layer(m)
-    assert q(res.questions, "steering-best-layer").correct == (f"L{b}",)
-    # alpha = 0 is the unsteered model, identical for every layer
-    assert len({round(m[f"flip_L{l}_a0"], 6) for l in range(int(m["n_points"]))}) == 1
+    assert q(res.questions, "steering-flip-alpha").answer == pytest.approx(m[f"cross_L{int(m['focus'])}"], abs=0.01)
+    # alpha = 0 is the unsteered model, identical for every point
+    assert len({round(m[f"flip_L{l}_a0"], 6) for l in range(1, int(m["n_points"]))}) == 1
     # the embedding point sees identical tokens at the read position: no steering vector there
-    assert m["steer_norm_L0"] < 1e-4
+    assert m["norm_L0"] < 1e-4
     assert {"line", "table", "text"} <= {bl.kind for bl in res.blocks}
     # second run loads the cached model and reproduces the numbers (seeded sampling too)
     res2 = mod.LAB.run(ctx(tmp_path, seed=0))

@@ -9,7 +9,9 @@ words agree, so a model has to carry the sentence's sentiment along the residual
     steer, n_pairs = steering_vectors(model, tok, NOUNS[:5], points, device)   # negative - positive, per point
     probe = SentimentProbe(model, tok, NOUNS[5:], device)
     flip, mass = probe.flip_share(hooks)                      # next-token sentiment read-out under hooks
-    rows, neg_share = probe.sampled(ctx, SAMPLE_PROMPTS, [("base", [])], 4, 10, seed=0, n_ctx=32)
+    flips, masses = probe.flip_rows(hooks)                    # the same, one value per evaluation prompt
+    rows, stats = probe.sampled(ctx, SAMPLE_PROMPTS, [("base", [])], 4, 10, seed=0, n_ctx=32)
+    u = readout_direction(model, tok)                         # residual direction the logits read neg - pos from
 """
 
 from __future__ import annotations
@@ -146,21 +148,29 @@ class SentimentProbe:
             probs = logits[torch.arange(toks.shape[0]), last].float().softmax(-1)
         return probs[:, self.ids[0]].sum(-1), probs[:, self.ids[1]].sum(-1)
 
+    def flip_rows(self, hooks) -> tuple[list[float], list[float]]:
+        """Per positive prompt: the share of sentiment probability on negative words, and the total
+        sentiment probability."""
+        pp, pn = self.mass(self.pos, hooks)
+        return (pn / (pp + pn).clamp_min(1e-9)).tolist(), (pp + pn).tolist()
+
     def flip_share(self, hooks) -> tuple[float, float]:
         """On the positive prompts: mean share of sentiment probability on negative words, and mean total
         sentiment probability."""
+        flips, masses = self.flip_rows(hooks)
+        return sum(flips) / len(flips), sum(masses) / len(masses)
+
+    def agreement_rows(self, hooks) -> list[float]:
+        """Per prompt (positive prompts, then negative ones): the share of sentiment probability agreeing
+        with the sentence."""
         pp, pn = self.mass(self.pos, hooks)
-        return float((pn / (pp + pn).clamp_min(1e-9)).mean()), float((pp + pn).mean())
+        qp, qn = self.mass(self.neg, hooks)
+        return (pp / (pp + pn).clamp_min(1e-9)).tolist() + (qn / (qp + qn).clamp_min(1e-9)).tolist()
 
     def agreement(self, hooks) -> float:
         """Mean share of sentiment probability agreeing with the sentence, over positive and negative prompts."""
-        import torch
-
-        pp, pn = self.mass(self.pos, hooks)
-        qp, qn = self.mass(self.neg, hooks)
-        agree_pos = pp / (pp + pn).clamp_min(1e-9)
-        agree_neg = qn / (qp + qn).clamp_min(1e-9)
-        return float(torch.cat([agree_pos, agree_neg]).mean())
+        rows = self.agreement_rows(hooks)
+        return sum(rows) / len(rows)
 
     def sampled(
         self,
@@ -173,28 +183,66 @@ class SentimentProbe:
         seed: int,
         n_ctx: int,
         max_rows: int = 40,
-    ) -> tuple[list[list[str]], dict[str, float]]:
+    ) -> tuple[list[list[str]], dict[str, tuple[float, float]]]:
         """``n_samples`` continuations of ``n_new`` tokens per prompt, sampled under each ``(label, hooks)``
         condition with the same noise (a CPU generator seeded with ``seed`` per condition): up to ``max_rows``
-        ``[label, prompt, continuation]`` rows, and per label the share of sampled sentiment words that are
-        negative."""
+        ``[label, prompt, continuation]`` rows, and per label ``(share of sampled sentiment words that are
+        negative, share of bigrams the training grammar never produces)`` (:func:`off_grammar`)."""
         import torch
 
-        from mi_prep.lab.interventions import sample_continuations
+        from mi_prep.lab.interventions import sample_batch
 
         rows: list[list[str]] = []
-        neg_share: dict[str, float] = {}
+        stats: dict[str, tuple[float, float]] = {}
         for label, hooks in conditions:
             g = torch.Generator().manual_seed(seed)
-            conts = sample_continuations(
-                ctx, self.model, self.tok, prompts, n_samples, n_new, hooks, g, self.device, n_ctx
-            )
-            words = [w for _, cont in conts for w in cont.split()]
+            words: list[str] = []
+            bad = total = 0
+            for prompt in prompts:
+                ctx.check_cancelled()
+                ids = self.tok.encode(prompt)
+                for out in sample_batch(self.model, ids, n_samples, n_new, hooks, g, self.device, n_ctx):
+                    cont = self.tok.decode(out[len(ids) :])
+                    if len(rows) < max_rows:
+                        rows.append([label, prompt, cont])
+                    words += cont.split()
+                    b, t = off_grammar(prompt.split()[-1:] + cont.split())
+                    bad, total = bad + b, total + t
             neg_count = sum(w in NEG_WORDS for w in words)
             pos_count = sum(w in POS_WORDS for w in words)
-            rows += [[label, prompt, cont] for prompt, cont in conts][: max(0, max_rows - len(rows))]
-            neg_share[label] = neg_count / max(1, neg_count + pos_count)
-        return rows, neg_share
+            stats[label] = (neg_count / max(1, neg_count + pos_count), bad / max(1, total))
+        return rows, stats
+
+
+def _grammar_bigrams() -> frozenset[tuple[str, str]]:
+    """Every bigram :func:`sentence` text can contain (sentences concatenated, as in training)."""
+    rng = random.Random(0)
+    words = " ".join(sentence(rng, rng.random() < 0.5) for _ in range(4000)).split()
+    return frozenset(zip(words, words[1:]))
+
+
+GRAMMAR_BIGRAMS = _grammar_bigrams()
+
+
+def off_grammar(words: list[str]) -> tuple[int, int]:
+    """``(bigrams of words the training grammar never produces, bigrams)``."""
+    pairs = list(zip(words, words[1:]))
+    return sum(p not in GRAMMAR_BIGRAMS for p in pairs), len(pairs)
+
+
+def readout_direction(model, tok: WordTokenizer) -> Any:
+    """The residual-stream direction the final LayerNorm and unembedding read ``mean logit(negative words)
+    - mean logit(positive words)`` from: LayerNorm centres its input and scales by its weight, so the
+    direction is ``centre(w_ln * (mean W_U[:, neg] - mean W_U[:, pos]))`` (float32, on the model's device)."""
+    import torch
+
+    with torch.no_grad():
+        w_u = model.W_U.detach().float()
+        diff = w_u[:, [tok.index[w] for w in NEG_WORDS]].mean(1) - w_u[:, [tok.index[w] for w in POS_WORDS]].mean(1)
+        weight = next((w for n, w in model.ln_final.named_parameters() if n.endswith("weight")), None)
+        if weight is not None:
+            diff = diff * weight.detach().float()
+        return diff - diff.mean()
 
 
 # --------------------------------------------------------------------------- the model
@@ -218,7 +266,8 @@ class SentimentLMSpec(LabParams):
         return "steering-" + "-".join(f"{k}{getattr(self, k)}" for k in names) + f"-seed{seed}"
 
 
-SENTIMENT_SMALL: dict[str, Any] = {"steps": 150}
+SENTIMENT_SMALL: dict[str, Any] = {"steps": 200, "lr": 6e-3, "n_ctx": 24, "batch": 40}
+"""Learns the task at every seed (next sentiment word agrees with the sentence >= 0.9 at seeds 0-4)."""
 
 
 def sentiment_batches(tok: WordTokenizer, batch: int, n_ctx: int) -> Callable[[int, torch.Generator], torch.Tensor]:
