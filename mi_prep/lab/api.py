@@ -191,6 +191,8 @@ class Scatter(Block):
     labels: list[str] = field(default_factory=list)
     xlabel: str = ""
     ylabel: str = ""
+    diagonal: bool = False
+    """Draw the line y = x (for comparing two estimates of the same quantity)."""
     kind: ClassVar[str] = "scatter"
 
 

@@ -319,9 +319,10 @@ def render_scatter(b: Scatter, width: int = 100, height: int = 18, color: bool =
     if not color:
         plt.theme("clear")
     plt.scatter(b.x, b.y)
-    lo = min([*b.x, *b.y], default=0.0)
-    hi = max([*b.x, *b.y], default=1.0)
-    plt.plot([lo, hi], [lo, hi], label="y = x")
+    if b.diagonal:
+        lo = min([*b.x, *b.y], default=0.0)
+        hi = max([*b.x, *b.y], default=1.0)
+        plt.plot([lo, hi], [lo, hi], label="y = x")
     plt.xlabel(b.xlabel)
     plt.ylabel(b.ylabel)
     out = plt.build()

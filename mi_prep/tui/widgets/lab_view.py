@@ -91,6 +91,9 @@ def block_widget(b: Block) -> Any:
                     plt.plot(s.x, s.y, label=s.name if len(b.series) > 1 else None)
             else:
                 plt.scatter(b.x, b.y)
+                if b.diagonal:
+                    lo, hi = min([*b.x, *b.y], default=0.0), max([*b.x, *b.y], default=1.0)
+                    plt.plot([lo, hi], [lo, hi], label="y = x")
             plt.xlabel(b.xlabel)
             plt.ylabel(b.ylabel)
             plot.refresh()
