@@ -1,13 +1,13 @@
 """Batched activation patching, shared by the activation- and attribution-patching labs.
 
 The metric is the normalised logit difference on clean/corrupted prompt pairs
-(:func:`mi_prep.lab.tasks.induction.patching_pairs`): logit(B) - logit(D) at the last position, scaled
-so the corrupted run is 0 and the clean run is 1. :func:`batched_patch` patches many activations in
+(:mod:`mi_prep.lab.tasks.induction_patching`: a value-side and a key-side corruption of the induction
+circuit): logit(B) - logit(D) at the last position, scaled so the corrupted run is 0 and the clean run is 1. :func:`batched_patch` patches many activations in
 few forwards (copy k of the corrupted batch gets patch k); :func:`tl_patching_reference` and
 :func:`loop_reference` compute the same numbers one patch per forward, for comparison.
 
-    sweep = run_patching(model, spec, seed, device)        # data, metric, resid / head sweeps
-    sweep["heads"]                                         # [n_layers, n_heads]
+    out = run_patching(model, spec, seed, device)          # data, then per corruption: metric, sweeps
+    out["value"]["heads"], out["key"]["heads_ex"]           # [n_layers, n_heads], [n_layers, n_heads, n]
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from mi_prep.lab.tasks.induction import PatchingSpec, patching_pairs
+from mi_prep.lab.tasks.induction import PatchingSpec
 
 # --------------------------------------------------------------------------- metric
 
@@ -88,10 +88,12 @@ def batched_patch(
     metric: Metric,
     max_batch: int = 1024,
     corrupt_acts: dict[str, Any] | None = None,
+    per_example: bool = False,
 ):
     """Patch many things in few forwards. ``patches[k] = (hook_name, index)`` where ``index`` indexes the
     activation after the batch dim (e.g. ``(pos,)`` for resid, ``(slice(None), head)`` for a head's z
-    at all positions, ``(pos, head)``). Copy k of the corrupted batch gets patch k. Returns a tensor [K].
+    at all positions, ``(pos, head)``). Copy k of the corrupted batch gets patch k. Returns a tensor [K]
+    (the metric's batch mean), or [K, n] (one value per prompt pair) with ``per_example``.
 
     With ``corrupt_acts`` (the corrupted run's cache), patches that provably cannot change the metric are
     no-ops: they get the unpatched corrupted metric without a forward pass. Two kinds, both exact:
@@ -102,11 +104,11 @@ def batched_patch(
 
     n, T = corrupt.shape
     per = max(1, max_batch // n)
-    values = torch.empty(len(patches))
+    values = torch.empty(len(patches), n)
     todo = list(range(len(patches)))
     if corrupt_acts is not None:
         with torch.no_grad():
-            base = float(metric(model(corrupt)))
+            base = metric.per_example(model(corrupt)).cpu()
         todo = []
         for k, (name, index) in enumerate(patches):
             idx = (slice(None), *(index if isinstance(index, tuple) else (index,)))
@@ -136,11 +138,10 @@ def batched_patch(
             hooks.append((name, hook))
         with torch.no_grad():
             logits = model.run_with_hooks(corrupt.repeat(len(chunk), 1), fwd_hooks=hooks)
-        vals = metric.per_example(logits).reshape(len(chunk), n).mean(1)
-        out.append(vals.cpu())
+        out.append(metric.per_example(logits).reshape(len(chunk), n).cpu())
     if todo:
         values[todo] = torch.cat(out)
-    return values
+    return values if per_example else values.mean(1)
 
 
 def resid_patches(n_layers: int, T: int) -> list[tuple[str, Any]]:
@@ -155,26 +156,42 @@ def head_pos_patches(n_layers: int, n_heads: int, T: int) -> list[tuple[str, Any
     return [(f"blocks.{l}.attn.hook_z", (p, h)) for l in range(n_layers) for h in range(n_heads) for p in range(T)]
 
 
-def patch_resid(model, corrupt, cache, metric, n_layers: int, corrupt_cache=None):
-    """``[n_layers, T]``: resid_pre patched at one (layer, position)."""
+def layer_patches(n_layers: int) -> list[tuple[str, Any]]:
+    """Every head of a layer at once (the layer's whole z, all positions)."""
+    return [(f"blocks.{l}.attn.hook_z", (slice(None), slice(None))) for l in range(n_layers)]
+
+
+def _sweep(model, corrupt, cache, metric, patches, shape, corrupt_cache, per_example):
+    vals = batched_patch(model, corrupt, cache, patches, metric, corrupt_acts=corrupt_cache, per_example=per_example)
+    return vals.reshape(*shape, corrupt.shape[0]) if per_example else vals.reshape(*shape)
+
+
+def patch_resid(model, corrupt, cache, metric, n_layers: int, corrupt_cache=None, *, per_example: bool = False):
+    """``[n_layers, T]``: resid_pre patched at one (layer, position) (``[n_layers, T, n]`` per example)."""
     T = corrupt.shape[1]
-    patches = resid_patches(n_layers, T)
-    return batched_patch(model, corrupt, cache, patches, metric, corrupt_acts=corrupt_cache).reshape(n_layers, T)
+    return _sweep(model, corrupt, cache, metric, resid_patches(n_layers, T), (n_layers, T), corrupt_cache, per_example)
 
 
-def patch_heads(model, corrupt, cache, metric, n_layers: int, n_heads: int, corrupt_cache=None):
+def patch_heads(
+    model, corrupt, cache, metric, n_layers: int, n_heads: int, corrupt_cache=None, *, per_example: bool = False
+):
     """``[n_layers, n_heads]``: one head's output (z) patched at every position."""
     patches = head_patches(n_layers, n_heads)
-    return batched_patch(model, corrupt, cache, patches, metric, corrupt_acts=corrupt_cache).reshape(n_layers, n_heads)
+    return _sweep(model, corrupt, cache, metric, patches, (n_layers, n_heads), corrupt_cache, per_example)
 
 
-def patch_heads_by_pos(model, corrupt, cache, metric, n_layers: int, n_heads: int, corrupt_cache=None):
+def patch_heads_by_pos(
+    model, corrupt, cache, metric, n_layers: int, n_heads: int, corrupt_cache=None, *, per_example: bool = False
+):
     """``[n_layers, n_heads, T]``: one head's output patched at one position."""
     T = corrupt.shape[1]
     patches = head_pos_patches(n_layers, n_heads, T)
-    return batched_patch(model, corrupt, cache, patches, metric, corrupt_acts=corrupt_cache).reshape(
-        n_layers, n_heads, T
-    )
+    return _sweep(model, corrupt, cache, metric, patches, (n_layers, n_heads, T), corrupt_cache, per_example)
+
+
+def patch_layers(model, corrupt, cache, metric, n_layers: int, corrupt_cache=None, *, per_example: bool = False):
+    """``[n_layers]``: every head of one layer patched together (all positions)."""
+    return _sweep(model, corrupt, cache, metric, layer_patches(n_layers), (n_layers,), corrupt_cache, per_example)
 
 
 # --------------------------------------------------------------------------- references
@@ -216,31 +233,58 @@ def loop_reference(model, corrupt, cache, metric, patches):
 # --------------------------------------------------------------------------- everything a patching lab needs
 
 
-def run_patching(model, spec: PatchingSpec, seed: int, dev, *, reference: bool = True) -> dict[str, Any]:
-    """Data, metric and the batched sweeps (resid, heads, heads x positions) on ``spec``'s prompt pairs;
-    with ``reference`` also the one-patch-per-forward reference, its timing and the max difference."""
+def sweep_corruption(model, clean, corrupt, answer, wrong, n_layers: int, n_heads: int) -> dict[str, Any]:
+    """One corruption's metric and batched sweeps, per prompt pair (``*_ex``, last dim = pair) and
+    averaged: ``resid`` [L, T], ``heads`` [L, H], ``by_pos`` [L, H, T], ``layers`` [L] (all heads of a
+    layer together); ``t_batched`` is the time the sweeps took."""
     import torch
 
-    L, H = spec.n_layers, spec.n_heads
-    g = torch.Generator().manual_seed(30_000 + seed)
-    clean, corrupt, answer, wrong, info = patching_pairs(
-        spec.n_pairs, g, d_vocab=spec.d_vocab, period=spec.period, query_index=spec.query_index
-    )
-    clean, corrupt, answer, wrong = clean.to(dev), corrupt.to(dev), answer.to(dev), wrong.to(dev)
     metric, cache = setup(model, clean, corrupt, answer, wrong)
-    out: dict[str, Any] = dict(
-        clean=clean, corrupt=corrupt, answer=answer, wrong=wrong, info=info, metric=metric, cache=cache
-    )
     with torch.no_grad():
-        model(corrupt)  # warm-up, so neither method pays first-call costs
+        model(corrupt)  # warm-up, so timings do not include first-call costs
     t = time.perf_counter()
     with torch.no_grad():
         _, ccache = model.run_with_cache(corrupt)
-    out["resid"] = patch_resid(model, corrupt, cache, metric, L, ccache)
-    out["heads"] = patch_heads(model, corrupt, cache, metric, L, H, ccache)
-    out["by_pos"] = patch_heads_by_pos(model, corrupt, cache, metric, L, H, ccache)
+    L, H = n_layers, n_heads
+    out: dict[str, Any] = dict(corrupt=corrupt, metric=metric, cache=cache, corrupt_cache=ccache)
+    out["resid_ex"] = patch_resid(model, corrupt, cache, metric, L, ccache, per_example=True)
+    out["heads_ex"] = patch_heads(model, corrupt, cache, metric, L, H, ccache, per_example=True)
+    out["by_pos_ex"] = patch_heads_by_pos(model, corrupt, cache, metric, L, H, ccache, per_example=True)
     out["t_batched"] = time.perf_counter() - t
+    out["layers_ex"] = patch_layers(model, corrupt, cache, metric, L, ccache, per_example=True)
+    for k in ("resid", "heads", "by_pos", "layers"):
+        out[k] = out[f"{k}_ex"].mean(-1)
+    return out
+
+
+def run_patching(
+    model,
+    spec: PatchingSpec,
+    seed: int,
+    dev,
+    *,
+    reference: bool = True,
+    corruptions: tuple[str, ...] = ("value", "key"),
+) -> dict[str, Any]:
+    """The prompt pairs (:func:`~mi_prep.lab.tasks.induction_patching.induction_patching_pairs`, ending on
+    the prefix token the seed picks) and :func:`sweep_corruption` for each of ``corruptions`` (``out["value"]``,
+    ``out["key"]``). With ``reference``, the value-side sweeps are recomputed one patch per forward
+    (``transformer_lens.patching``): ``ref``, ``t_reference``, ``max_abs_diff``."""
+    import torch
+
+    from mi_prep.lab.tasks.induction_patching import induction_patching_pairs, seeded_query_index
+
+    L, H = spec.n_layers, spec.n_heads
+    g = torch.Generator().manual_seed(30_000 + seed)
+    j = seeded_query_index(spec.query_index, spec.period, seed)
+    pairs = induction_patching_pairs(spec.n_pairs, g, d_vocab=spec.d_vocab, period=spec.period, query_index=j)
+    clean, answer, wrong = pairs.clean.to(dev), pairs.answer.to(dev), pairs.wrong.to(dev)
+    out: dict[str, Any] = dict(pairs=pairs, info=pairs.info, clean=clean, answer=answer, wrong=wrong)
+    for c in corruptions:
+        out[c] = sweep_corruption(model, clean, pairs.corrupt[c].to(dev), answer, wrong, L, H)
     if reference:
+        v = out[corruptions[0]]
+        corrupt, cache, metric = v["corrupt"], v["cache"], v["metric"]
         t = time.perf_counter()
         try:
             r, h, bp = tl_patching_reference(model, corrupt, cache, metric)
@@ -255,7 +299,6 @@ def run_patching(model, spec: PatchingSpec, seed: int, dev, *, reference: bool =
         out["t_reference"] = time.perf_counter() - t
         out["ref"] = (r, h, bp)
         out["max_abs_diff"] = max(
-            float((a.to(b.device) - b).abs().max())
-            for a, b in zip((r, h, bp), (out["resid"], out["heads"], out["by_pos"]))
+            float((a.to(b.device) - b).abs().max()) for a, b in zip((r, h, bp), (v["resid"], v["heads"], v["by_pos"]))
         )
     return out
