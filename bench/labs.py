@@ -2,7 +2,9 @@
 
     python bench/labs.py [--labs a,b]   # every lab in the registry: defaults, fresh cache, then from cache
 
-Prints: each lab's default run time (training included) and from a cached model; batched activation
+Prints: each lab's default run time (training included) on 1 and 2 torch threads side by side, their
+ratio, and the time on the thread count ``lab-threads = auto`` picks (mi_prep.lab.device.AUTO_THREADS),
+against the 30 s budget; then from a cached model; batched activation
 patching (mi_prep.lab.patching) vs transformer_lens.patching and vs a one-patch-per-forward hook loop
 (same results); attribution patching vs exact patching (speed ratio, Pearson r on heads).
 """
@@ -26,6 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     from mi_prep.lab import patching as ap
     from mi_prep.lab import registry
     from mi_prep.lab.api import LabContext
+    from mi_prep.lab.device import resolve_threads, use_threads
     from mi_prep.lab.tasks.induction import PatchingSpec, induction_model, patching_pairs
 
     parser = argparse.ArgumentParser()
@@ -34,18 +37,33 @@ def main(argv: list[str] | None = None) -> None:
     names = args.labs.split(",") if args.labs else list(registry.discover())
 
     cache = Path(tempfile.mkdtemp(prefix="mi-prep-bench-"))
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, cpu count {os.cpu_count()}")
-    print("\n== default runs (30 s budget with training, 5 s from cache) ==")
+    chosen = resolve_threads("auto")
+    counts = sorted({1, 2, chosen, min(2, os.cpu_count() or 1)})
+    print(f"torch {torch.__version__}, cpu count {os.cpu_count()}, load {os.getloadavg()[0]:.2f}, auto -> {chosen}")
+    print(f"\n== default runs, trained from scratch, on {' and '.join(map(str, counts))} thread(s) side by side ==")
+    print(f"{'lab':22} " + " ".join(f"{str(n) + ' thr':>8}" for n in counts) + "   ratio 2/1   auto (budget 30 s)")
     results = {}
     for name in names:
         lab = registry.get(name)
-        for label, sub in (("fresh", cache / name), ("cached", cache / name)):
-            ctx = LabContext(seed=0, device="cpu", params=lab.make_params(), cache_dir=sub)
+        times = {}
+        for n in counts:  # the same run (seed 0, defaults, fresh cache) on each thread count
+            use_threads(n)
+            ctx = LabContext(seed=0, device="cpu", params=lab.make_params(), cache_dir=cache / f"{name}-{n}")
             t = time.perf_counter()
-            r = lab.run(ctx)
-            dt = time.perf_counter() - t
-            results[(name, label)] = r
-            print(f"{name:22} {label:6} {dt:6.2f} s  (budget {'30' if label == 'fresh' else '5'} s)")
+            results[(name, "fresh", n)] = lab.run(ctx)
+            times[n] = time.perf_counter() - t
+        ratio = times[2] / times[1] if 2 in times else float("nan")
+        cells = " ".join(f"{times[n]:7.2f}s" for n in counts)
+        verdict = "ok" if times[chosen] <= 30 else "OVER"
+        print(f"{name:22} {cells}   {ratio:8.2f}x   {times[chosen]:6.2f} s {verdict}")
+    use_threads(chosen)
+    print(f"\n== from the cached model ({chosen} thread(s), budget 5 s) ==")
+    for name in names:
+        lab = registry.get(name)
+        ctx = LabContext(seed=0, device="cpu", params=lab.make_params(), cache_dir=cache / f"{name}-{chosen}")
+        t = time.perf_counter()
+        results[(name, "cached")] = lab.run(ctx)
+        print(f"{name:22} {time.perf_counter() - t:6.2f} s")
 
     p = PatchingSpec()
     ctx = LabContext(seed=0, device="cpu", params=p, cache_dir=cache / "activation-patching")  # trained above if run
@@ -111,12 +129,14 @@ def main(argv: list[str] | None = None) -> None:
         f"vs transformer_lens.patching   ratio {t_tl / m['t_attribution']:5.1f}x   vs loop {t_loop / m['t_attribution']:5.1f}x"
     )
     print(f"Pearson r heads x positions {m['pearson_heads']:.3f}; residual stream {m['pearson_resid']:.3f}")
+    if "slope_value" in m:
+        print(f"slope of attribution on exact (value side) {m['slope_value']:.2f} +- {m['slope_value_sd']:.2f}")
     ind = results[("induction-heads", "cached")].metrics
     print(
-        f"\ninduction: prev L0H{int(ind['prev_head'])} ({ind['prev_score']:.2f}), induction L1H{int(ind['ind_head'])} "
-        f"({ind['ind_score']:.2f}), drop after ablating prev head {ind['drop_prev_ablation']:.0%} "
-        f"(others <= {ind['max_drop_other_ablation']:.0%}), loss drop {ind['loss_drop']:.2f} nats, "
-        f"phase change ~step {ind['phase_change_step']:.0f}"
+        f"\ninduction: prev L0H{int(ind['prev_head'])} ({ind['prev_score']:.2f} on first-copy positions), "
+        f"induction L1H{int(ind['ind_head'])} ({ind['ind_score']:.2f}); layer 0 removed from its keys leaves "
+        f"{ind['left_k']:.2f} of it, from queries {ind['left_q']:.2f}, from values {ind['left_v']:.2f}; "
+        f"OV copying {ind['ov_copying']:.2f}; phase change ~step {ind['phase_change_step']:.0f}"
     )
 
 

@@ -75,10 +75,15 @@ def test_every_lab_runs_and_is_answered_to_its_score(name, make_app, lab_cache, 
             assert screen.state == "questions", f"{name} did not reach its questions"
             n = len(screen.questions)
             assert n >= 2
+            result = screen.current_run.result
             while screen.state == "questions":
                 i = screen.q_index
                 q = screen.questions[i]
-                assert f"Q{i + 1}/{n}." in str(screen.query_one("#question", Static).render())
+                concept = " (concept)" if q.conceptual else ""
+                assert f"Q{i + 1}/{n}{concept}." in str(screen.query_one("#question", Static).render())
+                shown = {v.block.title for v in screen.query("#result-view BlockView")}
+                later = {b.title for b in screen.current_run.result.blocks if b not in result.blocks_before(i)}
+                assert not shown & later, f"{name} Q{i + 1}: shows {shown & later} before it is asked"
                 if isinstance(q, MultipleChoice):
                     await pilot.press(str(rng.randrange(len(q.options)) + 1))
                 else:
@@ -90,6 +95,9 @@ def test_every_lab_runs_and_is_answered_to_its_score(name, make_app, lab_cache, 
                         await pilot.press("x", "enter")  # change a tick, confirm
                 await pilot.pause()
                 assert len(screen.scores) == i + 1, f"{name} Q{i + 1} was not recorded"
+                revealed = {b.title for b in result.revealed_by(q.id)}
+                shown = {v.block.title for v in screen.query("#result-view BlockView")}
+                assert revealed <= shown, f"{name} Q{i + 1}: answering it did not reveal {revealed - shown}"
                 await pilot.press("r")  # stray keys while answering do nothing
                 await pilot.press("enter")  # Next / Finish
                 await pilot.pause()
