@@ -48,8 +48,7 @@ def zero_point_question(m: Mapping[str, float]) -> Question:
             "norms: what is v at L0, the input of block 0 (token + position embedding)?"
         ),
         options=(
-            "exactly zero: both prompts of a pair have the same token at the same position there, and no attention "
-            "has moved the sentiment word in yet; there is nothing to steer with at L0",
+            "exactly zero: the read position holds the same token at the same position in both prompts",
             "about as large as at the later points: the embedding already carries the earlier words",
             "the largest of all points: word identity, sentiment included, lives in the embeddings",
         ),
@@ -162,8 +161,7 @@ def logit_edit_question(m: Mapping[str, float]) -> Question:
         options=(
             "near 0 (below 0.3): v lives in directions the unembedding ignores",
             "in between (0.3 to 0.8)",
-            f"near 1 (above 0.8): adding v at L{n} is nearly a direct edit of the logit difference, so steering "
-            "there says little about the model's internal representation",
+            f"near 1 (above 0.8): adding v at L{n} is nearly a direct edit of the logit difference",
         ),
         correct=0 if abs(c) < 0.3 else (1 if abs(c) <= 0.8 else 2),
         explanation=(

@@ -341,11 +341,10 @@ class LabsScreen(Screen):
         if self.store is not None and self.run_id is not None:
             self._save("the answer", history.save_answer, self.store, self.run_id, q.id, answer, grade, self.now_fn())
         last = self.q_index + 1 >= len(self.questions)
-        for view in self.query("#result-view").results(LabResultView):
-            if view.reveal(q.id):
-                self.notify("The results now show this question's interpretation (PgUp/PgDn).", timeout=3)
+        revealed = sum(view.reveal(q.id) for view in self.query("#result-view").results(LabResultView))
+        note = "\n(The results above now show what this answer unlocks: PgUp/PgDn.)" if revealed else ""
         self.query_one(LabQuestionPanel).show_feedback(
-            answer_feedback(q, answer, grade), "Finish (Enter)" if last else "Next (Enter)"
+            answer_feedback(q, answer, grade) + note, "Finish (Enter)" if last else "Next (Enter)"
         )
         self.refresh_bindings()
 
