@@ -126,7 +126,7 @@ class Numeric(Question):
         return f"{self.answer:.4g}{unit} (± {self.tolerance():.2g})"
 
     def answer_hint(self) -> str:
-        return "a number" + (f" in {self.unit}" if self.unit else "") + " (from the results above)"
+        return "a number" + (f" in {self.unit}" if self.unit else "")
 
 
 @dataclass(frozen=True)

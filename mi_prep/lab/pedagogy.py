@@ -108,11 +108,13 @@ def leaks(q: Question, blocks: Iterable[Block]) -> list[str]:
 
 def giveaways(result: LabResult) -> list[str]:
     """Every question whose key can be read before it is answered (empty for a good lab): in the blocks
-    shown by then, in the prompts of the questions before it, or in its own prompt."""
+    shown by then, in the prompts and explanations (shown once answered) of the questions before it, or
+    in its own prompt."""
     out: list[str] = []
     for i, q in enumerate(result.questions):
         prompts = [Text(title=f"prompt of {p.id}", body=p.prompt) for p in result.questions[: i + 1]]
-        out.extend(leaks(q, [*result.blocks_before(i), *prompts]))
+        answers = [Text(title=f"explanation of {p.id}", body=p.explanation) for p in result.questions[:i]]
+        out.extend(leaks(q, [*result.blocks_before(i), *prompts, *answers]))
     return out
 
 

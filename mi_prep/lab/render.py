@@ -290,6 +290,25 @@ def _plotext():
         return None
 
 
+PLAIN_MARKERS = ("o", "x", "+", "*", "#", "@", "%", "=")
+"""Without colour every series would look the same: each gets its own character."""
+
+
+def _axes_line(b: LinePlot | Scatter) -> str:
+    """The axis labels on a line of their own (plotext drops a long x label and puts the y label at the
+    start of the x label's line, where the two are easy to mix up)."""
+    parts = [f"x: {b.xlabel}" if b.xlabel else "", f"y: {b.ylabel}" if b.ylabel else ""]
+    return "   ".join(p for p in parts if p)
+
+
+def _finish(plt: Any, b: LinePlot | Scatter, color: bool) -> str:
+    out = plt.build()
+    plt.clear_figure()
+    out = out if color else _ANSI.sub("", out)
+    axes = _axes_line(b)
+    return f"{out}\n{axes}" if axes else out
+
+
 def render_line(b: LinePlot, width: int = 100, height: int = 18, color: bool = False) -> str:
     plt = _plotext()
     if plt is None:
@@ -298,15 +317,13 @@ def render_line(b: LinePlot, width: int = 100, height: int = 18, color: bool = F
     plt.plotsize(width, height)
     if not color:
         plt.theme("clear")
-    for s in b.series:
-        plt.plot(s.x, s.y, label=s.name if len(b.series) > 1 else None)
+    many = len(b.series) > 1
+    for i, s in enumerate(b.series):
+        marker = None if color or not many else PLAIN_MARKERS[i % len(PLAIN_MARKERS)]
+        plt.plot(s.x, s.y, label=s.name if many else None, marker=marker)
     if b.logx:
         plt.xscale("log")
-    plt.xlabel(b.xlabel)
-    plt.ylabel(b.ylabel)
-    out = plt.build()
-    plt.clear_figure()
-    return out if color else _ANSI.sub("", out)
+    return _finish(plt, b, color)
 
 
 def render_scatter(b: Scatter, width: int = 100, height: int = 18, color: bool = False) -> str:
@@ -318,16 +335,17 @@ def render_scatter(b: Scatter, width: int = 100, height: int = 18, color: bool =
     plt.plotsize(width, height)
     if not color:
         plt.theme("clear")
-    plt.scatter(b.x, b.y)
+    labelled = [(l, x, y) for l, x, y in zip(b.labels, b.x, b.y) if l]
+    plt.scatter(b.x, b.y, marker=None if color else "o")
+    if 0 < len(labelled) <= 30:  # few points: name them (a feature, a head)
+        mid = (min(b.x) + max(b.x)) / 2
+        for l, x, y in labelled:  # the name sits on its point, extending away from the nearer edge
+            plt.text(l, x, y, alignment="right" if x > mid else "left")
     if b.diagonal:
         lo = min([*b.x, *b.y], default=0.0)
         hi = max([*b.x, *b.y], default=1.0)
-        plt.plot([lo, hi], [lo, hi], label="y = x")
-    plt.xlabel(b.xlabel)
-    plt.ylabel(b.ylabel)
-    out = plt.build()
-    plt.clear_figure()
-    return out if color else _ANSI.sub("", out)
+        plt.plot([lo, hi], [lo, hi], label="y = x", marker=None if color else ".")
+    return _finish(plt, b, color)
 
 
 def render_block(b: Block, width: int = 100, color: bool = False) -> str:

@@ -91,6 +91,11 @@ def block_widget(b: Block) -> Any:
                     plt.plot(s.x, s.y, label=s.name if len(b.series) > 1 else None)
             else:
                 plt.scatter(b.x, b.y)
+                named = [(l, x, y) for l, x, y in zip(b.labels, b.x, b.y) if l]
+                if 0 < len(named) <= 30:  # few points: name them (a feature, a head)
+                    mid = (min(b.x) + max(b.x)) / 2
+                    for l, x, y in named:
+                        plt.text(l, x, y, alignment="right" if x > mid else "left")
                 if b.diagonal:
                     lo, hi = min([*b.x, *b.y], default=0.0), max([*b.x, *b.y], default=1.0)
                     plt.plot([lo, hi], [lo, hi], label="y = x")
