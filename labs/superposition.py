@@ -8,10 +8,10 @@ held-out loss is kept). The seed picks the importance profile (its decay and whi
 gets which importance rank) and the sweep's mid sparsity, so which features are represented,
 which pairs share a dimension and the left-out features' bias change with the seed.
 
-The learner sees the importances first and predicts the dense model, then reads W^T W of the
-mid-sparsity model (left-out features, antipodal partner, dimensionality, bias of a left-out
-feature) and predicts the biases and dimensionality at higher sparsity; each model's norms,
-biases and D_i are revealed once the questions about it are answered.
+The learner sees the importances first and predicts the dense model and which features the
+mid-sparsity model leaves out, then reads that model's W^T W (antipodal partner, dimensionality,
+bias of a left-out feature) and predicts the biases and dimensionality at higher sparsity; each
+model's norms, biases and D_i are revealed once the questions about it are answered.
 
 Module import does not import torch; question building is a pure function of the metrics
 (:mod:`mi_prep.lab.superposition_questions`).
@@ -53,6 +53,7 @@ from mi_prep.lab.toy_models import (
 __all__ = ["LAB", "REPRESENTED", "SuperpositionLab", "SuperpositionParams", "build_questions", "summarise"]
 
 Q_DENSE = "superposition-dense-which"
+Q_MID_DROP = "superposition-mid-dropped"
 Q_MID_LAST = "superposition-dropped-bias"
 Q_LAST = "superposition-high-dims"
 
@@ -76,8 +77,8 @@ class SuperpositionParams(LabParams):
     n_hidden: int = Field(2, ge=1)
     importance_decay: float | None = Field(
         None,
-        description="the feature of importance rank r has importance decay**r; None: the seed picks "
-        + " or ".join(f"{d:g}" for d in DECAYS),
+        description="the feature of importance rank r (1 = most important) has importance decay**(r-1); None: the "
+        "seed picks " + " or ".join(f"{d:g}" for d in DECAYS),
     )
     shuffle_importance: bool = Field(
         True, description="the seed decides which feature gets which importance rank (False: f0 most important)"
@@ -210,7 +211,7 @@ class SuperpositionLab(Lab):
                 body=(
                     f"{n} features, each zero with probability S and otherwise uniform in [0, 1], squeezed into {m} "
                     f"dimensions: h = W x, x' = ReLU(W^T h + b), loss = sum_i importance_i (x_i - x'_i)^2. This seed's "
-                    f"importance profile: decay {decay:g} (rank r has importance {decay:g}^r), ranks "
+                    f"importance profile: decay {decay:g} (rank r has importance {decay:g}^(r-1), rank 1 = 1), ranks "
                     + (
                         "assigned to the features at random (table below)"
                         if p.shuffle_importance
@@ -238,12 +239,12 @@ class SuperpositionLab(Lab):
                 xlabel="step",
                 ylabel="importance-weighted MSE",
             ),
-            # after the dense prediction: the dense model, and the mid model's W^T W to read
+            # after the dense prediction: the dense model; the mid model's W^T W after its left-out features are predicted
             self._gram(s, 0, after=Q_DENSE),
             self._features(s, 0, after=Q_DENSE),
         ]
-        if km != 0:
-            blocks.append(self._gram(s, km, after=Q_DENSE))
+        if km != 0:  # predicted first (which features it leaves out) when the importances settle it
+            blocks.append(self._gram(s, km, after=Q_MID_DROP if s.drop_predictable() else Q_DENSE))
         # after the mid questions: the mid model's numbers and the high-sparsity model's W^T W
         if km != 0:
             blocks.append(self._features(s, km, after=Q_MID_LAST))

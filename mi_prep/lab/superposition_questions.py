@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mi_prep.core.questions import FreeText, MultipleChoice, Numeric, PickComponent, Question
-from mi_prep.lab.feature_geometry import sweep_geometry
+from mi_prep.lab.feature_geometry import GEOMETRY_SHORT, sweep_geometry
 from mi_prep.lab.toy_models import sweep_gram, sweep_values, unpack_sweep
 
 REPRESENTED = 0.5
@@ -28,18 +28,11 @@ PARTNER_SLACK = 0.1
 """Features whose W^T W entry with fx is within this of the most negative one are all accepted."""
 
 BIAS_OPTIONS = (
-    "negative: represented features have positive overlaps W_i·W_j, and a negative bias cancels that "
-    "interference before the ReLU",
-    "about zero: the overlaps between represented features are negative or zero, and the ReLU already "
-    "removes negative interference",
-    "positive: the bias adds back signal that interference takes away",
+    "about zero, as the ReLU alone already clips the other features' interference",
+    "negative, to push the other features' interference below the ReLU threshold",
+    "positive, to add back the signal the other features' interference takes away",
 )
-DIM_OPTIONS = (
-    (1.0, "about 1 each: both have a dimension of their own"),
-    (0.5, "about 1/2 each: the two share one dimension"),
-    (0.4, "about 2/5 each: five features share two dimensions"),
-    (0.0, "about 0 each: neither is represented"),
-)
+DIM_OPTIONS = ((1.0, "about 1 each"), (0.5, "about 1/2 each"), (0.4, "about 2/5 each"), (0.0, "about 0 each"))
 """(the pair's mean D it stands for, option text)"""
 
 
@@ -76,6 +69,16 @@ class Sweep:
     """Where the left-out features' bias is asked: ``k_mid`` if it leaves any out, else the dense model."""
     k_hi: int = 0
     """The sparser model storing the most features (lowest such sparsity)."""
+
+    def least(self, count: int) -> list[int]:
+        """The ``count`` least important features, sorted by index."""
+        return sorted(self.by_importance(list(range(self.n)))[self.n - count :]) if count > 0 else []
+
+    def drop_predictable(self) -> bool:
+        """The mid model (``k_drop == k_mid``, not the dense one) leaves out exactly the least important features,
+        so the learner can predict which from the importances and the count before its W^T W is shown."""
+        drop = self.dropped(self.k_drop)
+        return self.k_drop == self.k_mid != 0 and bool(drop) and drop == self.least(len(drop))
 
     def rep(self, k: int) -> list[int]:
         return [i for i in range(self.n) if self.norms[k][i] > REPRESENTED]
@@ -176,56 +179,68 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
         )
     )
 
-    # 2. read the mid model's diagonal
+    # 2. predict which features the mid model leaves out (from the importances and the count it keeps)
     km, kd = s.k_mid, s.k_drop
     drop = s.dropped(kd) or [min(range(n), key=lambda i: s.norms[kd][i])]
-    least = s.by_importance(list(range(n)))[n - len(drop) :]
+    least = s.least(len(drop))
+    kept = n - len(drop)
+    diag = ", ".join(f"f{i}={s.gram[kd][i][i]:.2f}" for i in range(n))
     qs.append(
         PickComponent(
             id="superposition-mid-dropped",
             prompt=(
-                f"Now W^T W at S = {fmt_s(sp[kd])} (revealed above). Which features does this model leave out "
-                f"(diagonal ||W_i||^2 below {REPRESENTED**2:g}; if none, the one with the smallest)? Name them all."
+                (
+                    f"Predict before its weights are shown: the model at S = {fmt_s(sp[kd])} represents {kept} of the "
+                    f"{n} features (||W_i|| > {REPRESENTED}) in {m} dimensions. Which "
+                    f"{'feature does' if len(drop) == 1 else f'{len(drop)} features does'} it leave out?"
+                )
+                if s.drop_predictable()
+                else (
+                    f"W^T W at S = {fmt_s(sp[kd])} is shown above. Which features does this model leave out (diagonal "
+                    f"||W_i||^2 below {REPRESENTED**2:g}; if none, the one with the smallest)? Name them all."
+                )
             ),
             components=feats,
             correct=tuple(f"f{i}" for i in drop),
             explanation=(
-                f"Diagonal of W^T W at S = {fmt_s(sp[kd])}: "
-                + ", ".join(f"f{i}={s.gram[kd][i][i]:.2f}" for i in range(n))
-                + f"; {s.counts[kd]} features are represented in {m} dimensions. The left-out {names(drop)} "
+                f"Diagonal of W^T W at S = {fmt_s(sp[kd])}: {diag}. The left-out {names(drop)} "
                 + (
-                    f"{'is' if len(drop) == 1 else 'are'} the least important."
-                    if sorted(drop) == sorted(least)
-                    else f"{'is' if len(drop) == 1 else 'are'} not the least important ({names(sorted(least))}): "
+                    f"{'is' if len(drop) == 1 else 'are'} the least important: with more features than dimensions, "
+                    "the model spends its capacity where the loss weights it most, and a left-out feature costs "
+                    "only its importance times its variance."
+                    if drop == least
+                    else f"{'is' if len(drop) == 1 else 'are'} not the least important ({names(least)}): "
                     "gradient descent settled in another arrangement than the importances alone suggest."
                 )
             ),
         )
     )
 
-    # 3. antipodal partner from W^T W
+    # 3. antipodal partner: translate "same axis, opposite direction" into W^T W entries
     fx, part = s.fx, s.partners
     row = ", ".join(f"f{j}={s.gram[km][fx][j]:+.2f}" for j in range(n) if j != fx)
     p0 = part[0]
     rank_fx = s.by_importance(list(range(n))).index(fx) + 1
+    cos_p = s.cos(km, fx, p0)
     qs.append(
         PickComponent(
             id="superposition-mid-partner",
             prompt=(
-                f"In W^T W at S = {fmt_s(sp[km])}, read the row of the feature with importance rank {rank_fx} (see the "
-                "importance table). Which feature shares its direction with the opposite sign (the most negative "
-                "off-diagonal entry W_i·W_j in that row)?"
+                f"W^T W at S = {fmt_s(sp[km])} is now shown above. Take the feature of importance rank {rank_fx}. "
+                "Which feature does the model store along the same axis but pointing the opposite way "
+                "(its antipodal partner)?"
             ),
             components=feats,
             correct=tuple(f"f{j}" for j in part),
             any_of=len(part) > 1,
             explanation=(
-                f"Row f{fx}: {row}. cos(f{fx}, f{p0}) = {s.cos(km, fx, p0):+.2f}"
+                f"Row f{fx} of W^T W: {row}. W_i·W_j = ||W_i|| ||W_j|| cos(angle), so opposite directions show as an "
+                f"entry near -||W_i|| ||W_j||: cos(f{fx}, f{p0}) = {cos_p:+.2f}"
                 + (
-                    ": an antipodal pair, two features on one dimension with opposite signs. When only one is on, "
-                    "the other's readout gets negative interference, which the ReLU clips to zero; they collide "
-                    f"only when both are on (probability (1-S)^2 = {(1 - sp[km]) ** 2:.2g})."
-                    if s.cos(km, fx, p0) < ANTIPODAL_COS
+                    ". A negative entry is interference that pushes the other feature's pre-activation down, and "
+                    "the ReLU clips it to zero, so the pair collides only when both are on (probability "
+                    f"(1-S)^2 = {(1 - sp[km]) ** 2:.2g})."
+                    if cos_p < ANTIPODAL_COS
                     else "."
                 )
                 + (
@@ -254,12 +269,11 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
             explanation=(
                 f"D_f{fx} = {d_fx:.2f}, D_f{p0} = {d_p0:.2f} (mean {share:.2f})"
                 + (
-                    ": two antipodal features share one dimension, each gets about half (the one with the larger "
-                    "norm a bit more)."
-                    if s.cos(km, fx, p0) < ANTIPODAL_COS
+                    ": two antipodal features lie on one axis, so they split that dimension, each getting about "
+                    "half (the one with the larger norm a bit more), where a feature with a dimension of its own gets 1."
+                    if cos_p < ANTIPODAL_COS
                     else "."
                 )
-                + f" Sum of D over all features at this sparsity: {sum(s.dims[km]):.2f} (m = {m} dimensions)."
             ),
         )
     )
@@ -293,7 +307,7 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
     b_hi = s.mean_bias(kh, rep_h)
     ov, oi, oj = s.max_overlap(kh)
     ov_mid, mi, mj = s.max_overlap(km)
-    bias_key = 0 if b_hi < -BIAS_ZERO else 2 if b_hi > BIAS_ZERO else 1
+    bias_key = 1 if b_hi < -BIAS_ZERO else 2 if b_hi > BIAS_ZERO else 0  # BIAS_OPTIONS: zero, negative, positive
     qs.append(
         MultipleChoice(
             id="superposition-high-bias",
@@ -311,7 +325,9 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
                 f"At S = {fmt_s(sp[km])}: mean bias {s.mean_bias(km, s.rep(km)):+.3f}, largest overlap "
                 f"{ov_mid:+.2f}. A feature whose neighbours overlap it positively reads their activity as its own; "
                 "a negative bias removes that interference below the ReLU's threshold (at the price of shrinking its "
-                "own small values). Antipodal partners interfere negatively, which the ReLU removes for free."
+                "own small values). With a zero bias the ReLU would pass that positive interference through (it "
+                "clips only negative interference, as from an antipodal partner), and a positive bias would add to "
+                "the output even when the feature is off."
             ),
         )
     )
@@ -330,13 +346,15 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
             explanation=(
                 f"D_i at S = {fmt_s(sp[kh])}: {', '.join(f'f{i}={s.dims[kh][i]:.2f}' for i in range(n))}; sum "
                 f"{d_sum:.2f}. The {len(rep_h)} represented features get {d_lo:.2f} to {d_hi:.2f} of a dimension "
-                f"(m / {len(rep_h)} = {m / max(1, len(rep_h)):.2f} on average), left-out ones get 0: together they "
-                f"fill the {m} dimensions."
+                f"(m / {len(rep_h)} = {m / max(1, len(rep_h)):.2f} on average), left-out ones "
+                f"{'(none here) ' if len(rep_h) == n else ''}get 0: together they fill the {m} dimensions."
             ),
         )
     )
 
-    count_line = ", ".join(f"S={fmt_s(v)}: {c}" for v, c in zip(sp, s.counts))
+    count_line = "; ".join(
+        f"S={fmt_s(v)}: {c}" + (f", {GEOMETRY_SHORT[g]}" if m == 2 else "") for v, c, g in zip(sp, s.counts, s.geoms)
+    )
     qs.append(
         FreeText(
             id="superposition-why-sparsity",
@@ -366,7 +384,7 @@ def build_questions(metrics: Mapping[str, float]) -> list[Question]:
                 ("importan", "dense", "pca", "trade"),
                 ("polysemant", "antipodal", "pentagon", "polytope", "geometr"),
             ),
-            explanation=f"Represented features per sparsity in this run: {count_line}.",
+            explanation=f"Represented features and their computed arrangement per sparsity in this run: {count_line}.",
         )
     )
     return qs

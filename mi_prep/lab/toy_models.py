@@ -30,11 +30,12 @@ from typing import Any
 from mi_prep.lab.api import LabContext
 
 DECAYS = (0.6, 0.7, 0.8)
-"""Importance decays the seed picks from (feature of rank r has importance decay**r)."""
+"""Importance decays the seed picks from (the feature of rank r, 1 = most important, has importance decay**(r-1))."""
 MID_SPARSITIES = (0.6, 0.7, 0.8)
 """Mid sparsities the seed picks from: two antipodal pairs or one, some features still left out."""
 HIGH_SPARSITIES = (0.9, 0.97, 0.99, 0.999)
-"""The sparse end of the default sweep, where all five features fit as a pentagon."""
+"""The sparse end of the default sweep, where more features go into superposition (all five, as a pentagon, in
+some of these models; the run's computed geometry says which)."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mi_prep.lab import registry
+from mi_prep.lab.feature_geometry import G_PENTAGON
 from mi_prep.lab.toy_models import MID_SPARSITIES, seeded_profile
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_torch]
@@ -35,6 +36,15 @@ def test_keys_follow_the_seeds_importance_and_sparsity(small_result, seed):
     assert s.sparsities[s.k_mid] in MID_SPARSITIES and s.k_mid == s.k_drop == 1
     assert s.m < s.counts[s.k_mid] < s.n
     assert ids(q(r, "superposition-mid-dropped").correct) == s.dropped(s.k_mid)
+    # ... exactly the least important ones, so it is asked as a prediction (before its W^T W is shown)
+    assert s.dropped(s.k_mid) == s.least(s.n - s.counts[s.k_mid]) and s.drop_predictable()
+    # the setup's formula gives the importance table: rank r (1 = most important) has decay^(r-1)
+    decay = r.metrics["importance_decay"]
+    assert [s.importance[i] for i in s.by_importance(list(range(s.n)))] == pytest.approx(
+        [decay**r_ for r_ in range(s.n)]
+    )
+    setup = next(b for b in r.blocks if b.title == "Setup")
+    assert f"{decay:g}^(r-1)" in setup.body
     assert all(v > 0.7 or v < 0.2 for v in s.norms[s.k_mid])
     # a left-out feature outputs its mean: b = (1 - S) / 2 at the seed's mid sparsity
     bias = q(r, "superposition-dropped-bias")
@@ -54,6 +64,8 @@ def test_fractional_dimensionality(small_result, seed):
     # dense: one dimension per represented feature; the sparse end: five features share two dimensions
     assert [round(s.dims[0][i], 1) for i in s.rep(0)] == [1.0] * s.m
     assert s.counts[s.k_hi] == s.n
+    # the summary's pentagon: the computed geometry of the sparse model asked about names one
+    assert s.geoms[s.k_hi] == G_PENTAGON
     assert all(0.15 < s.dims[s.k_hi][i] < 0.6 for i in range(s.n))  # each a share, the less important less
 
 
@@ -83,6 +95,17 @@ def test_reveal_order(small_result):
     opening = [b.title for b in r.opening_blocks()]
     assert not any(t.startswith("W^T W") or t.startswith("Per feature") for t in opening)
     dense = [b.title for b in r.revealed_by("superposition-dense-which")]
-    assert "W^T W at S=0" in dense and f"W^T W at S={s.sparsities[s.k_mid]:g}" in dense
+    assert "W^T W at S=0" in dense and f"W^T W at S={s.sparsities[s.k_mid]:g}" not in dense
+    dropped = [b.title for b in r.revealed_by("superposition-mid-dropped")]
+    assert dropped == [f"W^T W at S={s.sparsities[s.k_mid]:g}"]
     mid = [b.title for b in r.revealed_by("superposition-dropped-bias")]
     assert f"Per feature at S={s.sparsities[s.k_mid]:g}" in mid and f"W^T W at S={s.sparsities[s.k_hi]:g}" in mid
+
+
+@pytest.mark.parametrize("qid", ["superposition-mid-pair-dims", "superposition-high-bias"])
+def test_options_are_parallel(small_result, qid):
+    """No option stands out by length or by carrying its own justification."""
+    opts = q(small_result("superposition", 0), qid).options
+    lengths = [len(o) for o in opts]
+    assert max(lengths) - min(lengths) <= 8
+    assert len({o.count(",") for o in opts}) == 1 and not any(":" in o for o in opts)

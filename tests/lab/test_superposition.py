@@ -122,6 +122,7 @@ def test_answer_keys_follow_the_metrics(torch):
     assert set(q(qs, "superposition-dense-which").correct) == {"f1", "f3"}
     assert q(qs, "superposition-dense-which").grade("f3, f1").correct
     assert q(qs, "superposition-mid-dropped").correct == ("f4",)
+    assert s.drop_predictable() and q(qs, "superposition-mid-dropped").prompt.startswith("Predict")
     assert q(qs, "superposition-mid-partner").correct == ("f0",)
     dims = q(qs, "superposition-mid-pair-dims")
     assert isinstance(dims, MultipleChoice) and "1/2" in dims.options[dims.correct] and dims.conceptual
@@ -140,8 +141,15 @@ def test_answer_keys_follow_the_metrics(torch):
     assert q(qs2, "superposition-mid-partner").correct == ("f1",)
     hb2 = q(qs2, "superposition-high-bias")
     assert hb2.options[hb2.correct].startswith("positive")
+    # a mid model leaving out f2 (not the least important f4) cannot be predicted: its W^T W is read instead
+    mid3 = [polar(1, 180), polar(1, 90), (0.0, 0.01), polar(1.02, 0), polar(0.95, 270)]
+    m3 = known_metrics(mid=mid3)
+    assert not mod.summarise(m3).drop_predictable()
+    qs3 = mod.build_questions(m3)
+    assert q(qs3, "superposition-mid-dropped").correct == ("f2",)
+    assert "shown above" in q(qs3, "superposition-mid-dropped").prompt
     # the ids never change
-    assert [x.id for x in qs] == [x.id for x in qs2]
+    assert [x.id for x in qs] == [x.id for x in qs2] == [x.id for x in qs3]
 
 
 def ctx(tmp_path, seed=0, **over):
