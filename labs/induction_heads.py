@@ -15,7 +15,7 @@ import time
 
 from mi_prep.lab.api import Field, Heatmap, Lab, LabContext, LabResult, model_validator
 from mi_prep.lab.attention_heads import head_name, run_patterns
-from mi_prep.lab.induction_blocks import lab_blocks
+from mi_prep.lab.induction_blocks import lab_blocks, layer0_patterns
 from mi_prep.lab.induction_questions import build_questions
 from mi_prep.lab.tasks.induction import INDUCTION_SMALL, InductionSpec
 
@@ -73,28 +73,19 @@ class InductionHeadsLab(Lab):
         _, expats = run_patterns(model, ex.to(dev), L)
         labels = [("BOS" if i == 0 else str(int(t))) for i, t in enumerate(ex[0])]
 
-        def pattern(layer: int, head: int, title: str, after: str = "") -> Heatmap:
-            return Heatmap(
-                title=title,
-                values=[[round(float(v), 3) for v in row] for row in expats[layer][0, head]],
+        ih = int(m["ind_head"])
+        blocks = lab_blocks(m, extra, p, losses, was_cached)
+        blocks.insert(2, layer0_patterns(expats[0][0], labels, P))
+        blocks.insert(
+            5,
+            Heatmap(
+                title=f"Attention pattern of {head_name(L - 1, ih)} (highest induction score)",
+                values=[[round(float(v), 3) for v in row] for row in expats[L - 1][0, ih]],
                 row_labels=labels,
                 col_labels=labels,
                 vmin=0.0,
                 vmax=1.0,
                 caption=f"Rows: query positions, columns: key positions; one example with period {P}.",
-                after=after,
-            )
-
-        blocks = lab_blocks(m, extra, p, losses, was_cached)
-        ih = int(m["ind_head"])
-        blocks.insert(4, pattern(L - 1, ih, f"Attention pattern of {head_name(L - 1, ih)} (highest induction score)"))
-        blocks.insert(
-            6,
-            pattern(
-                0,
-                int(m["prev_head"]),
-                "Attention pattern of the layer-0 head with the highest previous-token score",
-                after="prev-token-head",
             ),
         )
         ctx.progress(3, 3, message="done")

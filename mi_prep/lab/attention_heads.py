@@ -42,14 +42,11 @@ def head_scores(patterns: dict[int, Any], tokens) -> tuple[list[list[float]], li
     return prev, ind
 
 
-def run_patterns(model, tokens, n_layers: int, ablate: Sequence[tuple[int, int]] = ()):
-    """Attention patterns (and logits) with the listed heads' outputs zero-ablated (z set to 0)."""
-    import torch
-
-    pats: dict[int, Any] = {}
+def removal_hooks(layers: Sequence[int], removed: Sequence[tuple[int, int]]) -> list[tuple[str, Any]]:
+    """Hooks zeroing the listed ``(layer, head)`` outputs (hook_z) in ``layers``."""
     hooks = []
-    for layer in range(n_layers):
-        heads = [h for (l, h) in ablate if l == layer]
+    for layer in layers:
+        heads = [h for (l, h) in removed if l == layer]
         if heads:
 
             def zero(z, hook, heads=heads):
@@ -58,6 +55,16 @@ def run_patterns(model, tokens, n_layers: int, ablate: Sequence[tuple[int, int]]
                 return z
 
             hooks.append((f"blocks.{layer}.attn.hook_z", zero))
+    return hooks
+
+
+def run_patterns(model, tokens, n_layers: int, ablate: Sequence[tuple[int, int]] = ()):
+    """Attention patterns (and logits) with the listed heads' outputs zero-ablated (z set to 0)."""
+    import torch
+
+    pats: dict[int, Any] = {}
+    hooks = removal_hooks(range(n_layers), ablate)
+    for layer in range(n_layers):
 
         def save(p, hook, layer=layer):
             pats[layer] = p.detach()

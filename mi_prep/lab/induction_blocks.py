@@ -18,6 +18,25 @@ def _pct(v: float) -> str:
     return f"{100 * v:.0f}%"
 
 
+def layer0_patterns(pats: Any, labels: list[str], period: int) -> Heatmap:
+    """Every layer-0 head's attention on one example, stacked (one band of rows per head), over BOS,
+    the first copy and the second: the data the previous-token question is answered from."""
+    n = min(len(labels), 1 + 2 * period)
+    H = pats.shape[0]
+    return Heatmap(
+        title="Attention patterns of layer 0's heads (one example)",
+        values=[[round(float(v), 3) for v in pats[h, q, :n]] for h in range(H) for q in range(n)],
+        row_labels=[f"{head_name(0, h)} {labels[q]}" for h in range(H) for q in range(n)],
+        col_labels=labels[:n],
+        vmin=0.0,
+        vmax=1.0,
+        caption=(
+            f"Heads stacked top to bottom; rows: query positions, columns: key positions. Period {period}: BOS, "
+            "the first copy, then its first repeat."
+        ),
+    )
+
+
 def lab_blocks(m: dict[str, float], extra: dict[str, Any], p: Any, losses: list[float], was_cached: bool) -> list[Any]:
     L, H = p.n_layers, p.n_heads
     last = L - 1
@@ -63,12 +82,13 @@ def lab_blocks(m: dict[str, float], extra: dict[str, Any], p: Any, losses: list[
                 [
                     n,
                     round(m[f"prev_need_{n}"], 3) if n in l0 else "-",
-                    round(m[f"prev_need_sd_{n}"], 3) if n in l0 else "-",
+                    f"{m[f'prev_need_sd_{n}']:.3f}" if n in l0 else "-",
                     round(m[f"prev_{n}"], 3),
                     round(m[f"ind_{n}"], 3),
                 ]
                 for n in heads
             ],
+            after="prev-token-head",
             caption=(
                 "Previous-token: attention from a position to the one before it, on the first copy (where later "
                 "queries must find each token by its predecessor) and over all positions. Induction: attention "
@@ -84,7 +104,7 @@ def lab_blocks(m: dict[str, float], extra: dict[str, Any], p: Any, losses: list[
             col_labels=[f"H{h}" for h in range(H)],
             caption=f"{int(m['n_induction_heads'])} of layer {last}'s {H} heads score above 0.5; the lab studies the highest.",
         ),
-        # [4] pattern of the induction head, [6] pattern of the previous-token head: inserted by the lab
+        # [2] layer 0's patterns, [5] the induction head's pattern: inserted by the lab
         Table(
             title="Loss on first copy vs repeats",
             columns=["part", "loss (nats)"],
@@ -150,7 +170,7 @@ def lab_blocks(m: dict[str, float], extra: dict[str, Any], p: Any, losses: list[
             columns=["head", "induction left (keys only)", "± SD", "induction left (output zeroed everywhere)"],
             rows=[[n, _pct(m[f"kleft_{n}"]), _pct(m[f"kleft_sd_{n}"]), _pct(m[f"zleft_{n}"])] for n in l0],
             caption="Zeroing a head's whole output also changes the queries and values; the keys-only removal isolates K-composition.",
-            after="keys-head",
+            after="heads-needed",
         ),
         Table(
             title=f"Subsets of layer-0 heads out of {ind_name}'s keys",

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from mi_prep.lab.attention_heads import removal_hooks
+
 INPUTS = ("q", "k", "v")
 INPUT_NAMES = {"q": "queries", "k": "keys", "v": "values"}
 
@@ -58,22 +60,6 @@ def bootstrap_sd(per_seq, n_boot: int = 200, seed: int = 0):
     idx = torch.randint(0, b, (n_boot, b), generator=g).to(per_seq.device)
     means = per_seq[idx].mean(1)
     return means.std(0), means
-
-
-def removal_hooks(layers: Sequence[int], removed: Sequence[tuple[int, int]]) -> list[tuple[str, Any]]:
-    """Hooks zeroing the listed heads' outputs (hook_z) in ``layers``."""
-    hooks = []
-    for layer in layers:
-        heads = [h for (l, h) in removed if l == layer]
-        if heads:
-
-            def zero(z, hook, heads=heads):
-                z = z.clone()
-                z[:, :, heads] = 0.0
-                return z
-
-            hooks.append((f"blocks.{layer}.attn.hook_z", zero))
-    return hooks
 
 
 def composition_patterns(

@@ -6,7 +6,8 @@ Metric names (H = heads per layer, L = layers, the induction head is in the last
 ``prev_need_L0H{h}`` / ``prev_need_sd_L0H{h}`` previous-token score on the positions that matter,
 ``prev_L{l}H{h}`` / ``ind_L{l}H{h}`` the scores over every position, ``left_{q,k,v,qkv}`` the induction
 head's score left when layer 0 leaves its queries / keys / values, ``rep_loss_{q,k,v,qkv}`` the loss on
-repeats when layer 0 leaves every last-layer head's input, ``kleft_L0H{h}`` one layer-0 head out of the
+repeats when layer 0 leaves every last-layer head's input (``rep_over_first_sd_{x}``: bootstrap SD of its
+difference from ``loss_first``), ``kleft_L0H{h}`` one layer-0 head out of the
 keys, ``heads_needed``, ``ov_copying_L1H{h}``, ``phase_change_step`` (+ ``_sd``), ``loss_*``.
 """
 
@@ -115,6 +116,8 @@ def measure_circuit(model, tokens, period, spec: InductionSpec, losses: list[flo
         m[f"left_{x}"], m[f"left_sd_{x}"] = ratio_sd(induction_per_seq(p, tokens)[:, ih], base)
         _, lg = composition_patterns(model, tokens, layer=last, inputs=x, removed=layer0)
         m[f"rep_loss_{x}"] = split_losses(lg, tokens, period)[1]
+        # its distance from the clean first-copy loss, with a bootstrap SD over sequences
+        m[f"rep_over_first_sd_{x}"] = float((_split_per_seq(lg, tokens, period)[1] - f_seq)[idx].mean(1).std())
     check()
 
     # one layer-0 head at a time out of the keys, then every subset (how many heads carry the job)

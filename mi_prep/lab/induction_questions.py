@@ -12,10 +12,9 @@ from mi_prep.lab.attention_heads import head_name
 from mi_prep.lab.induction_circuit import INPUT_NAMES
 
 KQV_OPTIONS = (
-    "Its queries",
-    "Its keys",
-    "Its values",
-    "None of them: layer 1 finds the copy from the embeddings alone",
+    "Stays well below the first-copy loss",
+    "Rises to about the first-copy loss",
+    "Rises well above the first-copy loss",
 )
 OV_OPTIONS = (
     "Mostly positive real: it copies the attended token into the logits",
@@ -23,17 +22,27 @@ OV_OPTIONS = (
     "Spread around zero: no token-specific effect",
 )
 PLATEAU_OPTIONS = (
-    "Token frequencies only",
-    "Which tokens are already in the context (no order): repeats come from them, first-copy tokens do not",
-    "Already the induction mechanism (previous token + copy)",
+    "The frequencies of single tokens",
+    "Which tokens have already appeared in the context",
+    "The induction mechanism (previous token + copy)",
 )
+FALL_OPTIONS = ("The loss on the first copy", "The loss on the repeats", "Both, by similar amounts")
 
 
 def kqv_key(m: dict[str, float]) -> int:
-    """The input whose removal (from every last-layer head) hurts the loss on repeats most, if it
-    brings that loss back above half the first-copy loss; else "none"."""
-    x = max(("q", "k", "v"), key=lambda i: m[f"rep_loss_{i}"])
-    return ("q", "k", "v").index(x) if m[f"rep_loss_{x}"] > 0.5 * m["loss_first"] else 3
+    """Where the loss on repeats lands when layer 0 leaves the last-layer heads' keys only, against the
+    clean first-copy loss: below / about / above, "about" meaning within max(2 bootstrap SDs, 0.2) nats."""
+    diff = m["rep_loss_k"] - m["loss_first"]
+    tol = max(2 * m["rep_over_first_sd_k"], 0.2)
+    return 0 if diff < -tol else 2 if diff > tol else 1
+
+
+def fall_key(m: dict[str, float]) -> int:
+    """Which part's loss fell in training: the first copy only if it ends more than 0.1 nats below the
+    uniform guess (its floor without induction), the repeats if they end more than 0.5 nats below the plateau."""
+    first = m["loss_first"] < m["loss_uniform"] - 0.1
+    rep = m["loss_repeat"] < m["plateau_loss"] - 0.5
+    return 2 if first and rep else 0 if first else 1
 
 
 def plateau_key(m: dict[str, float]) -> int:
@@ -65,7 +74,6 @@ def heads_needed_ok(m: dict[str, float], n_heads: int) -> list[int]:
 
 def build_questions(m: dict[str, float], n_layers: int, n_heads: int) -> list[Question]:
     L, H = n_layers, n_heads
-    heads = tuple(head_name(l, h) for l in range(L) for h in range(H))
     l0 = tuple(head_name(0, h) for h in range(H))
     ind_name = head_name(L - 1, int(m["ind_head"]))
     prev_ok = tuple(n for n in l0 if m[f"prev_ok_{n}"])
@@ -74,25 +82,26 @@ def build_questions(m: dict[str, float], n_layers: int, n_heads: int) -> list[Qu
     k_list = ", ".join(f"{n} {m[f'kleft_{n}']:.0%}" for n in l0)
     needed = int(m["heads_needed"])
     need_ok = heads_needed_ok(m, H)
-    pc_tol = max(2 * m["phase_change_sd"], 20.0)
     drop_tol = max(2 * m["loss_drop_sd"], 0.1)
     kq = kqv_key(m)
+    fall = fall_key(m)
     rep = ", ".join(f"{INPUT_NAMES[x]} {m[f'rep_loss_{x}']:.2f}" for x in ("q", "k", "v"))
     left = ", ".join(f"{INPUT_NAMES[x]} {m[f'left_{x}']:.0%}" for x in ("q", "k", "v"))
     n_tok = round(math.exp(m["loss_uniform"]))
     others = [m[f"ov_copying_{head_name(L - 1, h)}"] for h in range(H)]
+    same = set(keys_ok) & set(prev_ok)
     return [
         PickComponent(
             id="prev-token-head",
-            components=heads,
+            components=l0,
             correct=prev_ok,
             any_of=True,
             prompt=(
-                "Scored on the positions where it is needed (the first copy, whose tokens later queries must find), "
-                "which head is the previous-token head?"
+                "Look at layer 0's attention patterns on the example. Which layer-0 head is the previous-token "
+                "head (judge it on the first copy, whose tokens later queries must find by their predecessor)?"
             ),
             explanation=(
-                f"Previous-token scores on the first copy: {prev_list}. "
+                f"Previous-token scores on the first copy, over the evaluation sequences: {prev_list}. "
                 + (
                     f"{prev_ok[0]} attends to the position before most."
                     if len(prev_ok) == 1
@@ -100,7 +109,33 @@ def build_questions(m: dict[str, float], n_layers: int, n_heads: int) -> list[Qu
                 )
                 + " Over all positions the scores are lower: from the second copy on, the induction head can find "
                 "its target in the first copy, so layer 0 need not mark the previous token there. Attention is only "
-                "correlational. Causal check: later, on the induction head's keys."
+                "correlational; the causal check on the induction head's keys comes later."
+            ),
+        ),
+        MultipleChoice(
+            id="phase-change",
+            options=FALL_OPTIONS,
+            correct=fall,
+            conceptual=True,
+            prompt=(
+                "The training loss falls steeply after a plateau. The sequence has two parts: the first copy of "
+                "the random prefix and its repeats. Which part's loss falls there?"
+            ),
+            explanation=(
+                f"After training the first copy's loss is {m['loss_first']:.2f} nats, "
+                + (
+                    f"not more than 0.1 nats below a uniform guess over the {n_tok} tokens (log {n_tok}): its tokens "
+                    "are unpredictable, so there is nothing to learn there. "
+                    if fall == 1
+                    else f"more than 0.1 nats below log {n_tok}: the model learnt something about the first copy too. "
+                )
+                + f"The smoothed training loss falls fastest at step {m['phase_change_step']:.0f} (bootstrap SD "
+                f"{m['phase_change_sd']:.0f} steps), from {m['plateau_loss']:.2f} to {m['final_loss']:.2f}"
+                + (
+                    ": the fall is on the repeats, which the induction circuit predicts once it forms."
+                    if fall == 1
+                    else "."
+                )
             ),
         ),
         Numeric(
@@ -126,31 +161,21 @@ def build_questions(m: dict[str, float], n_layers: int, n_heads: int) -> list[Qu
             correct=plateau_key(m),
             conceptual=True,
             prompt=(
-                f"Before its steep drop the training loss already sits below the uniform guess (log {n_tok}; tokens are "
-                "uniform, so frequencies alone cannot beat it). What can the model be using then?"
+                f"Before its steep drop the training loss sits below log {n_tok}, the loss of a uniform guess over "
+                "the tokens. What can the model be using on the plateau?"
             ),
             explanation=(
-                f"Level before the drop {m['plateau_loss']:.2f} nats; frequencies only: {m['loss_uniform']:.2f}; the best "
-                f"predictor that knows which tokens appeared but not their order: {m['loss_context_set']:.2f}. "
+                f"Level before the drop {m['plateau_loss']:.2f} nats. Single-token frequencies are uniform here, so "
+                f"they give log {n_tok} = {m['loss_uniform']:.2f}; the best predictor that knows which tokens "
+                f"appeared but not their order: {m['loss_context_set']:.2f}. "
                 + (
-                    "The plateau sits between the two: the set of tokens in the context is enough to explain it, no induction needed."
+                    "The plateau sits between the two: the set of tokens in the context is enough to explain it, "
+                    "no induction needed (repeats come from that set, first-copy tokens do not)."
                     if plateau_key(m) == 1
-                    else "The plateau is not explained by the context's token set alone."
+                    else "The plateau is below the context-set baseline: more than the token set is used."
                     if plateau_key(m) == 2
                     else "The plateau is at the uniform level: nothing beyond frequencies yet."
                 )
-            ),
-        ),
-        Numeric(
-            id="phase-change",
-            answer=m["phase_change_step"],
-            abs_tol=round(pc_tol),
-            rel_tol=0.0,
-            unit="steps",
-            prompt="Around which training step does the loss fall fastest (the induction phase change)?",
-            explanation=(
-                f"The 3-point-smoothed curve falls fastest at step {m['phase_change_step']:.0f}; resampling the batch "
-                f"noise moves it by {m['phase_change_sd']:.0f} steps (SD), so answers within ± {pc_tol:.0f} count."
             ),
         ),
         MultipleChoice(
@@ -159,38 +184,22 @@ def build_questions(m: dict[str, float], n_layers: int, n_heads: int) -> list[Qu
             correct=kq,
             conceptual=True,
             prompt=(
-                "Predict: you take layer 0's output out of the layer-1 heads' input in ONE place only (the rest of the "
-                "model clean). Which removal breaks the predictions on the repeats?"
+                "Predict: layer 0's output is taken out of the layer-1 heads' KEYS only (their queries and values "
+                f"still see it). The loss on the repeats (clean: {m['loss_repeat']:.2f} nats) compared with the "
+                "first-copy loss?"
             ),
             explanation=(
-                f"Loss on repeats (clean {m['loss_repeat']:.2f}) with layer 0 removed from the layer-1 heads' {rep}; "
-                f"{ind_name}'s induction attention left: {left}. "
+                f"Loss on repeats with layer 0 removed from the layer-1 heads' {rep}; first copy "
+                f"{m['loss_first']:.2f} (a difference within {max(2 * m['rep_over_first_sd_k'], 0.2):.2f} nats counts "
+                f"as 'about'). {ind_name}'s induction attention left: {left}. "
                 + (
-                    "K-composition: the key at the copy's next token must say 'my previous token was A'; only layer 0 "
-                    "can put that there. Queries (the current token A) and values (the token to copy) need only the "
-                    "embeddings."
+                    "K-composition: the key at the copy's next token must say 'my previous token was A', and only "
+                    "layer 0 can put that there. Without it the heads still attend sharply and copy, but to the wrong "
+                    "positions: confident wrong guesses, worse than the first copy's guessing."
+                    if kq == 2
+                    else "Without layer 0 in the keys, the induction head loses its target."
                     if kq == 1
-                    else f"Here the {KQV_OPTIONS[kq].lower()} matter most."
-                )
-            ),
-        ),
-        PickComponent(
-            id="keys-head",
-            components=l0,
-            correct=keys_ok,
-            any_of=True,
-            prompt=f"Now remove ONE layer-0 head at a time from {ind_name}'s keys only. Which removal hurts its induction most?",
-            explanation=(
-                f"{ind_name}'s induction score left: {k_list}. "
-                + (
-                    f"{', '.join(keys_ok)} are within 2 bootstrap SDs of each other: any counts. "
-                    if len(keys_ok) > 1
-                    else ""
-                )
-                + (
-                    "The previous-token head is the one the keys read."
-                    if set(keys_ok) & set(prev_ok)
-                    else "Not the head with the highest previous-token score: attention is not the whole story."
+                    else "The keys do not need layer 0 here."
                 )
             ),
         ),
@@ -201,10 +210,23 @@ def build_questions(m: dict[str, float], n_layers: int, n_heads: int) -> list[Qu
             any_of=True,
             prompt=(
                 f"How many layer-0 heads (at least) must you remove from {ind_name}'s keys to bring its induction "
-                f"score below half of its clean value? Answer with a number from 1 to {H}."
+                f"score below half of its clean value? Answer with a number of heads, from 1 to {H}."
             ),
             explanation=(
-                "Best subsets: "
+                f"One layer-0 head at a time out of the keys leaves: {k_list}; "
+                + (
+                    (
+                        f"{keys_ok[0]} hurts most"
+                        if len(keys_ok) == 1
+                        else f"{', '.join(keys_ok)} hurt most (within 2 bootstrap SDs)"
+                    )
+                    + (
+                        ": the keys read the previous-token head. "
+                        if same
+                        else ", not the head with the highest previous-token attention. "
+                    )
+                )
+                + "Best subsets: "
                 + ", ".join(
                     f"{k} head(s) leave {m[f'best_left_{k}']:.0%} ± {m[f'best_left_sd_{k}']:.0%}"
                     for k in range(1, H + 1)
@@ -250,13 +272,35 @@ def build_questions(m: dict[str, float], n_layers: int, n_heads: int) -> list[Qu
                 "layer-0 head writes the previous token into each position",
                 "layer-1 head's keys read it: K-composition",
                 "attends to the token after the earlier copy and copies it (OV)",
-                "needs two layers: composition across layers",
+                "one layer has no earlier head output to compose with",
             ),
             terms=(
-                ("previous", "prev", "before", "predecessor"),
-                ("key", "k-composition", "composition", "composes"),
-                ("copy", "copies", "ov", "after"),
-                ("two layer", "2 layer", "one layer", "1-layer", "second layer", "layer 1"),
+                (
+                    "previous token",
+                    "previous-token",
+                    "predecessor",
+                    "preceding token",
+                    "token before it",
+                    "prior token",
+                ),
+                (
+                    "k-composition",
+                    "key composition",
+                    "in its keys",
+                    "keys read",
+                    "keys hold",
+                    "keys that hold",
+                    "keys carry",
+                    "key vectors",
+                ),
+                ("token after", "token that followed", "next token after", "copies", "ov circuit"),
+                (
+                    "no earlier head",
+                    "no earlier layer",
+                    "no previous layer",
+                    "nothing to compose",
+                    "earlier head output",
+                ),
             ),
             explanation=(
                 f"In this run: layer 0 out of {ind_name}'s keys leaves {m['left_k']:.0%} of its induction, out of its "

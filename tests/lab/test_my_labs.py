@@ -24,7 +24,7 @@ def test_induction_lab_causal_check(small_result):
     assert m["loss_drop"] > 1.0
     prev = f"L0H{int(m['prev_head'])}"
     assert q(r, "prev-token-head").grade(prev).correct
-    assert q(r, "keys-head").grade(f"L0H{int(m['keys_head'])}").correct
+    assert q(r, "heads-needed").grade(str(int(m["heads_needed"]))).correct
     assert q(r, "loss-drop").grade(f"{m['loss_drop']:.3f}").correct
     kinds = {b.kind for b in r.blocks}
     assert {"heatmap", "line", "table", "text", "scatter"} <= kinds
@@ -47,6 +47,8 @@ def test_induction_keys_follow_the_numbers():
         "plateau_loss": 3.4,
         "phase_change_step": 200.0,
         "phase_change_sd": 8.0,
+        "final_loss": 1.1,
+        "rep_over_first_sd_k": 0.05,
         "ov_copying": 0.99,
         "ov_top1": 0.95,
         "best_left_1": 0.3,
@@ -68,9 +70,8 @@ def test_induction_keys_follow_the_numbers():
     flipped.update(prev_ok_L0H0=0.0, prev_ok_L0H1=1.0, keys_ok_L0H0=0.0, keys_ok_L0H1=1.0)
     b = {x.id: x for x in mod.build_questions(flipped, 2, 2)}
     assert a["prev-token-head"].correct == ("L0H0",) and b["prev-token-head"].correct == ("L0H1",)
-    assert a["keys-head"].correct == ("L0H0",) and b["keys-head"].correct == ("L0H1",)
     assert a["heads-needed"].correct == ("1",) and b["heads-needed"].correct == ("2",)
-    assert a["kqv"].correct == 1 and a["ov-sign"].correct == 0 and b["ov-sign"].correct == 1
+    assert a["kqv"].correct == 2 and a["phase-change"].correct == 1 and a["ov-sign"].correct == 0 and b["ov-sign"].correct == 1
     assert "0.80" in a["prev-token-head"].explanation
 
 
