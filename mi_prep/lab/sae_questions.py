@@ -32,6 +32,11 @@ MATCH_COS = 0.9
 """A true feature counts as recovered when some decoder direction has cosine >= this with it."""
 
 
+def count(n: int, noun: str) -> str:
+    """``"1 duplicate"``, ``"0 duplicates"``, ``"3 duplicates"``."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def family_name(i: int) -> str:
     return f"F{i + 1}"
 
@@ -51,7 +56,6 @@ def build_questions(m: Mapping[str, float]) -> list[Question]:
     n_true, n_lat = int(m["n_true"]), int(m["n_latents"])
     fams = _families(m)
     fam_names = tuple(family_name(i) for i in fams)
-    fam_p = ", ".join(f"{family_name(i)} {m[f'fam{i}_p']:.3f}" for i in fams)
 
     # 1. L0: a prediction (the sparsity table is revealed after it)
     l0 = {v: float(m[f"{v}_l0"]) for v in main}
@@ -84,7 +88,8 @@ def build_questions(m: Mapping[str, float]) -> list[Question]:
             prompt=(
                 f"The ReLU SAE's loss per input is ||x - x_hat||^2 (squared error summed over dims) + lambda * sum_i f_i "
                 f"with unit-norm decoder rows and lambda = {lam:g}. A lone true feature at magnitude 1 has its "
-                "own latent whose decoder row is exactly that feature. Which activation f minimises the loss?"
+                "own latent whose decoder row is exactly that feature; ignore the decoder bias. Which activation f "
+                "minimises the loss?"
             ),
             answer=1.0 - lam / 2,
             abs_tol=0.02,
@@ -96,7 +101,8 @@ def build_questions(m: Mapping[str, float]) -> list[Question]:
                 f"{lam / 2:g} whatever the magnitude, not a fixed fraction. (With mean instead of summed squared "
                 "error over d dims, or a 1/2 in front of it, the constant changes to d lambda/2 or lambda.) Measured "
                 f"shortfall c - a(c) of a ReLU + L1 SAE trained on {int(m['ctrl_features'])} orthogonal features "
-                f"(no interference): {c_line}. In the main run, with superposition, the shortfall is "
+                f"(no interference): {c_line}, against lambda/2 + b_dec.t = {lam / 2 + m['ctrl_bdec']:.3f} predicted "
+                "once its decoder bias (which already reconstructs b_dec.t along the feature) is counted. In the main run, with superposition, the shortfall is "
                 + "; ".join(f"{LABELS[v]} {_shrink_line(m, v)}" for v in main)
                 + ": the encoders also lower activations to keep interference from other features out, "
                 "which is why TopK, with no magnitude penalty, is not at zero either."
@@ -176,19 +182,20 @@ def build_questions(m: Mapping[str, float]) -> list[Question]:
             MultipleChoice(
                 id="sae-spare-latents",
                 prompt=(
-                    f"ReLU + L1 has only {int(m['relu_dead'])} dead latents out of {n_lat} (for {n_true} true "
+                    f"ReLU + L1 has {count(int(m['relu_dead']), 'dead latent')} out of {n_lat} (for {n_true} true "
                     "features). What are its live latents mostly?"
                 ),
                 options=options,
                 correct=pick,
                 conceptual=True,
                 explanation=(
-                    f"ReLU + L1: {int(m['relu_live'])} live latents = {feats} matching distinct true features + {dup} "
-                    f"duplicates + {mix} mixtures ({int(m['relu_twins'])} latents have a near-copy, decoder cos >= "
-                    f"{MATCH_COS}, among the live ones). "
+                    f"ReLU + L1: {count(int(m['relu_live']), 'live latent')} = {count(feats, 'latent')} matching "
+                    f"distinct true features + {count(dup, 'duplicate')} + {count(mix, 'mixture')} "
+                    f"({count(int(m['relu_twins']), 'live latent')} with a near-copy, decoder cos >= {MATCH_COS}, "
+                    "among the live ones). "
                     + "; ".join(
-                        f"{LABELS[v]}: {int(m[f'{v}_dead'])} dead, {int(m[f'{v}_features'])} features, "
-                        f"{int(m[f'{v}_duplicates'])} duplicates, {int(m[f'{v}_mixtures'])} mixtures"
+                        f"{LABELS[v]}: {int(m[f'{v}_dead'])} dead, {count(int(m[f'{v}_features']), 'feature')}, "
+                        f"{count(int(m[f'{v}_duplicates']), 'duplicate')}, {count(int(m[f'{v}_mixtures']), 'mixture')}"
                         for v in main[1:]
                     )
                     + ". A low dead count is not a healthy dictionary: the L1 SAE keeps every latent alive with "
@@ -197,27 +204,35 @@ def build_questions(m: Mapping[str, float]) -> list[Question]:
             )
         )
 
-    # 6. tight dictionary: which family loses its latents
-    if fams and f"{FIX_BASE}_fam0" in m:
-        tight = [family_name(i) for i in fams if m.get(f"tight_fam{i}", 0.0) > 0.5]
+    # 6. tight dictionary: which family keeps its recovery when the dictionary is halved
+    if fams and f"{FIX_BASE}_fam0" in m and "tight_loss0" in m:
+        kept = [family_name(i) for i in fams if m.get(f"tight_fam{i}", 0.0) > 0.5]
+        n_tight, dead, mix = int(m["tight_latents"]), int(m[f"{FIX_BASE}_dead"]), int(m[f"{FIX_BASE}_mixtures"])
+        where = "more mixtures than dead latents" if mix > dead else "at least as many dead latents as mixtures"
         qs.append(
             PickComponent(
                 id="sae-tight-family",
                 prompt=(
-                    f"A TopK SAE with a tight dictionary ({int(m['tight_latents'])} latents for {n_true} true "
-                    "features) leaves some features without a latent of their own. From which family does it lose "
-                    "the most (lowest mean max cosine)? Families within the noise of the worst are accepted too."
+                    f"Predict: the same TopK SAE is retrained with {n_tight} latents instead of {n_lat}, i.e. one per "
+                    "true feature and none to spare. Which family's recovery (mean max cosine) drops least? "
+                    "Families within the noise of the smallest drop are accepted too."
                 ),
                 components=fam_names,
-                correct=tuple(tight) or fam_names[:1],
+                correct=tuple(kept) or fam_names[:1],
                 any_of=True,
                 explanation=(
-                    "Tight TopK, mean max cosine per family: "
-                    + ", ".join(f"{family_name(i)} {m[f'{FIX_BASE}_fam{i}']:.3f}" for i in fams)
-                    + f" (frequencies {fam_p}); it has {int(m[f'{FIX_BASE}_dead'])} dead latents and recovers "
-                    f"{int(m[f'{FIX_BASE}_recovered'])}/{n_true}. Latents compete for inputs: the frequent features "
-                    "claim latents early, and a latent that never wins a top-k slot gets no gradient and dies, "
-                    "so with no spare capacity the features left without a latent are the rare ones."
+                    f"Drop in mean max cosine from {n_lat} to {n_tight} latents, per family (frequency): "
+                    + ", ".join(
+                        f"{family_name(i)} ({m[f'fam{i}_p']:.3f}) {m[f'tight_loss{i}']:.3f} ± "
+                        f"{m[f'tight_loss{i}_sd']:.3f}"
+                        for i in fams
+                    )
+                    + f". Least: {' or '.join(kept)}. Without spare latents the features compete for them, and a "
+                    "feature's claim grows with how often its reconstruction error is paid: the frequent families "
+                    "keep dedicated latents and the rare ones lose theirs. The tight SAE recovers "
+                    f"{int(m[f'{FIX_BASE}_recovered'])}/{n_true} at cos >= {MATCH_COS}; of its {n_tight} latents "
+                    f"{dead} {'is' if dead == 1 else 'are'} dead and {mix} {'is a mixture' if mix == 1 else 'are mixtures'}"
+                    f" (live, matching no feature): {where}."
                 ),
             )
         )

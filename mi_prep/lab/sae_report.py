@@ -24,6 +24,18 @@ def _families(m: Mapping[str, float]) -> list[int]:
     return sorted(int(k[3:-2]) for k in m if k.startswith("fam") and k.endswith("_p"))
 
 
+def _fix_setup(p: Any) -> str:
+    """The dead-latent fixes' settings, only when the run trains them."""
+    parts = []
+    if any(f.endswith("auxk") for f in p.fixes):
+        parts.append(f"AuxK k_aux = {p.aux_k}, coef {p.aux_coef:.3g}")
+    if any(f.endswith("resample") for f in p.fixes):
+        parts.append(f"resampling at steps {list(p.resample_at)}")
+    if not parts:
+        return ""
+    return f" Dead-latent fixes on the tight TopK: {'; '.join(parts)} (dead = no activation for {p.dead_window} steps)."
+
+
 def setup_text(p: Any, m: Mapping[str, float], thresholds: str) -> Text:
     fams = _families(m)
     names = ", ".join(family_name(i) for i in fams)
@@ -34,14 +46,12 @@ def setup_text(p: Any, m: Mapping[str, float], thresholds: str) -> Text:
             f"{len(fams)} families of {p.n_true // max(1, len(fams))} ({names}) that differ only in how often their "
             f"features are on (table below; mean {m['true_l0']:.2f} active features per input), each active one at "
             f"magnitude U(0.5, 1.5). The three main SAEs (ReLU + L1, TopK, JumpReLU) have {p.n_latents} latents; "
-            f"the dead-latent experiment uses a tight TopK dictionary of {int(m['tight_latents'])} latents. "
-            f"Unit-norm decoder rows, Adam lr {p.lr}, {p.steps} steps of batch {p.batch}; all variants see the same "
-            f"init and data. Loss: squared error summed over dims + penalty. ReLU + L1 lambda = {p.l1} (penalty "
-            f"lambda * sum f); TopK k = {p.k}; JumpReLU L0 coef {p.jump_l0}, rectangle-kernel width eps = "
-            f"{p.jump_eps}, theta init {p.jump_theta_init} ({thresholds}); AuxK k_aux = {p.aux_k}, coef "
-            f"{p.aux_coef:.3g}, dead = no activation for {p.dead_window} steps; resampling at steps "
-            f"{list(p.resample_at)}. A control trains ReLU + L1 on {int(m['ctrl_features'])} orthogonal features "
-            f"(no interference), each on with probability {p.ctrl_p}."
+            f"a fourth, TopK with a tight dictionary, has {int(m['tight_latents'])}. Unit-norm decoder rows, Adam lr "
+            f"{p.lr}, {p.steps} steps of batch {p.batch}; all variants see the same init and data. Loss: squared "
+            f"error summed over dims + penalty. ReLU + L1 lambda = {p.l1} (penalty lambda * sum f); TopK k = {p.k}; "
+            f"JumpReLU L0 coef {p.jump_l0}, rectangle-kernel width eps = {p.jump_eps}, theta init "
+            f"{p.jump_theta_init} ({thresholds}).{_fix_setup(p)} A control trains ReLU + L1 on "
+            f"{int(m['ctrl_features'])} orthogonal features (no interference), each on with probability {p.ctrl_p}."
         ),
     )
 
@@ -90,6 +100,26 @@ def by_family_table(m: Mapping[str, float], variants: Sequence[str], title: str,
     )
 
 
+def tight_table(m: Mapping[str, float], after: str) -> Table:
+    """Per family: TopK's recovery with the main and the tight dictionary, and the paired drop between them."""
+    fams = _families(m)
+    return Table(
+        title="Halving the TopK dictionary, by family",
+        columns=["family", "P(on)", f"TopK, {int(m['n_latents'])} latents", f"TopK, {int(m['tight_latents'])} latents",
+                 "drop ± bootstrap SD"],
+        rows=[
+            [family_name(i), round(m[f"fam{i}_p"], 4), round(m[f"topk_fam{i}"], 3), round(m[f"{FIX_BASE}_fam{i}"], 3),
+             f"{m[f'tight_loss{i}']:.3f} ± {m[f'tight_loss{i}_sd']:.3f}"]
+            for i in fams
+        ],
+        caption=(
+            "Mean over the family's true features of the max decoder cosine; the drop is paired per feature, its SD "
+            "from a bootstrap over the family's features."
+        ),
+        after=after,
+    )  # fmt: skip
+
+
 def census_table(m: Mapping[str, float], fits: Mapping[str, Fit], variants: Sequence[str], after: str) -> Table:
     keys = ("dead", "live", "features", "duplicates", "mixtures", "twins")
     return Table(
@@ -112,16 +142,21 @@ def shrinkage_table(m: Mapping[str, float], after: str) -> Table:
         + [round(m[f"ctrl_shrink_{c:g}"], 3) for c in MAGNITUDES]
     ]
     rows += [[LABELS[v]] + [round(m[f"{v}_shrink_{c:g}"], 3) for c in MAGNITUDES] for v in MAIN_VARIANTS]
-    lam = m["l1"]
+    lam, bdec = m["l1"], m["ctrl_bdec"]
+    ctrl = [m[f"ctrl_shrink_{c:g}"] for c in MAGNITUDES]
+    lo, hi = min(ctrl), max(ctrl)
     return Table(
         title="Shrinkage: c - a(c)",
         columns=["SAE"] + [f"c = {c:g}" for c in MAGNITUDES],
         rows=rows,
         caption=(
             "A true feature fed alone at magnitude c, minus the SAE's activation a(c) along it (through the latents "
-            "pointing along it), averaged over recovered features. The L1 optimum predicts lambda/2 = "
-            f"{lam / 2:g} at every c with no interference; in superposition the encoders also cut activations "
-            "to keep other features' interference out (and JumpReLU zeroes an input below its latent's threshold)."
+            "pointing along it), averaged over recovered features. With no interference the loss optimum is "
+            f"a(c) = c - lambda/2 - b_dec.t: L1 takes lambda/2 = {lam / 2:g} off, and the decoder bias b_dec already "
+            f"puts b_dec.t = {bdec:.3f} (control, mean over features) along the feature, so the control should fall "
+            f"short by {lam / 2 + bdec:.3f} at every c; it measures {lo:.3f} to {hi:.3f}. In superposition the "
+            "encoders also cut activations to keep other features' interference out (and JumpReLU zeroes an input "
+            "below its latent's threshold)."
         ),
         after=after,
     )
@@ -144,11 +179,22 @@ def fix_text(m: Mapping[str, float], fixes: Sequence[str], after: str) -> Text:
             f"(change {gap:+.3f} ± {sd:.3f}, {verdict}), recovered {int(m[f'{FIX_BASE}_recovered'])} -> "
             f"{int(m[f'{fix}_recovered'])}."
         )
-    lines.append(
-        f"The tight SAE has {int(m[f'{FIX_BASE}_dead'])} dead latents but {int(m[f'{FIX_BASE}_mixtures'])} mixture "
-        "latents: a fix that revives dead latents cannot help a feature whose would-be latent is alive but mixed."
-    )
     return Text(title="What the dead-latent fixes did", body=" ".join(lines), after=after)
+
+
+def _mse_plot(p: Any, curves: Mapping[str, Sequence[tuple[float, float]]]) -> Block:
+    """The MSE curves from a tenth of training on: the first steps (ReLU starts near the inputs' full
+    variance) would stretch the axis so far that every later difference looks flat."""
+    start = p.steps // 10
+    plot = xy_plot(
+        f"Reconstruction MSE during training (from step {start})",
+        {name: [(s, y) for s, y in pts if s >= start] for name, pts in curves.items()},
+        xlabel="step",
+        ylabel="MSE (sum over dims)",
+    )
+    first = {name: pts[0][1] for name, pts in curves.items() if pts}
+    plot.caption = "At step 0: " + ", ".join(f"{n} {y:.2f}" for n, y in first.items()) + "."
+    return plot
 
 
 def sae_blocks(
@@ -161,8 +207,7 @@ def sae_blocks(
     blocks: list[Block] = [
         setup_text(p, m, thresholds),
         family_table(m),
-        xy_plot("Reconstruction MSE during training", {LABELS[v]: fits[v][2] for v in variants}, xlabel="step",
-                ylabel="MSE (sum over dims)"),
+        _mse_plot(p, {LABELS[v]: fits[v][2] for v in variants}),
         score_table("Sparsity and reconstruction", [(LABELS[v], fits[v][0], fits[v][1]) for v in MAIN_VARIANTS],
                     names=("l0", "mse", "fvu"), after="sae-l0", **sc),
         shrinkage_table(m, "sae-shrinkage"),
@@ -173,14 +218,13 @@ def sae_blocks(
     if "sae-spare-latents" in ids:
         blocks.append(census_table(m, fits, MAIN_VARIANTS, "sae-spare-latents"))
     if "sae-tight-family" in ids:
-        blocks.append(by_family_table(m, [FIX_BASE], "Tight dictionary by family", "sae-tight-family"))
-    fixes = [v for v in variants if v.startswith(FIX_BASE + "_")]
-    if FIX_BASE in fits and "sae-tight-family" in ids:
-        rows = [(LABELS[v], fits[v][0], fits[v][1]) for v in (FIX_BASE, *fixes)]
+        blocks.append(tight_table(m, "sae-tight-family"))
+        fixes = [v for v in variants if v.startswith(FIX_BASE + "_")]
+        rows = [(LABELS[v], fits[v][0], fits[v][1]) for v in ("topk", FIX_BASE, *fixes)]
+        title = "Dead-latent fixes on the tight dictionary" if fixes else "TopK: main vs tight dictionary"
         blocks.append(
-            score_table("Dead-latent fixes on the tight dictionary", rows, names=("dead", "fvu", "mmcs", "recovered"),
-                        after="sae-tight-family", **sc)
-        )  # fmt: skip
+            score_table(title, rows, names=("dead", "fvu", "mmcs", "recovered"), after="sae-tight-family", **sc)
+        )
         if fixes:
             blocks.append(fix_text(m, fixes, "sae-tight-family"))
     return blocks

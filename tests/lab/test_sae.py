@@ -26,6 +26,7 @@ def fake_metrics(**over) -> dict[str, float]:
         "eval_samples": 8192.0,
         "true_l0": 3.8,
         "ctrl_features": 16.0,
+        "ctrl_bdec": 0.027,
     }
     rows = {
         "relu": dict(l0=17.0, mse=0.17, fvu=0.2, dead=0, gain=0.5, mmcs=0.84, recovered=65, best_ok=0, gap_sd=0.013),
@@ -52,7 +53,8 @@ def fake_metrics(**over) -> dict[str, float]:
     for i, p in enumerate((0.008, 0.016, 0.032, 0.064)):
         m[f"fam{i}_p"] = p
         m[f"missed_fam{i}"] = float(i == 0)
-        m[f"tight_fam{i}"] = float(i == 0)
+        m[f"tight_fam{i}"] = float(i == 3)
+        m[f"tight_loss{i}"], m[f"tight_loss{i}_sd"] = (0.15, 0.08, 0.01, 0.0)[i], 0.02
     m.update(over)
     return m
 
@@ -81,11 +83,16 @@ def test_keys_follow_the_metrics():
     assert fam.correct == ("F1",) and fam.grade("f1").correct and not fam.grade("F4").correct
     moved = q(mod.build_questions(fake_metrics(missed_fam0=0.0, missed_fam2=1.0, missed_fam3=1.0)), "sae-missed-family")
     assert moved.correct == ("F3", "F4") and moved.grade("F4").correct
-    assert q(mod.build_questions(fake_metrics(tight_fam0=0.0, tight_fam1=1.0)), "sae-tight-family").correct == ("F2",)
+    tight = q(qs, "sae-tight-family")
+    assert tight.correct == ("F4",) and tight.grade("F4").correct and not tight.grade("F1").correct
+    assert "5 are dead and 23 are mixtures" in tight.explanation and "more mixtures than dead" in tight.explanation
+    assert q(mod.build_questions(fake_metrics(tight_fam3=0.0, tight_fam2=1.0)), "sae-tight-family").correct == ("F3",)
 
     spare = q(qs, "sae-spare-latents")
     assert spare.options[spare.correct].startswith("mostly mixtures")
     assert "180 mixtures" in spare.explanation and "11 duplicates" in spare.explanation
+    one = q(mod.build_questions(fake_metrics(relu_dead=1.0, relu_duplicates=1.0)), "sae-spare-latents")
+    assert "1 dead latent out of" in one.prompt and "+ 1 duplicate +" in one.explanation
     dup = q(mod.build_questions(fake_metrics(relu_duplicates=150.0, relu_mixtures=30.0)), "sae-spare-latents")
     assert dup.options[dup.correct].startswith("mostly duplicates")
 
