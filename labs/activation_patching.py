@@ -15,29 +15,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from mi_prep.lab.api import (
-    Field,
-    FreeText,
-    Heatmap,
-    Lab,
-    LabContext,
-    LabResult,
-    MultipleChoice,
-    Numeric,
-    PickComponent,
-    Table,
-    Text,
-)
+from mi_prep.lab.activation_questions import build_questions, head_name
+from mi_prep.lab.api import Field, Heatmap, Lab, LabContext, LabResult, Table, Text
 from mi_prep.lab.tasks.induction import PATCHING_SMALL
 from mi_prep.lab.tasks.induction_patching import TwoCorruptionSpec
 
 
 class ActivationPatchingParams(TwoCorruptionSpec):
     compare: bool = Field(True, description="also run transformer_lens.patching and compare")
-
-
-def head_name(layer: int, head: int) -> str:
-    return f"L{layer}H{head}"
 
 
 def _r(x: float) -> float:
@@ -49,7 +34,7 @@ class ActivationPatchingLab(Lab):
     title = "Activation patching"
     summary = (
         "Clean vs corrupted repeated-token prompts on the induction model: patch the residual stream "
-        "and every head (batched), compare with transformer_lens.patching."
+        "and every head (batched) under two corruptions, one for each half of the circuit."
     )
     topics = ("patching", "activation-patching", "causal-interventions", "induction-heads", "circuits")
     Params = ActivationPatchingParams
@@ -128,6 +113,26 @@ class ActivationPatchingLab(Lab):
         def heat(title, values, rows, cols, after="", caption=""):
             return Heatmap(title=title, values=values, row_labels=rows, col_labels=cols, after=after, caption=caption)
 
+        def add_table(c, after):
+            return Table(
+                title=f"{'Value' if c == 'value' else 'Key'} side: heads alone vs all heads of a layer together",
+                columns=["layer", "each head alone", "sum", "together", "together - sum (+- SD)"],
+                rows=[
+                    [
+                        f"L{l}",
+                        " ".join(f"{x:.2f}" for x in d["alone"]),
+                        _r(d["sum"]),
+                        _r(d["together"]),
+                        f"{d['gap']:+.2f} +- {d['gap_sd']:.2f}",
+                    ]
+                    for (c2, l), d in add.items()
+                    if c2 == c
+                ],
+                caption="SD: bootstrap over prompt pairs.",
+                after=after,
+            )
+
+        pat0, pat0_rows = ps.pattern_rows(val["cache"], 0, labels)
         lrows = [f"L{l}" for l in range(L)]
         hcols = [f"H{h}" for h in range(H)]
         blocks: list[Any] = [
@@ -137,12 +142,19 @@ class ActivationPatchingLab(Lab):
                     f"Induction model ({L} layers x {H} heads, {'cached' if was_cached else 'trained now'}). "
                     f"{n} prompt pairs of {T} tokens: BOS, {p.period} random tokens, then the first "
                     f"{info['query_index'] + 1} again (this seed ends the prompt on prefix token "
-                    f"{info['query_index'] + 1}). The earlier A sits at position {a}, followed by B at {b}; the prompt "
-                    f"ends on A at {end}, so the clean run predicts B. Value-side corruption: B -> D at {b}. Key-side "
-                    f"corruption: A -> A' at {a}. Metric: logit(B) - logit(D); clean {m['ld_clean']:.2f}, value-side "
-                    f"corrupt {m['ld_corrupt']:.2f}, key-side corrupt {m['ld_corrupt_key']:.2f}. Patched values are "
-                    "normalised per corruption: 0 = corrupt, 1 = clean."
+                    f"{info['query_index'] + 1}). The earlier A sits at position {a} (labelled A*), followed by B at "
+                    f"{b} (B*); the prompt ends on A at {end} ('A (end)'), so the clean run predicts B. Value-side "
+                    f"corruption: B -> D at {b}. Metric: logit(B) - logit(D); clean {m['ld_clean']:.2f}, corrupt "
+                    f"{m['ld_corrupt']:.2f}. Patched values are normalised: 0 = corrupt, 1 = clean. resid_pre = the "
+                    "residual stream entering a layer (before its attention)."
                 ),
+            ),
+            Heatmap(
+                title="Layer-0 heads: mean attention pattern on the clean prompts",
+                values=pat0,
+                row_labels=pat0_rows,
+                col_labels=labels,
+                caption="Rows: head, then the attending (query) position; columns: the position attended to (key).",
             ),
             heat("Value side (B -> D): patch each head's output (all positions)", v_heads.tolist(), lrows, hcols),
             heat(
@@ -159,37 +171,31 @@ class ActivationPatchingLab(Lab):
                 after="l1-together",
                 caption="Clean activation copied into the corrupted run at one (layer, position).",
             ),
-            Table(
-                title="Heads alone vs all heads of a layer together",
-                columns=["corruption", "layer", "each head alone", "sum", "together", "together - sum (+- SD)"],
-                rows=[
-                    [
-                        c,
-                        f"L{l}",
-                        " ".join(f"{x:.2f}" for x in d["alone"]),
-                        _r(d["sum"]),
-                        _r(d["together"]),
-                        f"{d['gap']:+.2f} +- {d['gap_sd']:.2f}",
-                    ]
-                    for (c, l), d in add.items()
-                ],
-                caption="SD: bootstrap over prompt pairs.",
-                after="l1-together",
+            add_table("value", "l1-together"),
+            Text(
+                title="Key-side corruption",
+                body=(
+                    f"A -> A' at position {a}: the earlier A becomes a token not in the prompt, so nothing is marked "
+                    f"as following A any more. Metric: clean {m['ld_clean']:.2f}, key-side corrupt "
+                    f"{m['ld_corrupt_key']:.2f}; normalised the same way (0 = corrupt, 1 = clean)."
+                ),
+                after="which-corruption",
             ),
             heat(
                 "Key side (A -> A'): patch each head's output (all positions)",
                 k_heads.tolist(),
                 lrows,
                 hcols,
-                after="which-corruption",
+                after="prev-token-head",
             ),
             heat(
                 "Key side (A -> A'): patch each head's output at one position",
                 key["by_pos"].cpu().reshape(L * H, T).tolist(),
                 heads,
                 labels,
-                after="which-corruption",
+                after="key-side-resid",
             ),
+            add_table("key", "l0-together"),
             Table(
                 title="Each head: attention to the previous token vs patching effect",
                 columns=[
@@ -248,151 +254,6 @@ class ActivationPatchingLab(Lab):
             questions=build_questions(m, labels, L, H, tuple(prev_ok)),
             timings={"train": t_train, "experiments": time.perf_counter() - t1, "total": time.perf_counter() - t0},
         )
-
-
-def build_questions(m: dict[str, float], labels: list[str], L: int, H: int, prev_ok: tuple[str, ...]) -> list:
-    heads = tuple(head_name(l, h) for l in range(L) for h in range(H))
-    last = L - 1
-    alone = ", ".join(f"{head_name(last, h)} {m[f'value_{head_name(last, h)}']:.2f}" for h in range(H))
-    a, b, end = int(m["a_pos"]), int(m["b_pos"]), int(m["end_pos"])
-    tog, tog_sd, s = m[f"value_L{last}_together"], m[f"value_L{last}_together_sd"], m[f"value_L{last}_sum"]
-    gap, gap_sd = m[f"value_L{last}_gap"], m[f"value_L{last}_gap_sd"]
-    add_key = 0 if abs(gap) <= 2 * gap_sd else (1 if gap > 0 else 2)  # additive / AND / OR
-    g0, g0_sd = m["key_L0_gap"], m["key_L0_gap_sd"]
-    l0_word = "more than" if g0 > 2 * g0_sd else "less than" if g0 < -2 * g0_sd else "about"
-    opts = (
-        f"{labels[a]} (position {a}, the corrupted token)",
-        f"{labels[b]} (position {b}, the token after it)",
-        f"{labels[end]} (position {end}, the last token)",
-        f"{labels[a - 1]} (position {a - 1}, the token before it)",
-    )
-    best = int(m["key_resid_best_pos_last_layer"])
-    k_res = [m[f"key_resid_last_{w}"] for w in ("a", "b", "end", "before")]
-    correct_pos = max(range(4), key=lambda i: k_res[i])  # the best position is one of them in practice
-    prev = " or ".join(prev_ok)
-    attn_prev = head_name(0, int(m["prev_head_attention"]))
-    return [
-        Numeric(
-            id="l1-together",
-            answer=round(tog, 3),
-            abs_tol=max(0.1, 2 * tog_sd),
-            rel_tol=0.0,
-            conceptual=True,
-            prompt=(
-                f"Value side: patching one layer-{last} head alone restores {alone}. Predict: what does patching "
-                f"all {H} layer-{last} heads together restore (0 = corrupt, 1 = clean)?"
-            ),
-            explanation=(
-                f"{tog:.3f} (bootstrap SD {tog_sd:.3f}); the sum of the heads alone is {s:.2f}. A patch of every "
-                f"layer-{last} head puts the whole clean attention output back at the last position."
-            ),
-        ),
-        MultipleChoice(
-            id="l1-additive",
-            options=(
-                "They split the job: each writes part of the B-vs-D logit difference straight into the output, so the effects add (together ~ sum)",
-                "They need each other (AND): together is far more than the sum of each alone",
-                "They are redundant backups (OR): each alone would restore almost everything",
-            ),
-            correct=add_key,
-            conceptual=True,
-            prompt=f"Compare 'together' with the sum of 'each alone' for layer {last} under the value-side corruption. What does it say about those heads?",
-            explanation=(
-                f"Together {tog:.2f} vs sum {s:.2f} (difference {gap:+.2f} +- {gap_sd:.2f}). Layer-{last} heads feed the "
-                f"unembedding directly (through the final LayerNorm only), a nearly linear path. Contrast layer 0 under "
-                f"the key-side corruption: together {m['key_L0_together']:.2f} is {l0_word} the sum {m['key_L0_sum']:.2f} "
-                f"({g0:+.2f} +- {g0_sd:.2f}); layer-0 heads act through layer {last}'s attention softmax, not linearly."
-            ),
-        ),
-        MultipleChoice(
-            id="which-corruption",
-            options=(
-                "Replace the earlier A (the token just before B) with another token",
-                "Replace B with yet another token",
-                "Replace the final A (the query) with another token",
-                "Replace BOS with another token",
-            ),
-            correct=0,
-            conceptual=True,
-            prompt=(
-                "Which single-token corruption of the clean prompt makes the previous-token head's output differ "
-                "between the clean and the corrupted run, so that patching it can restore the metric?"
-            ),
-            explanation=(
-                f"Changing A at position {a}: the previous-token head at {b} then copies A' instead of A, and the "
-                "induction head no longer finds B. Changing B or the final A leaves what it moves into B's position "
-                "unchanged."
-            ),
-        ),
-        PickComponent(
-            id="prev-token-head",
-            components=heads,
-            correct=prev_ok,
-            any_of=True,
-            prompt="Which head is the previous-token head (the layer-0 head whose output carries the key-side corruption)?",
-            explanation=(
-                "Key-side patching of layer 0: "
-                + ", ".join(f"{head_name(0, h)} {m[f'key_{head_name(0, h)}']:.2f}" for h in range(H))
-                + f"; accepted: {prev} (within 2 bootstrap SDs of the best). Under B -> D the same heads restore "
-                + ", ".join(f"{m[f'value_{head_name(0, h)}']:.2f}" for h in range(H))
-                + f". Attention to the previous token is highest for {attn_prev}"
-                + (
-                    ", one of the accepted heads."
-                    if attn_prev in prev_ok
-                    else ", which the patching does not single out."
-                )
-            ),
-        ),
-        MultipleChoice(
-            id="key-side-resid",
-            options=opts,
-            correct=correct_pos,
-            prompt=f"Key side (A -> A' at position {a}): patching layer {last}'s resid_pre at which position restores the metric?",
-            explanation=(
-                f"Position {best} ({labels[best]}); in layer 0 the best position is {int(m['key_resid_best_pos_layer0'])}. "
-                + (
-                    "The difference starts at the corrupted token; the previous-token head moves it one position on, "
-                    "into B's residual stream, which is where the induction head's keys read it."
-                    if (best, int(m["key_resid_best_pos_layer0"])) == (b, a)
-                    else "The previous-token head would move it from A* to B; this run does not show that cleanly."
-                )
-            ),
-        ),
-        MultipleChoice(
-            id="agreement",
-            options=("They agree to about 1e-4 or better", "They differ by about 1%", "They differ a lot"),
-            correct=0 if m.get("max_abs_diff", 0.0) <= 1e-4 else (1 if m.get("max_abs_diff", 0.0) < 0.05 else 2),
-            conceptual=True,
-            prompt="How do the batched patching results compare with one-forward-per-patch patching?",
-            explanation=(
-                f"Max |difference| {m.get('max_abs_diff', float('nan')):.1e}. Each copy of the batch gets exactly one "
-                "patch, so the forward is the same computation."
-            ),
-        ),
-        FreeText(
-            id="noising-vs-denoising",
-            prompt="Here we patched clean activations into the corrupted run. What does that show, and what would patching corrupt into clean show instead?",
-            model_answer=(
-                "Clean-into-corrupt (denoising) shows which activations are sufficient to restore the behaviour. "
-                "Corrupt-into-clean (noising) shows which are necessary: breaking them hurts. They differ when a "
-                "circuit has redundant parts (backup heads, OR) or needs several parts together (AND)."
-            ),
-            key_points=(
-                "denoising: clean into corrupt finds sufficient components",
-                "noising: corrupt into clean finds necessary components",
-                "they differ with redundancy/backup (OR) or conjunctions (AND)",
-            ),
-            terms=(
-                ("sufficien", "restor", "denois"),
-                ("necessar", "break", "noising", "hurt"),
-                ("redundan", "backup", "conjunction", "both needed", "several parts"),
-            ),
-            explanation=(
-                f"In this run all layer-0 heads together restore {m['key_L0_together']:.2f} of the key-side metric, "
-                f"{l0_word} the {m['key_L0_sum']:.2f} their separate patches add up to."
-            ),
-        ),
-    ]
 
 
 LAB = ActivationPatchingLab()

@@ -11,23 +11,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from mi_prep.lab.api import (
-    Field,
-    FreeText,
-    Heatmap,
-    Lab,
-    LabContext,
-    LabResult,
-    LinePlot,
-    MultipleChoice,
-    Numeric,
-    PickComponent,
-    Scatter,
-    Series,
-    Table,
-    Text,
-)
+from mi_prep.lab.api import Field, Heatmap, Lab, LabContext, LabResult, LinePlot, Scatter, Series, Table, Text
 from mi_prep.lab.attribution import scale_story
+from mi_prep.lab.attribution_questions import build_questions
 from mi_prep.lab.tasks.induction import PATCHING_SMALL
 from mi_prep.lab.tasks.induction_patching import TwoCorruptionSpec
 
@@ -40,8 +26,8 @@ class AttributionPatchingLab(Lab):
     name = "attribution-patching"
     title = "Attribution patching"
     summary = (
-        "Gradient x activation-difference estimates for every head and position in 2 forwards + 1 backward; "
-        "compare with exact activation patching, see where the linear approximation breaks."
+        "Gradient x activation-difference estimates for every head and position from one backward pass; "
+        "compare with exact activation patching and find where and why the linear estimate falls short."
     )
     topics = ("patching", "attribution-patching", "activation-patching", "causal-interventions", "gradients")
     Params = AttributionPatchingParams
@@ -111,6 +97,7 @@ class AttributionPatchingLab(Lab):
                 m[f"attr_{c}_{hn}"] = float(d["heads_attr"].reshape(-1)[i])
         prev_ok = tuple(f"L0H{h}" for h in k["l0_best"])
 
+        pat0, pat0_rows = patching_stats.pattern_rows(exact["value"]["cache"], 0, labels)
         names_h = [f"{hn}@{labels[q]}" for hn in heads for q in range(T)]
 
         def by_pos(x):
@@ -144,8 +131,17 @@ class AttributionPatchingLab(Lab):
                     f"Same model and prompt pairs as the activation-patching lab ({n} pairs; the earlier A at position "
                     f"{info['a_pos']}, B at {info['b_pos']}). Two corruptions: value side (B -> D) and key side "
                     "(A -> A'). Attribution = sum over d_head of grad(metric wrt the activation, at the corrupted run) "
-                    "x (clean - corrupted activation): one clean forward, one corrupted forward, one backward."
+                    "x (clean - corrupted activation), all components from the same clean and corrupted runs. "
+                    "Labels: A* and B* are the earlier A and B; 'A (end)' is the final A."
                 ),
+            ),
+            Heatmap(
+                title="Layer-0 heads: mean attention pattern on the clean prompts",
+                values=pat0,
+                row_labels=pat0_rows,
+                col_labels=labels,
+                caption="Rows: head, then the attending (query) position; columns: the position attended to (key).",
+                after="ln-frozen",
             ),
             Heatmap(
                 title="Value side (B -> D): attribution, each head at each position",
@@ -158,11 +154,13 @@ class AttributionPatchingLab(Lab):
                 values=by_pos(k["attr"]["heads"].mean(-1)),
                 row_labels=heads,
                 col_labels=labels,
+                after="key-prev-head",
             ),
             Table(
                 title="Each head's attention to the previous token (clean prompts)",
                 columns=["head", "mean attention to the previous position"],
                 rows=[[hn, round(scores[hn], 3)] for hn in heads],
+                after="key-prev-head",
             ),
             Heatmap(
                 title="Value side (B -> D): exact patching, each head at each position",
@@ -237,7 +235,7 @@ class AttributionPatchingLab(Lab):
         return LabResult(
             blocks=blocks,
             metrics=m,
-            questions=build_questions(m, L, H, top, prev_ok),
+            questions=build_questions(m, L, H, T, top, prev_ok),
             timings={
                 "train": t_train,
                 "experiments": time.perf_counter() - t1,
@@ -246,156 +244,6 @@ class AttributionPatchingLab(Lab):
                 "total": time.perf_counter() - t0,
             },
         )
-
-
-def build_questions(m: dict[str, float], L: int, H: int, top: str, prev_ok: tuple[str, ...]) -> list:
-    heads = tuple(f"L{l}H{h}" for l in range(L) for h in range(H))
-    s, sd = m["slope_value"], m["slope_value_sd"]
-    under = 3 if s < 0 else 0 if s + 2 * sd < 0.95 else 2 if s - 2 * sd > 1.05 else 1
-    last = L - 1
-    pat_v = max(abs(m[f"pattern_exact_value_L{l}"]) for l in range(L))
-    fz, ex, at = m["top_frozen"], m["top_exact"], m["top_attr"]
-    ln_explains = abs(fz - ex) < 0.5 * abs(at - ex)
-    pat_k = m[f"pattern_exact_key_L{last}"]
-    p_ex = ", ".join(f"{h} {m[f'exact_key_{h}']:.2f}" for h in heads if h.startswith("L0"))
-    p_at = ", ".join(f"{h} {m[f'attr_key_{h}']:.2f}" for h in heads if h.startswith("L0"))
-    return [
-        MultipleChoice(
-            id="predict-value",
-            options=(
-                "Attribution underestimates them (slope well below 1)",
-                "About right (slope near 1)",
-                "Attribution overestimates them (slope above 1)",
-                "Attribution gets the sign wrong",
-            ),
-            correct=under,
-            conceptual=True,
-            prompt=(
-                f"Value side (B -> D): the layer-{last} heads write straight into the logits, and patching every "
-                f"layer's attention pattern restores at most {pat_v:.3f} here. "
-                f"Predict: compared with exact patching, what does attribution do for the layer-{last} heads?"
-            ),
-            explanation=(
-                f"Least-squares slope of attribution on exact {s:.2f} +- {sd:.2f} (bootstrap SD), Pearson r "
-                f"{m['pearson_heads']:.3f}"
-                + (": the ranking is right, the size is not." if m["pearson_heads"] > 0.95 and under != 1 else ".")
-            ),
-        ),
-        Numeric(
-            id="value-slope",
-            answer=round(s, 3),
-            abs_tol=max(0.05, 2 * sd),
-            rel_tol=0.0,
-            conceptual=True,
-            prompt="Value side: what is the slope of attribution on exact patching (least squares through the origin, heads x positions)?",
-            explanation=f"{s:.3f} (bootstrap SD {sd:.3f}): attribution gives {top} {at:.3f} where exact patching gives {ex:.3f}.",
-        ),
-        MultipleChoice(
-            id="why-value",
-            options=(
-                "The final LayerNorm: the gradient counts the residual shrinking as the head's D-signal is removed, which the full patch does not do",
-                "A saturated attention softmax has near-zero gradient",
-                "Float32 rounding in the backward pass",
-                "The heads' effects go through layer-0 heads",
-            ),
-            correct=0 if ln_explains else 1,
-            conceptual=True,
-            prompt=f"Why does the linear estimate {'undershoot' if under == 0 else 'miss'} the layer-{last} heads on the value side?",
-            explanation=(
-                f"Attention patterns barely matter here (pattern patching at most {pat_v:.3f}). The final LayerNorm's "
-                f"scale goes from {m['scale_corrupt']:.3f} to {m['scale_mid']:.3f} half-way and {m['scale_patched']:.3f} "
-                f"with {top} fully patched. " + scale_story(m)
-            ),
-        ),
-        Numeric(
-            id="ln-frozen",
-            answer=round(fz, 3),
-            abs_tol=max(0.03, 2 * m["top_frozen_sd"], 1.5 * abs(fz - ex)),
-            rel_tol=0.0,
-            prompt=(
-                f"Recompute the attribution of {top} (all positions) with the final LayerNorm's scale treated as a "
-                f"constant (the corrupted run's). Plain attribution gave {at:.3f}. Predict the new estimate."
-            ),
-            explanation=(
-                f"{fz:.3f} (bootstrap SD {m['top_frozen_sd']:.3f}), vs exact patching {ex:.3f}. With the scale frozen, "
-                f"everything after a layer-{last} head is linear, so attribution is exact for the frozen network; the "
-                f"full patch moves the real scale from {m['scale_corrupt']:.3f} to {m['scale_patched']:.3f}"
-                + (", which matters far less than the gradient's extrapolation." if ln_explains else ".")
-            ),
-        ),
-        PickComponent(
-            id="key-prev-head",
-            components=heads,
-            correct=prev_ok,
-            any_of=True,
-            prompt=(
-                "Key side (A -> A'): which layer-0 head will exact activation patching show restoring the most? "
-                "(Attribution's estimates are above; which head does the key signal need?)"
-            ),
-            explanation=(
-                f"Exact: {p_ex}; attribution: {p_at}. Accepted: {' or '.join(prev_ok)} (within 2 bootstrap SDs of the "
-                f"best). The previous-token head (highest attention to the previous token: "
-                f"L0H{int(m['prev_head_attention'])}) writes A into B's position, which the induction head's keys need."
-            ),
-        ),
-        MultipleChoice(
-            id="why-key",
-            options=(
-                f"Its effect goes through layer {last}'s attention softmax: restoring the key moves the induction head's attention onto B, a large nonlinear change",
-                "The final LayerNorm alone",
-                "Layer-0 heads get no gradient",
-                "Attribution only looks at the last position",
-            ),
-            correct=0 if pat_k > 0.5 else 1,
-            conceptual=True,
-            prompt=f"Why is attribution's estimate for the previous-token head off on the key side (exact {p_ex}; attribution {p_at})?",
-            explanation=(
-                f"Patching layer {last}'s attention pattern alone restores {pat_k:.2f} (estimate "
-                f"{m[f'pattern_attr_key_L{last}']:.2f}); attention to B from the last position goes from "
-                f"{m['attn_to_b_corrupt_key']:.2f} to {m['attn_to_b_clean_key']:.2f}. AtP* recomputes the softmax "
-                "for query/key changes instead of linearising it."
-            ),
-        ),
-        MultipleChoice(
-            id="cost",
-            options=(
-                "Attribution: 2 forwards + 1 backward whatever the number of components; exact: one patched forward per component (batched or not)",
-                "Both cost one forward per component",
-                "Attribution costs one backward per component",
-                "Exact patching is constant-cost once batched",
-            ),
-            correct=0,
-            conceptual=True,
-            prompt="How do the costs of attribution and exact patching grow with the number of components patched?",
-            explanation=(
-                f"Here: {m['t_attribution'] * 1000:.1f} ms vs {m['t_activation'] * 1000:.1f} ms for {L * H} heads x positions "
-                "and the residual stream; batching packs many patched copies into one forward but still computes each."
-            ),
-        ),
-        FreeText(
-            id="how-to-use",
-            prompt="How would you use attribution patching on a large model, given where it fails?",
-            model_answer=(
-                "Use it as a cheap screen over all components, then verify the top candidates with real activation "
-                "patching. Distrust its magnitudes (LayerNorm and other nonlinearities bend the metric) and anything "
-                "whose effect goes through attention patterns; AtP* recomputes attention softmax and uses GradDrop."
-            ),
-            key_points=(
-                "cheap first pass over all components",
-                "verify top candidates with activation patching",
-                "magnitudes off through LayerNorm; effects through attention patterns missed; AtP* fixes",
-            ),
-            terms=(
-                ("cheap", "screen", "fast", "all components", "first pass"),
-                ("verify", "activation patching", "confirm", "check"),
-                ("layernorm", "layer norm", "softmax", "attention pattern", "saturat", "atp", "nonlinear"),
-            ),
-            explanation=(
-                f"Here the value-side ranking is right (r = {m['pearson_heads']:.3f}) with sizes scaled by {s:.2f}; "
-                f"on the key side r = {m['pearson_heads_key']:.2f}."
-            ),
-        ),
-    ]
 
 
 LAB = AttributionPatchingLab()

@@ -39,7 +39,7 @@ class InductionHeadsLab(Lab):
     title = "Induction heads"
     summary = (
         "Train a 2-layer attention-only model on repeated random tokens; find the previous-token "
-        "and induction heads, watch the phase change, ablate layer 0 to test K-composition."
+        "and induction heads, watch the phase change, take layer 0 out of the induction head's keys."
     )
     topics = ("induction-heads", "circuits", "attention", "ablation", "composition")
     Params = InductionHeadsParams

@@ -86,3 +86,12 @@ def additivity(alone_ex, together_ex, idx) -> dict[str, Any]:
         gap_sd=float(boot_sd(gap_ex, idx)),
         together_sd=float(boot_sd(together_ex, idx)),
     )
+
+
+def pattern_rows(cache, layer: int, labels: list[str]) -> tuple[list[list[float]], list[str]]:
+    """Every head's mean attention pattern of one layer stacked into one heatmap: rows ``L{layer}H{h}
+    <query label>`` (head by head), columns the key positions; values averaged over the prompts."""
+    pat = cache[f"blocks.{layer}.attn.hook_pattern"].mean(0).cpu()  # [H, q, k]
+    H, T = pat.shape[0], pat.shape[1]
+    rows = [f"L{layer}H{h} {labels[q]}" for h in range(H) for q in range(T)]
+    return pat.reshape(H * T, T).tolist(), rows

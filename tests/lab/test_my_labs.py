@@ -71,7 +71,12 @@ def test_induction_keys_follow_the_numbers():
     b = {x.id: x for x in mod.build_questions(flipped, 2, 2)}
     assert a["prev-token-head"].correct == ("L0H0",) and b["prev-token-head"].correct == ("L0H1",)
     assert a["heads-needed"].correct == ("1",) and b["heads-needed"].correct == ("2",)
-    assert a["kqv"].correct == 2 and a["phase-change"].correct == 1 and a["ov-sign"].correct == 0 and b["ov-sign"].correct == 1
+    assert (
+        a["kqv"].correct == 2
+        and a["phase-change"].correct == 1
+        and a["ov-sign"].correct == 0
+        and b["ov-sign"].correct == 1
+    )
     assert "0.80" in a["prev-token-head"].explanation
 
 
