@@ -126,27 +126,16 @@ class SteeringLab(Lab):
                     "over the evaluation prompts."
                 ),
             ),
-            curves_plot(
-                "Dose-response: share of sentiment probability on negative words",
-                steer_names,
-                alphas,
-                ys("flip"),
-                xlabel="alpha (multiples of that point's difference of means)",
-                ylabel="P(neg) / P(sentiment)",
-            ),
-            Table(
-                title="Directional ablation (x <- x - r r^T x at every layer and position)",
-                columns=["condition", "next sentiment word agrees with the sentence", "bootstrap SD"],
-                rows=[
-                    ["no ablation", f"{m['consistency_base']:.3f}", f"{m['consistency_base_sd']:.3f}"],
-                    [
-                        f"ablate r (unit v at L{f})",
-                        f"{m['consistency_ablated']:.3f}",
-                        f"{m['consistency_ablated_sd']:.3f}",
-                    ],
-                    [f"ablate a random direction (mean of {k})", f"{m['consistency_random']:.3f}", ""],
-                ],
-                caption=f"0.5 = chance; the lowest random-direction control: {m['consistency_random_min']:.3f}",
+            revealed(
+                curves_plot(
+                    "Dose-response: share of sentiment probability on negative words",
+                    steer_names,
+                    alphas,
+                    ys("flip"),
+                    xlabel="alpha (x v)",
+                    ylabel="P(neg) / P(sentiment)",
+                ),
+                "steering-zero-point",
             ),
             Table(
                 title="Steering vectors by point",
@@ -213,6 +202,20 @@ class SteeringLab(Lab):
                 caption="read-out = centred (ln_final weight * (mean W_U[:, neg] - mean W_U[:, pos]))",
                 after="steering-logit-edit",
             ),
+            Table(
+                title="Directional ablation (x <- x - r r^T x at every layer and position)",
+                columns=["ablated direction", "agreement", "SD"],
+                rows=[
+                    ["none", f"{m['consistency_base']:.3f}", f"{m['consistency_base_sd']:.3f}"],
+                    [f"r = unit v at L{f}", f"{m['consistency_ablated']:.3f}", f"{m['consistency_ablated_sd']:.3f}"],
+                    [f"random (mean of {k})", f"{m['consistency_random']:.3f}", ""],
+                ],
+                caption=(
+                    "agreement: next sentiment word matches the sentence (chance 0.5); "
+                    f"lowest random {m['consistency_random_min']:.3f}"
+                ),
+                after="steering-ablation",
+            ),
             revealed(
                 curves_plot(
                     "Next-token probability on sentiment words (one-token fluency check)",
@@ -225,16 +228,16 @@ class SteeringLab(Lab):
                 "steering-overshoot",
             ),
             Table(
-                title="Sampled continuations (seeded, same noise per condition)",
+                title="Sampled continuations (a = alpha; the same noise per condition)",
                 columns=["condition", "prompt", "continuation"],
                 rows=rows,
-                caption="negative share of sampled sentiment words / off-grammar bigram share: "
+                caption="negative / off-grammar share: "
                 + ", ".join(
-                    f"{label} {m[f'sample_neg_frac_{key}']:.2f} / {m[f'sample_offgrammar_{key}']:.2f}"
+                    f"{label} {m[f'sample_neg_frac_{key}']:.2f}/{m[f'sample_offgrammar_{key}']:.2f}"
                     for key, label in (
                         ("base", "base"),
-                        ("steered", f"alpha {m['alpha_shown']:.2f}"),
-                        ("steered_max", f"alpha {alphas[-1]:g}"),
+                        ("steered", f"a={m['alpha_shown']:.2f}"),
+                        ("steered_max", f"a={alphas[-1]:g}"),
                         ("ablated", "ablated"),
                     )
                 ),

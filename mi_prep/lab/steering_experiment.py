@@ -7,6 +7,7 @@
   norm-matched control: alpha * ||v_l|| * (random unit vector), for ``p.n_random`` random directions;
 * the bootstrap over evaluation prompts of every curve's 50% crossing, of the random control at that alpha,
   and of the directional-ablation agreement (ablating the focus point's direction vs random directions);
+* the cosine of single-pair differences (ActAdd style) with the focus point's mean difference v;
 * the cosine of each v_l with the direction the final LayerNorm and unembedding read the logit difference from;
 * continuations sampled unsteered, steered at the focus point (moderate and largest alpha) and ablated,
   with the share of negative sentiment words and of bigrams the training grammar never produces.
@@ -31,6 +32,24 @@ def split_nouns(nouns: tuple[str, ...], seed: int) -> tuple[tuple[str, ...], tup
     random.Random(seed).shuffle(order)
     k = len(order) // 2 + 1
     return tuple(order[:k]), tuple(order[k:])
+
+
+def pair_cosines(model, tok, nouns: tuple[str, ...], point: str, v, dev) -> tuple[float, float]:
+    """Cosine of each single pair's difference (negative minus positive, ActAdd style) with the mean
+    difference ``v`` (CAA style) at ``point``: the mean and the lowest over the pairs."""
+    import torch
+
+    from mi_prep.lab.tasks.sentiment import contrastive_prompts, pad
+
+    acts = []
+    for prompts in contrastive_prompts(nouns):
+        toks, last = pad(tok, prompts, dev)
+        with torch.no_grad():
+            _, cache = model.run_with_cache(toks, names_filter=lambda nm: nm == point)
+        acts.append(cache[point][torch.arange(toks.shape[0]), last].float())
+    diffs = acts[1] - acts[0]
+    cos = diffs @ v / (diffs.norm(dim=-1) * v.norm()).clamp_min(1e-12)
+    return float(cos.mean()), float(cos.min())
 
 
 def measure(
@@ -100,6 +119,7 @@ def measure(
         m[f"rand_at_cross_L{li}"], m[f"rand_at_cross_sd_L{li}"] = boot_mean(rand_rows, idx)
         m[f"rand_at_cross_max_L{li}"] = max(sum(r) / n_pos for r in per_dir)
     ctx.check_cancelled()
+    m["pair_cos_mean"], m["pair_cos_min"] = pair_cosines(model, tok, build_nouns, points[focus], steer[focus], dev)
 
     # directional ablation of the focus point's direction at every layer (before and after attention)
     r = steer[focus] / steer[focus].norm().clamp_min(1e-8)
@@ -122,9 +142,9 @@ def measure(
     fpt, fv = points[focus], steer[focus]
     conditions = [
         ("base", []),
-        (f"steered L{focus} alpha={a_show:.2f}", [(fpt, add_vector(fv, a_show))]),
-        (f"steered L{focus} alpha={alphas[-1]:g}", [(fpt, add_vector(fv, alphas[-1]))]),
-        ("direction ablated", [(pt, project_out(r)) for pt in abl_points]),
+        (f"L{focus} a={a_show:.2f}", [(fpt, add_vector(fv, a_show))]),
+        (f"L{focus} a={alphas[-1]:g}", [(fpt, add_vector(fv, alphas[-1]))]),
+        ("ablated", [(pt, project_out(r)) for pt in abl_points]),
     ]
     with torch.no_grad():
         rows, stats = probe.sampled(

@@ -3,9 +3,8 @@
 qs = build_questions(metrics)      # metrics from mi_prep.lab.steering_experiment.measure
 
 The seed picks the focus point L1..Ln the questions are about (and the held-out nouns); its 50% crossing
-and the share of agreement surviving ablation are graded with tolerances of two bootstrap SDs over the
-evaluation prompts. The conceptual questions (why L0 is zero, the random control, the last point as a
-logit edit) are predictions whose keys are computed from the run as well; so is overshoot, whose key
+is graded with a tolerance of two bootstrap SDs over the evaluation prompts. The conceptual questions (why L0 is zero, the random control, the last point as a
+logit edit, what ablation leaves) are predictions whose keys are computed from the run as well; so is overshoot, whose key
 (does the sampled text break, does the next-token sentiment mass fall) depends on the focus point.
 """
 
@@ -38,28 +37,33 @@ def crossing(m: Mapping[str, float], point: int) -> float | None:
 def zero_point_question(m: Mapping[str, float]) -> Question:
     n = int(m["n_layers"])
     norms = [float(m[f"norm_L{l}"]) for l in range(n + 1)]
-    top = max(norms[1:])
-    correct = 0 if norms[0] <= 1e-6 * max(1.0, top) else (2 if norms[0] > top else 1)
+    top, low = max(norms[1:]), min(norms[1:])
+    if norms[0] <= 1e-6 * max(1.0, top):
+        correct = 0
+    else:
+        correct = 1 if norms[0] < 0.5 * low else (3 if norms[0] > top else 2)
     return MultipleChoice(
         id="steering-zero-point",
         prompt=(
             "Each v is mean(negative) - mean(positive) of the residual stream at the last prompt position (e.g. 'and' "
             "in 'the movie was great and'), over pairs that differ only in the sentiment word. Before seeing the "
-            "norms: what is v at L0, the input of block 0 (token + position embedding)?"
+            "curves and norms: what is v at L0, the input of block 0 (token + position embedding)?"
         ),
         options=(
-            "exactly zero: the read position holds the same token at the same position in both prompts",
-            "about as large as at the later points: the embedding already carries the earlier words",
-            "the largest of all points: word identity, sentiment included, lives in the embeddings",
+            "exactly zero",
+            "nonzero, but well below the later points",
+            "about as large as at the later points",
+            "the largest of all the points",
         ),
         correct=correct,
         explanation=(
             f"||v|| at L0 = {norms[0]:.2g}; "
             + ", ".join(f"L{l} {norms[l]:.2f}" for l in range(1, n + 1))
             + (
-                ". At L0 the read position holds only its own token and position embedding, identical in both "
-                "prompts of a pair; sentiment arrives there through attention from block 0 on. So L0 is no steering "
-                "point: the dose-response curves start at L1."
+                ". At L0 the read position holds only its own token and position embedding, and both prompts of a "
+                "pair have the same token at the same position there (only the earlier sentiment word differs); "
+                "sentiment reaches that position through attention from block 0 on. So L0 is no steering point: "
+                "the dose-response curves start at L1."
                 if correct == 0
                 else ". L0 is not zero here, so some pair differs at the read position itself."
             )
@@ -181,24 +185,29 @@ def ablation_question(m: Mapping[str, float]) -> Question:
         float(m[k]) for k in ("consistency_base", "consistency_ablated", "surviving", "surviving_sd")
     )
     rnd, rnd_min = float(m["consistency_random"]), float(m["consistency_random_min"])
-    if surv <= 2 * sd:
-        says = "none survives beyond noise: the model's use of sentiment runs through this one direction"
-    elif surv < 0.5:
-        says = "most is gone: the direction carries most of what the model uses, other directions the rest"
-    else:
-        says = "most survives: the model can read sentiment from other directions too"
-    return Numeric(
+    correct = 0 if surv <= 2 * sd else (2 if surv >= 1 - 2 * sd - 0.1 else 1)
+    says = (
+        "nothing beyond noise survives: the model's use of sentiment runs through this one direction",
+        "part survives: the direction carries much of what the model uses, other directions the rest",
+        "nearly all survives: the model reads sentiment from other directions",
+    )[correct]
+    return MultipleChoice(
         id="steering-ablation",
         prompt=(
-            f"Directional ablation (table above): the unit direction of v at L{f} is projected out everywhere. What "
-            "share of the model's above-chance agreement survives, (ablated - 0.5) / (unablated - 0.5)?"
+            f"Directional ablation: project the unit direction of v at L{f} out of the residual stream at every "
+            "layer and position (x <- x - r r^T x). Unablated, the model's next sentiment word agrees with the "
+            "sentence's sentiment far above chance (0.5). Predict: after the ablation, the agreement..."
         ),
-        answer=round(surv, 2),
-        abs_tol=max(2 * sd, 0.03),
-        rel_tol=0.0,
+        options=(
+            "falls to chance, within noise",
+            "falls, but stays clearly above chance",
+            "hardly moves, as for a random direction",
+        ),
+        correct=correct,
         explanation=(
-            f"({abl:.3f} - 0.5) / ({base:.3f} - 0.5) = {surv:.2f} (bootstrap SD {sd:.3f}; tolerance two SDs, at "
-            f"least 0.03): {says}. Ablating random directions leaves {rnd:.3f} on average (lowest {rnd_min:.3f}): "
+            f"Agreement {base:.3f} unablated, {abl:.3f} ablated: ({abl:.3f} - 0.5) / ({base:.3f} - 0.5) = {surv:.2f} "
+            f"of the above-chance agreement survives (bootstrap SD {sd:.3f}): {says}. Ablating random directions "
+            f"leaves {rnd:.3f} on average (lowest {rnd_min:.3f}): "
             + (
                 "their drop is under a quarter of v's, so the effect is specific to v's direction. "
                 if base - rnd < 0.25 * (base - abl)
@@ -206,6 +215,7 @@ def ablation_question(m: Mapping[str, float]) -> Question:
             )
             + "Ablation tests necessity, adding v sufficiency; Arditi et al. use both for the refusal direction."
         ),
+        conceptual=True,
     )
 
 
@@ -216,6 +226,13 @@ def overshoot_question(m: Mapping[str, float]) -> Question:
     off0, off1 = float(m["sample_offgrammar_base"]), float(m["sample_offgrammar_steered_max"])
     broken, falls = off1 - off0 > OFF_GRAMMAR_STEP, m0 - m1 > MASS_STEP
     correct = {(False, False): 0, (True, False): 1, (True, True): 2, (False, True): 3}[broken, falls]
+    n = int(m["n_layers"])
+    a_show, x = float(m["alpha_shown"]), crossing(m, f)
+    shown = (
+        f"alpha {a_show:.2f} = twice L{f}'s 50% alpha ({x:.2f})"
+        if x is not None and abs(a_show - 2 * x) < 1e-6
+        else f"alpha {a_show:.2f}, the largest"
+    )
     return MultipleChoice(
         id="steering-overshoot",
         prompt=(
@@ -224,31 +241,51 @@ def overshoot_question(m: Mapping[str, float]) -> Question:
         ),
         options=(
             f"the text stays grammatical (off-grammar bigrams up by at most {OFF_GRAMMAR_STEP:g}) and the next-token "
-            "probability of sentiment words stays (falls by at most 0.1): only the sentiment changes",
+            "probability of sentiment words stays (falls by at most 0.1)",
             f"the text breaks (off-grammar bigrams up by more than {OFF_GRAMMAR_STEP:g}), yet the next-token "
-            "probability of sentiment words does not fall by more than 0.1: a one-token metric misses the damage",
-            "the text breaks and the next-token probability of sentiment words falls by more than 0.1",
-            "the text stays grammatical but the next-token probability of sentiment words falls by more than 0.1",
+            "probability of sentiment words does not fall by more than 0.1",
+            f"the text breaks (off-grammar bigrams up by more than {OFF_GRAMMAR_STEP:g}) and the next-token "
+            "probability of sentiment words falls by more than 0.1",
+            f"the text stays grammatical (off-grammar bigrams up by at most {OFF_GRAMMAR_STEP:g}) but the next-token "
+            "probability of sentiment words falls by more than 0.1",
         ),
         correct=correct,
         explanation=(
             f"Share of sampled bigrams the training grammar never produces: {off0:.2f} unsteered, {off1:.2f} at alpha "
-            f"{a_max:g} ({float(m['sample_offgrammar_steered']):.2f} at alpha {float(m['alpha_shown']):.2f}). "
-            f"Next-token probability of sentiment words at L{f}: {m0:.2f} at alpha 0, {m1:.2f} at alpha {a_max:g}. "
-            "At the largest alpha, per point: "
-            + ", ".join(f"L{l} {float(m[f'mass_L{l}_a{last}']):.2f}" for l in range(1, int(m["n_layers"]) + 1))
-            + ". The vector is added at every position, generated ones included, so it keeps pushing sentiment "
-            "words wherever it acts; CAA papers report behaviour together with a capability / fluency check."
+            f"{a_max:g} ({float(m['sample_offgrammar_steered']):.2f} at {shown}). "
+            + (
+                "The vector is added at every position, generated tokens included, so every later word is predicted "
+                "from a pushed residual, not only the first sentiment word: the grammar breaks. "
+                if broken
+                else "Although the vector is added at every position, generated tokens included, the grammar holds. "
+            )
+            + f"Next-token probability of sentiment words at L{f}: {m0:.2f} at alpha 0, {m1:.2f} at alpha {a_max:g}; "
+            "at the largest alpha, per point: "
+            + ", ".join(f"L{l} {float(m[f'mass_L{l}_a{last}']):.2f}" for l in range(1, n + 1))
+            + (
+                f". At L{f}, {m0 - m1:.2f} of the probability moves off the sentiment words onto other words: "
+                f"alpha {a_max:g} is far past alpha 1 (the negative mean), a residual unlike any seen in training, "
+                "and what reads it no longer predicts a sentiment word as strongly."
+                if falls
+                else f". At L{f} the push still ends on a sentiment word (negative share "
+                f"{float(m[f'flip_L{f}_a{last}']):.2f}); the damage shows in the sampled text, not in this one-token "
+                "measure."
+            )
+            + " CAA papers report behaviour together with a capability / fluency check."
         ),
     )
 
 
 def caa_question(m: Mapping[str, float]) -> Question:
-    f = int(m["focus"])
-    x = crossing(m, f)
+    f, pairs = int(m["focus"]), int(m["n_pairs"])
+    c_mean, c_min = float(m["pair_cos_mean"]), float(m["pair_cos_min"])
     return FreeText(
         id="steering-caa-vs-actadd",
-        prompt="Compare ActAdd and Contrastive Activation Addition (CAA). How is each steering vector built and applied?",
+        prompt=(
+            f"This lab built v CAA-style: the mean difference over {pairs} contrastive pairs, added at every "
+            "position. ActAdd would build it from a single pair. Compare ActAdd and Contrastive Activation Addition "
+            "(CAA): how is each vector built and applied, and what does averaging over pairs buy?"
+        ),
         model_answer=(
             "ActAdd (Turner et al. 2023) takes the difference of activations for a single prompt pair (e.g. 'Love' "
             "minus 'Hate') at one layer and adds it, scaled by a coefficient, at the start of the prompt during the "
@@ -256,8 +293,7 @@ def caa_question(m: Mapping[str, float]) -> Question:
             "(multiple-choice answers exhibiting vs not exhibiting the behaviour) at the answer position, which "
             "averages out noise specific to one pair, and adds the mean-difference vector at every token position "
             "after the prompt, with a positive or negative multiplier, on Llama 2 Chat. Both pick a layer (middle "
-            "layers work best) and a coefficient; too large a coefficient breaks fluency. This lab builds the vector "
-            f"CAA-style from {int(m.get('n_pairs', 0))} pairs."
+            "layers work best) and a coefficient; too large a coefficient breaks fluency."
         ),
         key_points=(
             "ActAdd: one prompt pair, difference of activations",
@@ -271,8 +307,20 @@ def caa_question(m: Mapping[str, float]) -> Question:
             ("position", "token", "after the prompt", "every"),
             ("layer", "coefficient", "multiplier", "alpha", "scale"),
         ),
-        explanation=f"In this run, at L{f}, "
-        + (f"alpha {x:.2f} flipped half the sentiment probability." if x is not None else "no alpha flipped half."),
+        explanation=(
+            f"In this run, at L{f}, a single pair's difference (an ActAdd-style vector) has cosine {c_mean:.2f} with "
+            f"the mean over the {pairs} pairs on average, {c_min:.2f} for the least typical pair: "
+            + (
+                "one pair already points close to the mean here (the pairs are templated and differ in one word), "
+                "so averaging buys little in this toy; with free-form pairs the pair-specific part is larger."
+                if c_min >= 0.9
+                else f"a typical pair's difference is {math.degrees(math.acos(max(-1.0, min(1.0, c_mean)))):.0f} "
+                "degrees off the mean: that pair-specific part (the words, the template) is what the average cancels."
+                if c_mean < 0.9
+                else f"pairs point close to the mean (the least typical {math.degrees(math.acos(c_min)):.0f} degrees "
+                "off); the smaller pair-specific part that remains is what the average cancels."
+            )
+        ),
     )
 
 

@@ -103,7 +103,7 @@ def test_overshoot_statement_agrees_with_the_samples(small_result, seed):
                 bad, total = bad + b, total + t
         return bad / total
 
-    base, top = rate("base"), rate(f"steered L{f} alpha={a_max:g}")
+    base, top = rate("base"), rate(f"L{f} a={a_max:g}")
     over = q(r, "steering-overshoot")
     says_broken = "text breaks" in over.options[over.correct]
     assert says_broken == (top - base > OFF_GRAMMAR_STEP), (seed, base, top)
@@ -112,3 +112,18 @@ def test_overshoot_statement_agrees_with_the_samples(small_result, seed):
     assert says_falls == (m[f"mass_L{f}_a0"] - m[f"mass_L{f}_a{last}"] > 0.1)
     # steering does flip the sampled sentiment
     assert m["sample_neg_frac_steered"] > m["sample_neg_frac_base"] + 0.3
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_ablation_is_predicted_before_its_table(small_result, seed):
+    r = small_result("steering", seed)
+    m = r.metrics
+    # the data that settles a prediction is hidden until it is answered
+    assert block(r, "Directional ablation").after == "steering-ablation"
+    assert block(r, "Dose-response").after == "steering-zero-point"
+    # ablating v's direction removes part, not all, of the above-chance agreement, beyond noise either way
+    assert 2 * m["surviving_sd"] < m["surviving"] < 1 - 2 * m["surviving_sd"]
+    assert q(r, "steering-ablation").correct == 1
+    # single pairs (ActAdd style) point roughly, not exactly, along the mean difference (CAA style)
+    assert 0.3 < m["pair_cos_min"] <= m["pair_cos_mean"] < 1.0
+    assert f"{m['pair_cos_mean']:.2f}" in q(r, "steering-caa-vs-actadd").explanation

@@ -46,6 +46,8 @@ def fake_metrics(curves: list[list[float]], alphas=None, mass=None, focus=2, **o
         "sample_offgrammar_steered": 0.3,
         "sample_offgrammar_steered_max": 0.6,
         "alpha_shown": 1.0,
+        "pair_cos_mean": 0.8,
+        "pair_cos_min": 0.7,
     }
     for j, a in enumerate(alphas):
         m[f"alpha_{j}"] = a
@@ -141,7 +143,7 @@ def test_answer_keys_follow_the_metrics():
     assert q(qs, "steering-random-control").correct == 0
     assert q(qs, "steering-logit-edit").correct == 2  # cos at L3 = 0.9
     abl = q(qs, "steering-ablation")
-    assert abl.answer == pytest.approx(0.31, abs=0.01) and abl.abs_tol == pytest.approx(0.08)
+    assert abl.correct == 1 and "= 0.31 " in abl.explanation  # (0.65 - 0.5) / (0.98 - 0.5), clearly above 0
     assert q(qs, "steering-overshoot").correct == 1  # text breaks, next-token mass flat
 
     # the focus point moves the keys; a zero-ish L0 that is not zero; random vectors as strong as v
@@ -149,10 +151,17 @@ def test_answer_keys_follow_the_metrics():
         fake_metrics(curves, focus=1, norm_L0=5.0, rand_at_cross_L1=0.45, cos_L3=0.5, surviving=0.01)
     )
     assert q(qs2, "steering-flip-alpha").answer == pytest.approx(1.25, abs=0.01)
-    assert q(qs2, "steering-zero-point").correct == 1
+    assert q(qs2, "steering-zero-point").correct == 2  # 5 among later norms 3, 6, 9
+    assert q(mod.build_questions(fake_metrics(curves, norm_L0=1.0)), "steering-zero-point").correct == 1
     assert q(qs2, "steering-random-control").correct == 1
     assert q(qs2, "steering-logit-edit").correct == 1
-    assert "none survives" in q(qs2, "steering-ablation").explanation
+    assert (
+        q(qs2, "steering-ablation").correct == 0 and "nothing beyond noise" in q(qs2, "steering-ablation").explanation
+    )
+    whole = fake_metrics(curves, surviving=0.97, surviving_sd=0.02)
+    assert q(mod.build_questions(whole), "steering-ablation").correct == 2
+    # the ActAdd/CAA question is tied to this run's single-pair cosines
+    assert "cosine 0.80" in q(qs, "steering-caa-vs-actadd").explanation
 
     # overshoot reads the focus point's next-token mass and the sampled text
     mass = [[0.9] * 5, [0.9, 0.9, 0.8, 0.6, 0.4], [0.9] * 5]
