@@ -158,7 +158,11 @@ def test_cli_run_answers_from_pipe_and_saves(small_result, lab_cache, tmp_path, 
     rc = main(["--data-dir", str(tmp_path / "data"), "lab", "run", "induction-heads", "--small"], app=app)
     text = out.getvalue()
     assert rc == 0, text
-    assert "Causal check" in text and "Correct." in text and "end of input" in text and "Score: 100%" in text
+    assert "Correct." in text and "end of input" in text and "Score: 100%" in text
+    # the answer to Q1 reveals its data; what later questions reveal stays hidden (they were not answered)
+    assert text.index("Q1/") < text.index("Per-head attention scores")
+    later = [b.title for b in r.blocks if b.after and b.after != r.questions[0].id]
+    assert later and not any(f"== {t} ==" in text for t in later)
     runs = history.runs(app.store, "induction-heads")
     assert runs and runs[0].status == "done" and runs[0].score == 1.0
     out2 = io.StringIO()
