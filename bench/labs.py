@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         verdict = "ok" if times[chosen] <= 30 else "OVER"
         print(f"{name:22} {cells}   {ratio:8.2f}x   {times[chosen]:6.2f} s {verdict}")
     use_threads(chosen)
-    print(f"\n== from the cached model ({chosen} thread(s), budget 5 s) ==")
+    print(f"\n== the same runs again, same cache ({chosen} thread(s); sae and superposition retrain every run) ==")
     for name in names:
         lab = registry.get(name)
         ctx = LabContext(seed=0, device="cpu", params=lab.make_params(), cache_dir=cache / f"{name}-{chosen}")

@@ -122,7 +122,7 @@ _ALL = (
     Setting(
         "lab-threads",
         "auto",
-        "CPU threads a lab's torch uses: auto (the count bench/labs.py measured fastest for these tiny models) or a number",
+        "CPU threads a lab's torch uses: auto (1, safest when other work shares the cores; bench/labs.py) or a number",
         _lab_threads_text,
         _lab_threads,
         f"not auto or a whole number from 1 to {MAX_LAB_THREADS}",

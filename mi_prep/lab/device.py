@@ -13,11 +13,12 @@ INSTALL_HINT = "Labs need torch and transformer-lens: pip install -e '.[labs]'  
 
 AUTO_THREADS = 1
 """Threads for ``lab-threads = auto``. The labs' models are tiny (d_model 64-128, batches of a few
-hundred short sequences), so an op is too small to split well. ``python bench/labs.py`` runs every lab
-on 1 and on 2 threads side by side. On the 2-core machine these labs are developed on, 2 threads saved
-about 10-20% when the machine was idle, but took 2-4 times longer than 1 thread as soon as other work
-shared the cores (one induction run took 8 times longer), while 1 thread slowed little. One thread is
-the safe choice; set ``lab-threads`` to 2 on a quiet machine with cores to spare."""
+hundred short sequences). ``python bench/labs.py`` runs every lab on 1 and on 2 threads side by side.
+On the 2-core machine these labs are developed on, 2 threads took 0.64-0.83 of the 1-thread time when
+the machine was idle, but 2-4 times the 1-thread time as soon as other work shared the cores (one
+induction run took 8 times as long), while 1 thread slowed little. One thread is the safe default, and
+a fixed one: float sums can differ with the thread count, so a seed's run is only reproducible on the
+same count. Set ``lab-threads`` to 2 on a quiet machine with cores to spare."""
 
 
 def resolve_threads(setting: int | str | None = None) -> int:
