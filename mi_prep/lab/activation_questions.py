@@ -140,6 +140,7 @@ def build_questions(m: dict[str, float], labels: list[str], L: int, H: int, prev
             id="key-side-resid",
             options=opts,
             correct=correct_pos,
+            conceptual=True,  # always the token after the corrupted one; only its position changes
             prompt=(
                 f"Key side (A -> A' at position {a}): patching layer {last}'s resid_pre (the residual stream "
                 "entering the layer) at which position restores the metric?"

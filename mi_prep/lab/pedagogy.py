@@ -139,7 +139,7 @@ def key_of(q: Question) -> object:
     if isinstance(q, PickComponent):
         return tuple(sorted(q.correct))
     if isinstance(q, MultipleChoice):
-        return q.options[q.correct]
+        return q.correct  # which option: its wording may carry run numbers ("B* (position 7)") yet mean the same
     return q.answer_text()
 
 

@@ -91,3 +91,12 @@ def test_a_prompt_may_not_name_its_own_or_a_later_answer():
         id="l", prompt="Answer L1H0 or L1H2.", explanation="", components=("L1H0", "L1H2"), correct=("L1H2",)
     )
     assert giveaways(result(questions=(listing,))) == []
+
+
+def test_a_choice_key_is_the_option_picked_not_its_wording():
+    def mc(correct, where):
+        opts = (f"A* (position {where})", f"B* (position {where + 1})")
+        return MultipleChoice(id="m", prompt="?", explanation="", options=opts, correct=correct)
+
+    assert not keys_differ([mc(1, 6), mc(1, 8)])  # the same answer, at another position
+    assert keys_differ([mc(1, 6), mc(0, 6)])
