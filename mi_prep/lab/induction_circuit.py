@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mi_prep.lab.attention_heads import removal_hooks
+from mi_prep.lab.bootstrap import within_noise
 
 INPUTS = ("q", "k", "v")
 INPUT_NAMES = {"q": "queries", "k": "keys", "v": "values"}
@@ -166,15 +167,7 @@ def ratio_sd(num, den, n_boot: int = 200, seed: int = 0) -> tuple[float, float]:
 def near_best(values, draws, *, lowest: bool = False) -> list[int]:
     """Indices whose value is within 2 bootstrap SDs (of the difference) of the best one.
     ``values[i]``: the estimates; ``draws[n_boot, i]``: bootstrap draws with shared resampling."""
-    best = (
-        min(range(len(values)), key=lambda i: values[i]) if lowest else max(range(len(values)), key=values.__getitem__)
-    )
-    out = []
-    for i in range(len(values)):
-        diff = draws[:, i] - draws[:, best]
-        if i == best or abs(values[i] - values[best]) <= 2 * float(diff.std()):
-            out.append(i)
-    return out
+    return within_noise(values, draws, lowest=lowest)
 
 
 def phase_change_sd(losses: list[float], log_every: int = 10, n_boot: int = 200, seed: int = 0) -> float:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from mi_prep.lab.bootstrap import K_SIGMA, within_noise
+
 N_BOOT = 400
-K_SIGMA = 2.0
-"""A component is accepted as "the best" when it is within this many bootstrap SDs of the best one."""
 
 
 def boot_indices(n: int, n_boot: int = N_BOOT, seed: int = 0):
@@ -40,11 +40,7 @@ def boot_sd(x_ex, idx):
 def near_best(values_ex, idx, k_sigma: float = K_SIGMA) -> list[int]:
     """Indices ``k`` of ``values_ex [K, n]`` whose mean is within ``k_sigma`` bootstrap SDs of the best
     one's (the SD of the paired difference best - k): the components the data cannot rank below it."""
-    means = values_ex.mean(-1)
-    best = int(means.argmax())
-    diff = boot_means(values_ex[best][None] - values_ex, idx)  # [n_boot, K]
-    gap = means[best] - means
-    return [k for k in range(values_ex.shape[0]) if k == best or float(gap[k]) <= k_sigma * float(diff[:, k].std())]
+    return within_noise(values_ex.mean(-1).tolist(), boot_means(values_ex, idx), k_sigma=k_sigma)
 
 
 def slope(x, y) -> float:

@@ -18,7 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-NOISE_SDS = 2.0
+from mi_prep.lab.bootstrap import K_SIGMA, within_noise
+
+NOISE_SDS = K_SIGMA
 """Two scores closer than this many bootstrap SDs of their difference count as tied."""
 
 
@@ -79,13 +81,11 @@ def worst_groups(
     """``(accepted, means, sds)``: the group with the lowest (``lowest=False``: highest) mean of ``values``
     and every group within :data:`NOISE_SDS` bootstrap SDs of its difference to it; per-group means and SDs."""
     means, boots = group_means(values, group, n_groups, n_boot=n_boot, seed=seed)
-    sign = 1.0 if lowest else -1.0
-    m = [sign * float(x) for x in means]
-    w = min(range(n_groups), key=lambda i: m[i])
-    accepted = [w] + [
-        i for i in range(n_groups) if i != w and m[i] - m[w] <= NOISE_SDS * float((boots[:, i] - boots[:, w]).std())
-    ]
-    return accepted, [float(x) for x in means], [float(x) for x in boots.std(0)]
+    m = [float(x) for x in means]
+    tied = within_noise(m, boots, k_sigma=NOISE_SDS, lowest=lowest)
+    w = (min if lowest else max)(range(n_groups), key=m.__getitem__)
+    accepted = [w] + [i for i in tied if i != w]
+    return accepted, m, [float(x) for x in boots.std(0)]
 
 
 def latent_census(
