@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from mi_prep.core.questions import FreeText, MultipleChoice, Numeric, PickComponent, Question
-from mi_prep.lab.api import Block, LabResult, LinePlot, Scatter, Text
+from mi_prep.lab.api import Block, LabResult, LinePlot, Scatter
 
 _NUMBER = re.compile(r"(?<![\w.])[-+−]?\d+(?:\.\d+)?(?:e[-+]?\d+)?%?(?![\w])")
 
@@ -88,21 +88,25 @@ def _named_keys(q: Question) -> tuple[list[str], list[str]]:
 
 def leaks(q: Question, blocks: Iterable[Block]) -> list[str]:
     """Why ``q``'s key can be read off ``blocks`` (empty: it cannot)."""
+    return _leaks_in(q, [(b.title, block_text(b)) for b in blocks])
+
+
+def _leaks_in(q: Question, shown: Iterable[tuple[str, str]]) -> list[str]:
+    """:func:`leaks` on already rendered ``(title, text)`` pairs."""
     found: list[str] = []
     keys, options = _named_keys(q)
     numbers = numeric_key_texts(q) if isinstance(q, Numeric) else set()
-    for block in blocks:
-        text = block_text(block)
-        shown = set(_NUMBER.findall(text))
-        for t in sorted(numbers & {s.replace("−", "-").lstrip("+") for s in shown}):
-            found.append(f"{q.id}: key {t} appears in block {block.title!r}")
+    for title, text in shown:
+        written = {s.replace("−", "-").lstrip("+") for s in _NUMBER.findall(text)}
+        for t in sorted(numbers & written):
+            found.append(f"{q.id}: key {t} appears in block {title!r}")
         for key in keys:
             if len(key.strip()) < 2 or not _has_word(text, key):
                 continue
             others = [o for o in options if o != key]
             if others and all(_has_word(text, o) for o in others):
                 continue  # the block lists every alternative: data, not a verdict
-            found.append(f"{q.id}: key {key!r} appears in block {block.title!r}")
+            found.append(f"{q.id}: key {key!r} appears in block {title!r}")
     return found
 
 
@@ -110,11 +114,14 @@ def giveaways(result: LabResult) -> list[str]:
     """Every question whose key can be read before it is answered (empty for a good lab): in the blocks
     shown by then, in the prompts and explanations (shown once answered) of the questions before it, or
     in its own prompt."""
+    rendered = {id(b): (b.title, block_text(b)) for b in result.blocks}  # each block rendered once
+    qs = result.questions
     out: list[str] = []
-    for i, q in enumerate(result.questions):
-        prompts = [Text(title=f"prompt of {p.id}", body=p.prompt) for p in result.questions[: i + 1]]
-        answers = [Text(title=f"explanation of {p.id}", body=p.explanation) for p in result.questions[:i]]
-        out.extend(leaks(q, [*result.blocks_before(i), *prompts, *answers]))
+    for i, q in enumerate(qs):
+        shown = [rendered[id(b)] for b in result.blocks_before(i)]
+        shown += [(f"prompt of {p.id}", p.prompt) for p in qs[: i + 1]]
+        shown += [(f"explanation of {p.id}", p.explanation) for p in qs[:i]]
+        out.extend(_leaks_in(q, shown))
     return out
 
 
