@@ -124,6 +124,21 @@ class AttributionPatchingLab(Lab):
                 after=after,
             )
 
+        def exact_side(c, d, after):
+            """Exact patching per head and position, exact vs attribution, per head: one side's data."""
+            side = "Value side (B -> D)" if c == "value" else "Key side (A -> A')"
+            return [
+                Heatmap(
+                    title=f"{side}: exact patching, each head at each position",
+                    values=by_pos(exact[c]["by_pos"].cpu()),
+                    row_labels=heads,
+                    col_labels=labels,
+                    after=after,
+                ),
+                scatter(c, d, after),
+                per_head_table(c, after),
+            ]
+
         blocks: list[Any] = [
             Text(
                 title="Setup",
@@ -162,15 +177,7 @@ class AttributionPatchingLab(Lab):
                 rows=[[hn, round(scores[hn], 3)] for hn in heads],
                 after="key-prev-head",
             ),
-            Heatmap(
-                title="Value side (B -> D): exact patching, each head at each position",
-                values=by_pos(exact["value"]["by_pos"].cpu()),
-                row_labels=heads,
-                col_labels=labels,
-                after="predict-value",
-            ),
-            scatter("value", v, "predict-value"),
-            per_head_table("value", "predict-value"),
+            *exact_side("value", v, "predict-value"),
             LinePlot(
                 title=f"Patching {top} part of the way: metric vs alpha (value side)",
                 series=[
@@ -201,15 +208,7 @@ class AttributionPatchingLab(Lab):
                 ),
                 after="ln-frozen",
             ),
-            Heatmap(
-                title="Key side (A -> A'): exact patching, each head at each position",
-                values=by_pos(exact["key"]["by_pos"].cpu()),
-                row_labels=heads,
-                col_labels=labels,
-                after="key-prev-head",
-            ),
-            scatter("key", k, "key-prev-head"),
-            per_head_table("key", "key-prev-head"),
+            *exact_side("key", k, "key-prev-head"),
             Text(
                 title="Where the key-side gap comes from",
                 body=(
