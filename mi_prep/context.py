@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -17,8 +17,18 @@ if TYPE_CHECKING:
     from mi_prep.core.store import Store
 
 
-def _local_now() -> datetime:
-    return datetime.now().astimezone()
+def zone_for(name: str | None) -> tzinfo:
+    """The time zone to study in: the IANA zone ``name`` (the ``timezone`` setting), or for ``auto``/None the
+    system's (:func:`mi_prep.core.locations.system_zone_name`), else the current fixed offset."""
+    from zoneinfo import ZoneInfo
+
+    from mi_prep.core.locations import system_zone_name
+    from mi_prep.core.settings import zone_exists
+
+    key = name if name and name != "auto" and zone_exists(name) else system_zone_name()
+    if key is not None:
+        return ZoneInfo(key)
+    return datetime.now().astimezone().tzinfo or UTC
 
 
 @dataclass
@@ -29,14 +39,38 @@ class AppContext:
     deck_paths: list[Path]
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
-    clock: Callable[[], datetime] = _local_now
+    clock: Callable[[], datetime] | None = None
+    """``() -> aware datetime`` (tests inject a fake); None: the real time in :meth:`zone`."""
     lab_provider: LabProvider | None = None
     """A drill's lab provider (tests inject a fake); None: :meth:`drill_lab_provider` makes the real one."""
     _store: Store | None = field(default=None, repr=False)
     _decks: DeckSet | None = field(default=None, repr=False)
+    _zone: tzinfo | None = field(default=None, repr=False)
 
     def now(self) -> datetime:
-        return self.clock()
+        """The current time in the user's IANA zone (study days and DST follow it), or the injected clock's."""
+        if self.clock is not None:
+            return self.clock()
+        return datetime.now(self.zone())
+
+    def zone(self) -> tzinfo:
+        """The user's time zone: the ``timezone`` setting once the store is open, else the system's."""
+        if self._zone is not None:
+            return self._zone
+        if self._store is None:
+            return zone_for(None)
+        from mi_prep.core.store import StorageError
+
+        try:
+            name = self._store.get_config("timezone")
+        except StorageError:  # a storage problem surfaces elsewhere; the clock must still tell the time
+            name = None
+        self._zone = zone_for(name)
+        return self._zone
+
+    def forget_zone(self) -> None:
+        """Read the ``timezone`` setting again (after it changed)."""
+        self._zone = None
 
     @property
     def store(self) -> Store:
@@ -53,6 +87,7 @@ class AppContext:
         if self._store is not None:
             self._store.close()
             self._store = None
+            self._zone = None
 
     @property
     def store_path(self) -> Path | None:

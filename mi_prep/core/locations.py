@@ -4,7 +4,9 @@
 * cache dir (lab model checkpoints): ``$MI_PREP_CACHE/models``, else the platform's user cache dir;
 * decks: ``--decks``, else ``$MI_PREP_DECKS`` (``os.pathsep``-separated), else the bundled decks;
 * labs: ``$MI_PREP_LABS``, else the bundled labs;
-* the editor for "edit this card": ``$VISUAL``, else ``$EDITOR``.
+* the editor for "edit this card": ``$VISUAL``, else ``$EDITOR``;
+* the user's time zone (IANA name) when the ``timezone`` setting is ``auto``: ``$TZ``, else the
+  ``/etc/localtime`` link, else ``/etc/timezone``.
 
 Bundled content: an installed wheel carries ``decks/`` and ``labs/`` as ``mi_prep/bundled/{decks,labs}``
 (``setup.py`` copies them at build time); a source checkout (editable install) uses the top-level folders.
@@ -76,3 +78,25 @@ def default_cache_dir() -> Path:
 
 def editor_command() -> str | None:
     return os.environ.get("VISUAL") or os.environ.get("EDITOR") or None
+
+
+def system_zone_name() -> str | None:
+    """The system's IANA time zone name (``Europe/Berlin``), or None when it cannot be told (then the
+    clock falls back to the current fixed UTC offset)."""
+    from mi_prep.core.settings import zone_exists
+
+    candidates: list[str] = []
+    tz = os.environ.get("TZ", "").strip().lstrip(":")
+    if tz:
+        candidates.append(tz.removeprefix("/usr/share/zoneinfo/"))
+    try:
+        target = os.readlink("/etc/localtime")
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    except OSError:
+        pass
+    try:
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    except (OSError, UnicodeDecodeError):
+        pass
+    return next((c for c in candidates if zone_exists(c)), None)

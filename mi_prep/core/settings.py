@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from mi_prep.core.scheduling.model import MAX_INTERVAL_DAYS
 from mi_prep.core.scheduling.registry import SCHEDULERS
 
 MAX_PER_DAY = 100_000
@@ -51,7 +52,13 @@ def _per_day(v: Any) -> bool:
 
 
 def _iso_date_text(text: str) -> str:
-    return date.fromisoformat(text).isoformat()
+    t = text.strip()
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", t):
+            raise ValueError
+        return date.fromisoformat(t).isoformat()
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date like 2026-12-15 (YYYY-MM-DD)") from None
 
 
 def _iso_day(v: Any) -> bool:
@@ -67,6 +74,46 @@ def _iso_day(v: Any) -> bool:
 
 
 MAX_LAB_THREADS = 64
+MAX_LEECH_THRESHOLD = 99
+
+
+def _whole_text(low: int, high: int, example: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            n = int(text.strip())
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number (e.g. {example})") from None
+        if not low <= n <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return n
+
+    return parse
+
+
+def _whole(low: int, high: int) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+
+def _zone_text(text: str) -> str:
+    t = text.strip()
+    if t.lower() == "auto":
+        return "auto"
+    if not zone_exists(t):
+        raise ValueError(f"{t!r} is not an IANA time zone (e.g. Europe/Berlin, America/New_York) or auto")
+    return t
+
+
+def zone_exists(name: Any) -> bool:
+    """Whether ``name`` is an IANA time zone this machine knows (``Europe/Berlin``)."""
+    from zoneinfo import ZoneInfo
+
+    if not isinstance(name, str) or not name or name.startswith("/") or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return False
+    return True
 
 
 def _lab_threads_text(text: str) -> str | int:
@@ -120,6 +167,30 @@ _ALL = (
         "not a date like 2026-12-15",
     ),
     Setting(
+        "max-interval",
+        MAX_INTERVAL_DAYS,
+        f"the longest interval in days a card can get (1 to {MAX_INTERVAL_DAYS}, as Anki's maximum interval)",
+        _whole_text(1, MAX_INTERVAL_DAYS, 365),
+        _whole(1, MAX_INTERVAL_DAYS),
+        f"not a whole number of days from 1 to {MAX_INTERVAL_DAYS}",
+    ),
+    Setting(
+        "leech-threshold",
+        8,
+        "lapses after which a card is tagged a leech and suspended (0 turns leeches off; Anki: 8)",
+        _whole_text(0, MAX_LEECH_THRESHOLD, 8),
+        _whole(0, MAX_LEECH_THRESHOLD),
+        f"not a whole number from 0 to {MAX_LEECH_THRESHOLD}",
+    ),
+    Setting(
+        "timezone",
+        "auto",
+        "your IANA time zone (e.g. Europe/Berlin) for study days, which start at 04:00; auto: the system's",
+        _zone_text,
+        lambda v: v == "auto" or zone_exists(v),
+        "not auto or an IANA time zone like Europe/Berlin",
+    ),
+    Setting(
         "lab-threads",
         "auto",
         "CPU threads a lab's torch uses: auto (1, safest when other work shares the cores; bench/labs.py) or a number",
@@ -130,7 +201,7 @@ _ALL = (
     Setting(
         "theme",
         "textual-dark",
-        "the terminal UI's colour theme (set from the command palette)",
+        "the terminal UI's colour theme (Settings, o on Home; ctrl+t toggles dark/light)",
         str,
         lambda v: isinstance(v, str),
         "not a string",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -135,10 +136,19 @@ def test_invariants(qs, gap_days):
             assert s.reps == 0 and s.interval == 1 and s.ease == before.ease  # reset, EF untouched
         if graded and q >= 3:
             assert s.reps == before.reps + 1
-            if before.reps >= 2:
+            waited = (
+                (study_day(now) - study_day(before.last_review)).days
+                if before.phase == "review" and before.last_review is not None
+                else None
+            )
+            early = waited is not None and waited < before.interval
+            if before.reps >= 2 and not early:
                 assert s.interval >= before.interval  # EF >= 1.3 > 1: success never shrinks the interval
                 if q >= 4:
                     assert s.interval > before.interval
+            if before.reps >= 2 and early:  # based on the days actually waited, never more than on time
+                assert waited is not None
+                assert s.interval <= math.ceil(round(max(1, waited) * s.ease, 9))
         if not graded:
             assert (s.reps, s.ease, s.interval) == (before.reps, before.ease, before.interval)
         now = now + timedelta(days=gap)

@@ -8,14 +8,13 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from functools import lru_cache
 
 import fsrs as _fsrs
 
-from mi_prep.core.scheduling.model import CardState, Rating
-from mi_prep.core.scheduling.time import aware
+from mi_prep.core.scheduling.model import CardState, Rating, interval_cap
+from mi_prep.core.scheduling.time import after_days, aware
 
 _STATE_TO_PHASE = {_fsrs.State.Learning: "learning", _fsrs.State.Review: "review", _fsrs.State.Relearning: "relearning"}
 _PHASE_TO_STATE = {
@@ -42,7 +41,7 @@ class FSRSScheduler:
     ) -> CardState:
         aware(now)
         utc_now = now.astimezone(UTC)
-        max_days = 36500 if max_interval is None else max(1, math.floor(max_interval))
+        max_days = interval_cap(max_interval)
         sched = _scheduler(max_days, self.desired_retention)
         fresh = state.phase == "new" or state.stability is None
         card = _fsrs.Card(
@@ -58,11 +57,14 @@ class FSRSScheduler:
             card.step = None
         new, _log = sched.review_card(card, _fsrs.Rating(int(rating)), utc_now)
         lapsed = state.phase == "review" and Rating(rating) == Rating.AGAIN
+        due = new.due
+        if new.state == _fsrs.State.Review:  # whole days: calendar days in the answer's zone (DST-safe)
+            due = after_days(now, round((new.due - utc_now).total_seconds() / 86400))
         return state.evolve(
             scheduler="fsrs",
             phase=_STATE_TO_PHASE[new.state],
-            due=new.due,
-            interval=round((new.due - utc_now).total_seconds() / 86400, 6),
+            due=due,
+            interval=round((new.due - utc_now).total_seconds() / 86400, 6),  # as py-fsrs scheduled it
             reps=state.reps + (0 if Rating(rating) == Rating.AGAIN else 1),
             lapses=state.lapses + (1 if lapsed else 0),
             last_review=utc_now,

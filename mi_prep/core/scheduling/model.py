@@ -13,6 +13,17 @@ from typing import Any, Literal, Protocol
 
 Phase = Literal["new", "learning", "review", "relearning"]
 
+MAX_INTERVAL_DAYS = 36_500
+"""The longest interval any scheduler gives (100 years, Anki's maximum); the ``max-interval`` setting and an
+interview date lower it. Without it SM-2's multiplying intervals overflow the calendar (year 9999)."""
+
+
+def interval_cap(max_interval: float | None) -> int:
+    """The whole-day cap a scheduler applies: ``max_interval`` (at least 1), never above MAX_INTERVAL_DAYS."""
+    if max_interval is None:
+        return MAX_INTERVAL_DAYS
+    return int(max(1, min(MAX_INTERVAL_DAYS, max_interval // 1)))
+
 
 class Rating(enum.IntEnum):
     """The four answer buttons (same numbers as Anki and FSRS)."""
@@ -48,6 +59,8 @@ class CardState:
     difficulty: float | None = None
     suspended: bool = False
     buried_until: datetime | None = None
+    leech: bool = False
+    """Lapsed ``leech-threshold`` times (Anki tags such cards "leech" and suspends them)."""
 
     def is_due(self, now: datetime) -> bool:
         return self.phase != "new" and self.due is not None and self.due <= now
@@ -60,6 +73,7 @@ class CardState:
         for key in ("due", "last_review", "buried_until"):
             d[key] = d[key].astimezone(UTC).isoformat() if d[key] is not None else None
         d["suspended"] = int(d["suspended"])
+        d["leech"] = int(d["leech"])
         return d
 
     @classmethod
@@ -69,6 +83,7 @@ class CardState:
             if fields.get(key):
                 fields[key] = datetime.fromisoformat(fields[key])
         fields["suspended"] = bool(fields.get("suspended", 0))
+        fields["leech"] = bool(fields.get("leech") or 0)
         return cls(**fields)
 
     def evolve(self, **changes: Any) -> CardState:

@@ -26,9 +26,16 @@ Choices this implementation makes where the description leaves room (all tested)
   days later. A learning item not repeated until a later study day (see
   :func:`mi_prep.core.scheduling.time.study_day`) is graded normally again, because the day's
   session it belonged to is over.
-* **Lapses**: a q < 3 answer on an item that had been learned (n > 0) counts one lapse.
-* **Interval cap**: ``max_interval`` (used when an interview date is set) caps the
-  interval; n and EF evolve as usual.
+* **Lapses**: a q < 3 answer on an item that had been learned (n > 0, or back in the review phase
+  after relearning, where n restarted at 0) counts one lapse.
+* **Interval cap**: intervals never exceed ``max_interval`` (the ``max-interval`` setting, 100 years by
+  default as in Anki, or the days left to an interview date when fewer); n and EF evolve as usual.
+* **Early reviews** (a drill made the item due before its interval ran out): I(n) is computed from
+  the time that actually elapsed since the last review (in whole study days, at least 1) when that is
+  shorter than the scheduled I(n-1); an item reviewed early cannot multiply an interval it has not
+  waited out.
+* **Time**: steps are real durations; day intervals are calendar days in the answer's time zone
+  (see :mod:`mi_prep.core.scheduling.time`). Returned datetimes are UTC.
 
 Four-button mapping (the UI shows Again/Hard/Good/Easy like Anki):
 
@@ -47,8 +54,8 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from mi_prep.core.scheduling.model import CardState, Rating
-from mi_prep.core.scheduling.time import aware, study_day
+from mi_prep.core.scheduling.model import CardState, Rating, interval_cap
+from mi_prep.core.scheduling.time import after_days, after_duration, aware, study_day
 
 QUALITY: dict[Rating, int] = {Rating.AGAIN: 1, Rating.HARD: 3, Rating.GOOD: 4, Rating.EASY: 5}
 EF_START = 2.5
@@ -73,38 +80,47 @@ def next_interval(n: int, prev_interval: float, ef: float) -> int:
     return math.ceil(round(prev_interval * ef, 9))
 
 
+def elapsed_days(state: CardState, now: datetime) -> int | None:
+    """Whole study days since a review-phase item's last review (None for other items). Fewer than its
+    interval means an early review, even at or after a due date a drill boost moved forward."""
+    if state.phase != "review" or state.last_review is None:
+        return None
+    return (study_day(now) - study_day(state.last_review, now.tzinfo)).days
+
+
 def grade(state: CardState, q: int, now: datetime, *, max_interval: float | None = None) -> CardState:
     """Apply one answer of quality ``q`` (0..5) at ``now``. Pure."""
     aware(now)
     if not 0 <= q <= 5:
         raise ValueError(f"quality must be 0..5, got {q}")
+    utc_now = after_duration(now, timedelta(0))
     in_learning = state.phase in ("learning", "relearning")
     same_day = state.last_review is not None and study_day(state.last_review, now.tzinfo) == study_day(now)
     if in_learning and same_day:
         # a same-day repeat: leave the queue on q >= 4, else come back soon; no EF/n change
         if q >= 4:
-            return state.evolve(phase="review", due=now + timedelta(days=state.interval), last_review=now, step=0)
+            return state.evolve(phase="review", due=after_days(now, state.interval), last_review=utc_now, step=0)
         step = STEP_AGAIN if q < 3 else STEP_HARD
-        return state.evolve(due=now + step, last_review=now, step=state.step + 1)
+        return state.evolve(due=after_duration(now, step), last_review=utc_now, step=state.step + 1)
 
-    cap = max(1.0, math.floor(max_interval)) if max_interval is not None else None
+    cap = interval_cap(max_interval)
     if q < 3:
-        lapsed = state.reps > 0
+        lapsed = state.reps > 0 or state.phase == "review"  # relearned the same day: n is 0, still learned
         return state.evolve(
             scheduler="sm2",
             phase="relearning" if lapsed else "learning",
             reps=0,
             interval=1,
             lapses=state.lapses + (1 if lapsed else 0),
-            due=now + STEP_AGAIN,
-            last_review=now,
+            due=after_duration(now, STEP_AGAIN),
+            last_review=utc_now,
             step=1,
         )
     ef = next_ef(state.ease, q)
     n = state.reps + 1
-    interval = next_interval(n, state.interval, ef)
-    if cap is not None:
-        interval = int(min(interval, cap))
+    early = elapsed_days(state, now)
+    prev = state.interval if early is None else max(1, min(state.interval, early))
+    interval = min(next_interval(n, prev, ef), cap)
     if q < 4:
         return state.evolve(
             scheduler="sm2",
@@ -112,8 +128,8 @@ def grade(state: CardState, q: int, now: datetime, *, max_interval: float | None
             reps=n,
             ease=ef,
             interval=interval,
-            due=now + STEP_HARD,
-            last_review=now,
+            due=after_duration(now, STEP_HARD),
+            last_review=utc_now,
             step=1,
         )
     return state.evolve(
@@ -122,8 +138,8 @@ def grade(state: CardState, q: int, now: datetime, *, max_interval: float | None
         reps=n,
         ease=ef,
         interval=interval,
-        due=now + timedelta(days=interval),
-        last_review=now,
+        due=after_days(now, interval),
+        last_review=utc_now,
         step=0,
     )
 

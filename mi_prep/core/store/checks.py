@@ -20,7 +20,7 @@ from mi_prep.core.scheduling import SCHEDULERS, CardState
 from mi_prep.core.store.errors import DamagedRow
 
 PHASES = ("new", "learning", "review", "relearning")
-EVENT_KINDS = ("review", "undo", "suspend", "unsuspend", "bury", "boost")
+EVENT_KINDS = ("review", "undo", "suspend", "unsuspend", "bury", "boost", "cram")
 
 LOG_YEARS = (2000, 2200)
 """A log timestamp outside these years (inclusive) was not written by a clock: replaying it would
@@ -64,6 +64,7 @@ _STATE_OK = _all(
         _num_ok("stability", True),
         _num_ok("difficulty", True),
         "(suspended IS NULL OR suspended IN (0, 1))",
+        "(leech IS NULL OR leech IN (0, 1))",
     ]
 )
 
@@ -74,7 +75,7 @@ _LOG_OK = _all(
         f"kind IN {EVENT_KINDS!r}",
         _ts_ok("ts", nullable=False, log=True),
         _ts_ok("ts_local", log=True),
-        "(kind != 'review' OR (typeof(rating) = 'integer' AND rating BETWEEN 1 AND 4))",
+        "(kind NOT IN ('review', 'cram') OR (typeof(rating) = 'integer' AND rating BETWEEN 1 AND 4))",
         "(kind != 'review' OR scheduler IS NULL OR scheduler IN " + repr(SCHEDULERS) + ")",
         _num_ok("max_interval", nullable=True),
         "(kind != 'undo' OR typeof(ref_id) = 'integer')",
@@ -145,8 +146,9 @@ def parse_state(row: Mapping[str, Any]) -> CardState:
         ok = isinstance(v, int) if kind is int else isinstance(v, (int, float)) and math.isfinite(v)
         if not ok or isinstance(v, bool):
             raise DamagedRow("card_state", item, f"{col}={_short(v)} is not a number")
-    if row.get("suspended") not in (None, 0, 1):
-        raise DamagedRow("card_state", item, f"suspended={_short(row.get('suspended'))} is not 0 or 1")
+    for col in ("suspended", "leech"):
+        if row.get(col) not in (None, 0, 1):
+            raise DamagedRow("card_state", item, f"{col}={_short(row.get(col))} is not 0 or 1")
     return CardState.from_row(row)
 
 
@@ -184,7 +186,7 @@ def check_log_row(r: Mapping[str, Any], *, deep: bool = False) -> None:
     aware(r.get("ts"), "ts", "review_log", rid, log=True)
     if r.get("ts_local") is not None:
         aware(r["ts_local"], "ts_local", "review_log", rid, log=True)
-    if kind == "review":
+    if kind in ("review", "cram"):
         rating = r.get("rating")
         if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 4:
             raise DamagedRow("review_log", rid, f"rating={_short(rating)} is not 1-4")

@@ -81,6 +81,25 @@ def iso_utc(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat() if dt is not None else None
 
 
+def zone_key(dt: datetime) -> str | None:
+    """The IANA zone name of ``dt`` (``Europe/Berlin``), or None for a fixed offset."""
+    key = getattr(dt.tzinfo, "key", None)
+    return key if isinstance(key, str) else None
+
+
+def event_time(row: dict[str, Any]) -> datetime:
+    """When a log row happened, in the zone it happened in (IANA zone when logged, else the fixed offset)."""
+    from zoneinfo import ZoneInfo
+
+    tz = row.get("tz")
+    if tz:
+        try:
+            return datetime.fromisoformat(row["ts"]).astimezone(ZoneInfo(tz))
+        except (ValueError, OSError, KeyError):
+            pass  # an unknown zone (another machine's tzdata): the recorded offset is the best we have
+    return datetime.fromisoformat(row["ts_local"] or row["ts"])
+
+
 def append_event(
     conn: sqlite3.Connection,
     *,
@@ -101,7 +120,7 @@ def append_event(
     cur = conn.execute(
         """INSERT INTO review_log (item_id, card_id, kind, ts, ts_local, rating, elapsed_ms, interval_before,
            interval_after, ease, scheduler, phase_before, phase_after, due_after, max_interval, ref_id, source,
-           state_before, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+           state_before, data, tz) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
         [
             item_id,
             card_id,
@@ -122,6 +141,7 @@ def append_event(
             source,
             json.dumps(before.to_row()),
             json.dumps(data) if data else None,
+            zone_key(now),
         ],
     )
     return inserted_id(cur)
@@ -170,6 +190,15 @@ class ReviewLogReads:
         counts = dict(rows)
         return {"new": counts.get("new", 0), "review": counts.get("review", 0), "total": sum(counts.values())}
 
+    def answered_on_study_day(self, now: datetime) -> list[tuple[str, str]]:
+        """(item_id, card_id) of the items answered in review (not undone) during ``now``'s study day."""
+        rows = self.db.execute(
+            f"""SELECT DISTINCT item_id, card_id FROM review_log WHERE kind = 'review' AND ts >= ?
+                AND source = 'review' AND card_id IS NOT NULL AND {NOT_UNDONE}""",
+            [iso_utc(day_start(now))],
+        ).fetchall()
+        return [(item_id, card_id) for item_id, card_id in rows]
+
     def review_rows_since(self, since: datetime) -> list[dict[str, Any]]:
         return list(
             self.db.query(
@@ -190,8 +219,8 @@ class ReviewLogReads:
         ]
 
     def review_times(self) -> list[datetime]:
-        """When each answer was given (UTC), undone ones included (that day was still a study day)."""
-        rows = self.db.execute("SELECT id, ts FROM review_log WHERE kind = 'review'").fetchall()
+        """When each answer not undone was given (UTC): an undone answer does not make a study day."""
+        rows = self.db.execute(f"SELECT id, ts FROM review_log WHERE kind = 'review' AND {NOT_UNDONE}").fetchall()
         return [checks.aware(ts, "ts", "review_log", rid) for rid, ts in rows]
 
 

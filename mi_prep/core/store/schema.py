@@ -125,12 +125,26 @@ def m002_labs_and_drills(conn: sqlite3.Connection) -> None:
 )""")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_labs_and_drills]
+def _add_column(conn: sqlite3.Connection, table: str, column: str, decl: str) -> None:
+    """``ALTER TABLE ... ADD COLUMN`` unless the column is there (SQLite has no ``IF NOT EXISTS`` for it)."""
+    if column not in {row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')}:
+        conn.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {decl}')
+
+
+def m003_zones_and_leeches(conn: sqlite3.Connection) -> None:
+    """``review_log.tz``: the IANA zone an event happened in (replay does day arithmetic in it);
+    ``card_state.leech``: the card lapsed ``leech-threshold`` times."""
+    _add_column(conn, "review_log", "tz", "TEXT")
+    _add_column(conn, "card_state", "leech", "INTEGER DEFAULT 0")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_labs_and_drills, m003_zones_and_leeches]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 TABLES: list[tuple[str, ...]] = [
     ("card_state", "review_log", "config"),
     ("lab_runs", "lab_answers", "drills", "drill_answers"),
+    (),
 ]
 """The tables each migration creates (same order as :data:`MIGRATIONS`)."""
 

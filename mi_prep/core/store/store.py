@@ -180,9 +180,17 @@ class Store(ReviewLogReads):
         max_interval: float | None = None,
         source: str = "review",
     ) -> CardState:
-        """Grade one item and persist state + log entry in a single transaction."""
+        """Grade one item and persist state + log entry in a single transaction.
+
+        The interval is capped at ``max_interval`` (an interview date) and the ``max-interval`` setting,
+        whichever is lower; the cap used is logged with the answer. A lapse that reaches the
+        ``leech-threshold`` setting tags the item a leech and suspends it (the threshold is logged too,
+        so replay does the same)."""
         aware(now)
         rating = Rating(int(rating))
+        setting_cap = self.get_config("max-interval")
+        max_interval = setting_cap if max_interval is None else min(float(max_interval), float(setting_cap))
+        leech = int(self.get_config("leech-threshold"))
         with self.transaction() as conn:
             before = self._current(item_id)
             try:
@@ -193,6 +201,7 @@ class Store(ReviewLogReads):
                 raise DamagedRow(
                     "card_state", item_id, f"interval={before.interval!r} is too large to schedule"
                 ) from None
+            after = replaying.leech_check(before, after, leech)
             self._write_state(conn, card_id or item_id.split("#")[0], after)
             self._append(
                 conn,
@@ -206,8 +215,32 @@ class Store(ReviewLogReads):
                 elapsed_ms=elapsed_ms,
                 max_interval=max_interval,
                 source=source,
+                data={"leech": leech} if leech else None,
             )
         return after
+
+    def cram(
+        self, item_id: str, rating: Rating | int, now: datetime, *, card_id: str | None = None, elapsed_ms: int = 0
+    ) -> CardState:
+        """Log a cram answer ("study more" on a card that is not due): a ``cram`` event that changes no
+        scheduling state and stays out of retention statistics. Returns the (unchanged) state."""
+        aware(now)
+        rating = Rating(int(rating))
+        with self.transaction() as conn:
+            state = self._current(item_id)
+            self._append(
+                conn,
+                item_id=item_id,
+                card_id=card_id or item_id.split("#")[0],
+                kind="cram",
+                now=now,
+                before=state,
+                after=state,
+                rating=int(rating),
+                elapsed_ms=elapsed_ms,
+                source="cram",
+            )
+        return state
 
     def apply_rating(
         self,
@@ -272,14 +305,25 @@ class Store(ReviewLogReads):
 
     def undo_last(self, now: datetime, source: str = "review") -> str | None:
         """Undo the most recent not-yet-undone event from ``source``. Returns its item id."""
+        undone = self.undo_last_event(now, source)
+        return undone.item_id if undone is not None else None
+
+    def undo_last_event(self, now: datetime, source: str = "review") -> LogEntry | None:
+        """Undo the most recent not-yet-undone event from ``source``; returns that event (what was undone).
+
+        The item's state is then rebuilt by replaying its log without the undone event, so it always
+        equals what replay gives, even when later events from other sources (a drill's boost) exist."""
         aware(now)
         with self.transaction() as conn:
             row = last_undoable(conn, source)
             if row is None:
                 return None
             log_id, item_id, card_id, state_before = row
-            restored = checks.state_from_json(state_before, "review_log", log_id)
+            checks.state_from_json(state_before, "review_log", log_id)  # a damaged row is named, not replayed
             current = self._current(item_id)
+            rows = self.log_rows(item_id)
+            undone = next(LogEntry.from_row(r) for r in rows if r["id"] == log_id)
+            restored = self.replay(item_id, [r for r in rows if r["id"] != log_id], self.scheduler_name)
             self._write_state(conn, card_id, restored)
             self._append(
                 conn,
@@ -292,7 +336,7 @@ class Store(ReviewLogReads):
                 ref_id=log_id,
                 source=source,
             )
-        return item_id
+        return undone
 
     # ---- replay -------------------------------------------------------------
     replay = staticmethod(replaying.replay)
