@@ -97,6 +97,8 @@ def cmd_stats(args: argparse.Namespace, app: AppContext) -> int:
         return 0
     pct = lambda x: "-" if x is None else f"{x:.0%}"  # noqa: E731
     app.print(f"Reviews: {st.total_reviews} total; items seen {st.seen_items}/{st.total_items}")
+    if st.leeches:
+        app.print(f"Leeches: {st.leeches} suspended after too many lapses (rewrite them; Browse, state 'leech')")
     app.print(
         f"True retention (mature, interval >= 21d): {pct(st.true_retention)} over {st.mature_reviews} reviews; "
         f"young: {pct(st.young_retention)}"

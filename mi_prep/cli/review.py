@@ -14,8 +14,8 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from mi_prep.cli.terminal import EndOfInput, read_line
-from mi_prep.core.due_text import next_review_in, until
+from mi_prep.cli.terminal import EndOfInput, ask_rating, read_line, scope_problem
+from mi_prep.core.due_text import leech_note, until
 from mi_prep.core.review_grading import (
     choice_suggestion,
     coverage_suggestion,
@@ -36,15 +36,9 @@ def run_plain_review(
 ) -> int:
     for issue in app.decks.errors:
         app.print(f"! {issue}")
-    known = {d.id for d in app.decks.decks}
-    unknown = [d for d in deck_ids or () if d not in known]
-    if unknown:
-        app.print(f"unknown deck id(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        return 2
-    all_tags = {t for d, c in app.decks.cards() for t in app.decks.effective_tags(d, c)}
-    missing = [t for t in tags or () if t not in all_tags]
-    if missing:
-        app.print(f"no card has the tag(s) {', '.join(missing)}; tags in use: {', '.join(sorted(all_tags)[:30])}")
+    problem = scope_problem(app, deck_ids, tags)
+    if problem:
+        app.print(problem)
         return 2
     now = app.now()
     session = ReviewSession(app.store, app.decks, now, deck_ids=deck_ids, tags=tags)
@@ -60,6 +54,9 @@ def run_plain_review(
                     app.print(f"Nothing more right now; {until(nxt, now)} until the next learning card.")
                 else:
                     app.print("Congratulations! No more cards are due today.")
+                note = session.limit_note(now)
+                if note:
+                    app.print(note.replace("in Settings", "(mi-prep config set, or Settings in the TUI)"))
                 break
             c = session.counts(now)
             app.print(
@@ -89,10 +86,13 @@ def run_plain_review(
             if cmd == "q":
                 break
             if cmd == "u":
-                back = session.undo(app.now())
-                if back is not None and actions and actions.pop() == "answer":
+                undone = session.undo(app.now())
+                if undone is None:
+                    app.print("nothing to undo")
+                    continue
+                if actions and actions.pop() == "answer":
                     answered -= 1
-                app.print(f"undone: {back.item_id if back else 'nothing to undo'}")
+                app.print(undone.description + ("" if undone.item is not None else " (not in this session's decks)"))
                 continue
             if cmd == "s":
                 session.suspend(item, app.now())
@@ -130,21 +130,13 @@ def run_plain_review(
             if item.card.source:
                 app.print(f"source: {item.card.source}")
             pv = session.preview(item, app.now())
-            labels = "  ".join(f"{r.value} {r.label} ({format_interval(pv[r])})" for r in Rating)
-            while True:
-                raw = read_line(app, f"{labels}  [Enter = {suggested.value}]: ").strip()
-                if not raw:
-                    rating = suggested
-                    break
-                if raw in ("1", "2", "3", "4"):
-                    rating = Rating(int(raw))
-                    break
-                app.print("type 1, 2, 3 or 4")
+            shown = {r: format_interval(pv[r]) for r in Rating}  # the confirmation repeats these words
+            rating = ask_rating(app, "  ".join(f"{r.value} {r.label} ({shown[r]})" for r in Rating), suggested)
             elapsed = int((time.monotonic() - shown_at) * 1000)
             state = session.answer(item, rating, app.now(), elapsed_ms=elapsed)
             answered += 1
             actions.append("answer")
-            app.print(f"saved: {rating.label}; next in {next_review_in(state, app.now())}")
+            app.print(f"saved: {rating.label}; next in {shown[rating]}" + leech_note(state))
     except EndOfInput:
         pass
     app.print(f"\n{answered} answers saved.")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TextIO
+
+from mi_prep.core.scheduling import Rating
 
 if TYPE_CHECKING:  # pragma: no cover
     from mi_prep.context import AppContext
@@ -69,3 +72,27 @@ def read_line(app: AppContext, prompt: str) -> str:
     if not line:
         raise EndOfInput
     return line.rstrip("\n")
+
+
+def scope_problem(app: AppContext, deck_ids: Iterable[str] | None, tags: Iterable[str] | None) -> str | None:
+    """What is wrong with ``--deck``/``--tag`` (the known ids and tags listed), or None."""
+    known = {d.id for d in app.decks.decks}
+    unknown = [d for d in deck_ids or () if d not in known]
+    if unknown:
+        return f"unknown deck id(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+    all_tags = {t for d, c in app.decks.cards() for t in app.decks.effective_tags(d, c)}
+    missing = [t for t in tags or () if t not in all_tags]
+    if missing:
+        return f"no card has the tag(s) {', '.join(missing)}; tags in use: {', '.join(sorted(all_tags)[:30])}"
+    return None
+
+
+def ask_rating(app: AppContext, labels: str, suggested: Rating) -> Rating:
+    """Prompt ``labels [Enter = n]`` until 1-4 or Enter (the suggested rating) is typed."""
+    while True:
+        raw = read_line(app, f"{labels}  [Enter = {suggested.value}]: ").strip()
+        if not raw:
+            return suggested
+        if raw in ("1", "2", "3", "4"):
+            return Rating(int(raw))
+        app.print("type 1, 2, 3 or 4")

@@ -17,14 +17,14 @@ from mi_prep.core.due_text import due_cell
 from mi_prep.core.scheduling import CardState
 from mi_prep.core.session import ReviewItem
 
-STATES = ("new", "learning", "review", "suspended", "buried")
+STATES = ("new", "learning", "review", "suspended", "leech", "buried")
 SORT_KEYS = ("q", "deck", "tags", "state", "due", "ease", "lapses")
 
 
 def state_label(state: CardState | None, now: datetime) -> str:
-    """One of :data:`STATES` (suspended and buried first: they hide the phase)."""
+    """One of :data:`STATES` (suspended and buried first: they hide the phase; a suspended leech is "leech")."""
     if state is not None and state.suspended:
-        return "suspended"
+        return "leech" if state.leech else "suspended"
     if state is not None and state.buried_until is not None and state.buried_until > now:
         return "buried"
     if state is None or state.phase == "new":
@@ -58,6 +58,7 @@ class BrowseFilter:
             card = item.card
             hay = " ".join(
                 (item.item_id, card.front, card.back, " ".join(item.tags), " ".join(o.text for o in card.options))
+                + (("leech",) if state is not None and state.leech else ())
             ).lower()
             return all(word in hay for word in self.query.lower().split())
         return True

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mi_prep.core.scheduling import CardState, format_interval
+from mi_prep.core.scheduling import CardState, format_interval, shown_delta
 
 
 def until(when: datetime | None, now: datetime) -> str:
     """The interval from ``now`` to ``when``; ``-`` when there is no such time."""
-    return "-" if when is None else format_interval(when - now)
+    return "-" if when is None else format_interval(shown_delta(when, now))
 
 
 def next_review_in(state: CardState, now: datetime) -> str:
@@ -33,3 +33,13 @@ def due_cell(state: CardState | None, now: datetime) -> str:
     if state is None or state.due is None or state.phase == "new":
         return "-"
     return "now" if state.due <= now else until(state.due, now)
+
+
+def leech_note(state: CardState) -> str:
+    """After an answer that made the card a leech: what happened and what to do."""
+    if not (state.leech and state.suspended):
+        return ""
+    return (
+        f" - this card lapsed {state.lapses} times: tagged a leech and suspended "
+        "(rewrite it, then unsuspend it in Browse)"
+    )

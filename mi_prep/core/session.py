@@ -1,8 +1,16 @@
 """Review session: builds the queue, answers, undo, suspend, bury. The UI and `mi-prep review` drive it.
 
 Queue order (as in Anki): learning items whose step is due (or due within the learn-ahead
-window when nothing else is left), then review items due today, then new items. Daily limits
-(default 20 new / 200 reviews, Anki's defaults) count answers already given today.
+window, 20 minutes, when nothing else is left; also across the 04:00 day boundary), then review
+items due today, then new items. Daily limits (default 20 new / 200 reviews, Anki's defaults) count
+answers already given today; as in Anki, the review limit also caps new cards (new answers count
+toward it), so once it is reached nothing more is shown.
+
+Siblings (the two sides of a reverse card, the deletions of a cloze card) are buried for the rest
+of the study day once one of them is answered (new and review items, as Anki's "bury siblings"),
+so one never gives the next away; learning steps are not buried. This is read from today's log, so
+an undo un-buries them.
+
 Every answer goes to the store in one transaction before :meth:`ReviewSession.next_item`
 can return another item.
 """
@@ -17,7 +25,7 @@ from typing import Literal
 
 from mi_prep.core.deck import Card, DeckSet, LoadedDeck, render_cloze
 from mi_prep.core.scheduling import CardState, Rating, aware, get_scheduler, next_day_start, preview, study_day
-from mi_prep.core.store import Store
+from mi_prep.core.store import LogEntry, Store
 
 LEARN_AHEAD = timedelta(minutes=20)
 
@@ -78,12 +86,14 @@ def items_for(deckset: DeckSet) -> list[ReviewItem]:
 
 
 def interview_cap(store: Store, now: datetime) -> float | None:
-    """Days left until the configured interview date (``config set interview-date``), at least 1."""
+    """Days left until the configured interview date (``config set interview-date``), at least 1.
+
+    Counted in study days (before 04:00 it is still yesterday), so Home and the scheduler agree."""
     raw = store.get_config("interview-date")
     if not raw:
         return None
     day = date.fromisoformat(raw)
-    left = (day - now.date()).days
+    left = (day - study_day(now)).days
     return float(max(1, left))
 
 
@@ -98,17 +108,59 @@ class Counts:
         return self.new + self.learning + self.review
 
 
-def classify(state: CardState | None, now: datetime, day_end: datetime) -> str | None:
-    """'new' | 'learning' | 'review' (due today) | None (not due, suspended or buried)."""
+def classify(
+    state: CardState | None, now: datetime, day_end: datetime, learn_ahead: timedelta = LEARN_AHEAD
+) -> str | None:
+    """'new' | 'learning' | 'review' (due today) | None (not due, suspended or buried).
+
+    A learning step due within ``learn_ahead`` counts even when it falls after the day boundary
+    (an Again at 03:59:30 is due at 04:00:30: it belongs to this session, not tomorrow's)."""
     if state is None:
         return "new"
     if not state.available(now):
         return None
     if state.phase == "new":
         return "new"
-    if state.due is None or state.due >= day_end:
+    if state.due is None:
         return None
-    return "learning" if state.phase in ("learning", "relearning") else "review"
+    if state.phase in ("learning", "relearning"):
+        return "learning" if state.due < day_end or state.due <= now + learn_ahead else None
+    return "review" if state.due < day_end else None
+
+
+@dataclass(frozen=True)
+class Undone:
+    """What an undo took back, wherever it was answered."""
+
+    event: LogEntry
+    item: ReviewItem | None
+    """The item to show again, when it belongs to this session (else None: another deck or filter)."""
+    card_id: str
+    deck_name: str | None
+
+    @property
+    def item_id(self) -> str:
+        return self.event.item_id
+
+    @property
+    def short(self) -> str:
+        """A few words for a status line: "undone: Good on c-1"."""
+        what = Rating(self.event.rating).label if self.event.kind == "review" and self.event.rating else self.event.kind
+        return f"undone: {what} on {self.item_id}"
+
+    @property
+    def description(self) -> str:
+        """A sentence: "Undid the answer (Good) to card c-1 (deck Attention)"."""
+        what = {
+            "review": "the answer" + (f" ({Rating(self.event.rating).label})" if self.event.rating else ""),
+            "suspend": "the suspension of",
+            "bury": "the burying of",
+            "unsuspend": "the unsuspension of",
+        }.get(self.event.kind, f"the {self.event.kind} of")
+        to = " to" if self.event.kind == "review" else ""
+        where = f" (deck {self.deck_name})" if self.deck_name else ""
+        side = "" if self.item_id == self.card_id else f", side {self.item_id}"
+        return f"Undid {what}{to} card {self.card_id}{side}{where}"
 
 
 @dataclass
@@ -124,6 +176,9 @@ class ReviewSession:
     items: list[ReviewItem] = field(init=False)
     states: dict[str, CardState] = field(init=False)
     _undo: list[str] = field(init=False, default_factory=list)
+    _answered: dict[str, set[str]] = field(init=False, default_factory=dict)
+    """card id -> its items answered today (for burying siblings)."""
+    _answered_day: date | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         aware(self.now)
@@ -143,17 +198,35 @@ class ReviewSession:
 
     # ---- queue ---------------------------------------------------------------
     def _remaining_limits(self, now: datetime) -> tuple[int, int]:
+        """(new, reviews) still allowed today; new and review answers both count toward the review limit."""
         if self.new_limit is None or self.review_limit is None:  # __post_init__ sets both
             raise RuntimeError("ReviewSession limits are unset")
         done = self.store.today_counts(now)
-        return max(0, self.new_limit - done["new"]), max(0, self.review_limit - done["review"])
+        rev_left = max(0, self.review_limit - done["review"] - done["new"])
+        return min(max(0, self.new_limit - done["new"]), rev_left), rev_left
+
+    def _sibling_buried(self, item: ReviewItem, kind: str | None, now: datetime) -> bool:
+        """A new or review item whose sibling was answered today waits for the next study day."""
+        if kind not in ("new", "review"):
+            return False
+        day = study_day(now)
+        if self._answered_day != day:
+            self._answered = {}
+            for item_id, card_id in self.store.answered_on_study_day(now):
+                self._answered.setdefault(card_id, set()).add(item_id)
+            self._answered_day = day
+        return bool(self._answered.get(item.card.id, set()) - {item.item_id})
+
+    def _kind(self, item: ReviewItem, now: datetime, day_end: datetime) -> str | None:
+        kind = classify(self.states.get(item.item_id), now, day_end, self.learn_ahead)
+        return None if self._sibling_buried(item, kind, now) else kind
 
     def counts(self, now: datetime) -> Counts:
         """What is left today (new and review capped by the daily limits)."""
         day_end = next_day_start(now)
         c = Counts()
         for item in self.items:
-            kind = classify(self.states.get(item.item_id), now, day_end)
+            kind = self._kind(item, now, day_end)
             if kind == "new":
                 c.new += 1
             elif kind == "learning":
@@ -161,8 +234,8 @@ class ReviewSession:
             elif kind == "review":
                 c.review += 1
         new_left, rev_left = self._remaining_limits(now)
-        c.new = min(c.new, new_left)
         c.review = min(c.review, rev_left)
+        c.new = min(c.new, new_left, rev_left - c.review)
         return c
 
     def next_item(self, now: datetime) -> ReviewItem | None:
@@ -173,7 +246,7 @@ class ReviewSession:
         new: list[ReviewItem] = []
         for item in self.items:
             state = self.states.get(item.item_id)
-            kind = classify(state, now, day_end)
+            kind = self._kind(item, now, day_end)
             if kind == "new":
                 new.append(item)
             elif state is None or state.due is None:  # classify: only new items lack a due date
@@ -195,6 +268,20 @@ class ReviewSession:
             return learning[0][1]
         return None
 
+    def limit_note(self, now: datetime) -> str | None:
+        """Why cards are held back today, when a daily limit is what stops the queue (as Anki says it)."""
+        day_end = next_day_start(now)
+        kinds = [self._kind(item, now, day_end) for item in self.items]
+        new_left, rev_left = self._remaining_limits(now)
+        if "review" in kinds and rev_left == 0:
+            return (
+                f"Today's review limit ({self.review_limit}, new cards included) is reached; "
+                "raise reviews-per-day in Settings to go on."
+            )
+        if "new" in kinds and new_left == 0:
+            return f"Today's new-card limit ({self.new_limit}) is reached; raise new-per-day in Settings for more."
+        return None
+
     def next_learning_due(self, now: datetime) -> datetime | None:
         """When the next learning step comes due today (for "come back in 8 minutes")."""
         day_end = next_day_start(now)
@@ -203,7 +290,7 @@ class ReviewSession:
             for i in self.items
             if (s := self.states.get(i.item_id)) is not None
             and s.due is not None
-            and classify(s, now, day_end) == "learning"
+            and classify(s, now, day_end, self.learn_ahead) == "learning"
         ]
         return min(dues) if dues else None
 
@@ -231,6 +318,7 @@ class ReviewSession:
         )
         self.states[item.item_id] = new
         self._undo.append(item.item_id)
+        self._answered_day = None  # re-read today's answers (siblings) on the next queue build
         return new
 
     def suspend(self, item: ReviewItem, now: datetime) -> CardState:
@@ -249,17 +337,24 @@ class ReviewSession:
         self._undo.append(item.item_id)
         return self.states[item.item_id]
 
-    def undo(self, now: datetime) -> ReviewItem | None:
-        """Undo the last answer/suspend/bury (from any session, last first). Returns that item to show again."""
-        item_id = self.store.undo_last(now)
-        if item_id is None:
+    def undo(self, now: datetime) -> Undone | None:
+        """Undo the last answer/suspend/bury (from any session, last first): what was undone, and the item
+        to show again when it belongs to this session."""
+        event = self.store.undo_last_event(now)
+        if event is None:
             return None
+        item_id = event.item_id
         state = self.store.state(item_id)
         if state is not None:
             self.states[item_id] = state
         if self._undo and self._undo[-1] == item_id:
             self._undo.pop()
-        return self.by_id.get(item_id)
+        self._answered_day = None
+        item = self.by_id.get(item_id)
+        card_id = item_id.split("#")[0]
+        found = self.deckset.card_index().get(card_id)
+        deck = item.deck if item is not None else found[0] if found is not None else None
+        return Undone(event, item, card_id, deck.deck.name if deck is not None else None)
 
     def reload(self, deckset: DeckSet) -> None:
         """Swap in freshly loaded decks (file changed); states and history are kept by id."""

@@ -99,6 +99,8 @@ class Stats:
     total_items: int
     mastery_days: float = float(MATURE_DAYS)
     """The interval (days) at which an item counts fully toward mastery (see :func:`mastery_target`)."""
+    leeches: int = 0
+    """Items tagged leech (lapsed ``leech-threshold`` times) that are still suspended."""
 
 
 def compute(store: Store, deckset: DeckSet, now: datetime, days: int = 30, forecast_days: int = 30) -> Stats:
@@ -158,6 +160,7 @@ def compute(store: Store, deckset: DeckSet, now: datetime, days: int = 30, forec
             )
         )
     seen_items = sum(1 for i in item_ids if i in states and states[i].phase != "new")
+    leeches = sum(1 for i in item_ids if i in states and states[i].leech and states[i].suspended)
     return Stats(
         len(rows),
         reviews_per_day,
@@ -170,4 +173,5 @@ def compute(store: Store, deckset: DeckSet, now: datetime, days: int = 30, forec
         seen_items,
         len(item_ids),
         target,
+        leeches,
     )

@@ -81,7 +81,8 @@ def test_review_persists_across_restarts(tmp_path, decks):
 
 def test_review_undo_suspend_quit(tmp_path, decks):
     code, out = run(tmp_path, ["review"], stdin="\n3\nu\n\n4\ns\nq\n")
-    assert "undone: demo-a" in out and "suspended" in out and "1 answers saved." in out
+    assert "Undid the answer (Good) to card demo-a (deck Demo)" in out and "suspended" in out
+    assert "1 answers saved." in out
     from mi_prep.core.store import open_store
 
     store = open_store(tmp_path / "data")
