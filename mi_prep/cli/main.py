@@ -19,7 +19,13 @@ from mi_prep.cli.terminal import terminal_stream, tolerant_stdin
 from mi_prep.context import AppContext
 from mi_prep.core.locations import default_deck_paths
 
-PLUGIN_COMMANDS = ("mi_prep.cli.export", "mi_prep.cli.lab", "mi_prep.cli.drill", "mi_prep.cli.backup")
+PLUGIN_COMMANDS = (
+    "mi_prep.cli.cram",
+    "mi_prep.cli.export",
+    "mi_prep.cli.lab",
+    "mi_prep.cli.drill",
+    "mi_prep.cli.backup",
+)
 
 
 def cmd_review(args: argparse.Namespace, app: AppContext) -> int:
