@@ -1,4 +1,4 @@
-"""MiPrepApp: the Textual application (Home, Review, Browse, Stats, Export; Labs and Drill pushed lazily).
+"""MiPrepApp: the Textual application (Home, Review, Browse, Stats, Export, Settings; Labs and Drill pushed lazily).
 
 * ``MiPrepApp(ctx, clock=None)``: ``ctx`` is :class:`~mi_prep.context.AppContext` (store, deck
   paths); ``clock`` is a ``() -> aware datetime`` used for every ``now`` (default ``ctx.now``), so tests
@@ -40,6 +40,7 @@ PALETTE_COMMANDS: list[tuple[str, str, str]] = [
     ("Labs", "labs", "Hands-on interpretability labs (loads torch)"),
     ("Drill: mock interview", "drill", "A timed mock interview"),
     ("Export to Anki", "export", "Write an .apkg of chosen decks"),
+    ("Settings", "settings", "Scheduler, daily limits, interview date, time zone, theme and the other settings"),
     ("Toggle theme (dark / light)", "toggle_theme", "Switch between the dark and the light theme"),
     ("Reload decks", "reload_decks", "Read the deck files again"),
 ]
@@ -65,7 +66,10 @@ class MiPrepApp(App[int]):
     SUB_TITLE = "mechanistic interpretability interview prep"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {MiPrepCommands}
-    BINDINGS = [Binding("ctrl+t", "toggle_theme", "Theme"), Binding("f5", "reload_decks", "Reload decks", show=False)]
+    BINDINGS = [
+        Binding("ctrl+t", "toggle_theme", "Theme", show=False),  # also in Settings (o) and the palette
+        Binding("f5", "reload_decks", "Reload decks", show=False),
+    ]
 
     def __init__(
         self,
@@ -226,6 +230,12 @@ class MiPrepApp(App[int]):
 
         self._to_home()
         self.push_screen(ExportScreen())
+
+    def action_settings(self) -> None:
+        from mi_prep.tui.screens.settings import SettingsScreen
+
+        self._to_home()
+        self.push_screen(SettingsScreen())
 
     def _missing(self, what: str, module: str, exc: ImportError) -> None:
         if isinstance(exc, ModuleNotFoundError) and exc.name and module.startswith(exc.name):

@@ -53,19 +53,24 @@ def make_app(tmp_path: Path, clock: FakeClock, decks_dir: Path):
     return make
 
 
-def seed_history(store, deckset, clock: FakeClock, days: int = 40) -> None:
-    """Deterministic past reviews so heatmap, streak and stats have something to show."""
+def seed_history(store, deckset, clock: FakeClock, days: int = 120) -> None:
+    """Deterministic past reviews so heatmap, streak and stats have something to show: on most days the
+    first few items are answered when they are new or due (as a user would), so intervals grow."""
     from mi_prep.core.session import items_for
 
     items = items_for(deckset)
     start = clock.t - timedelta(days=days)
     for d in range(days):
-        if d % 3 == 1:
+        if d % 5 == 1:
             continue
         when = start + timedelta(days=d)
-        for k, item in enumerate(items[: 1 + d % 4]):
-            rating = 1 if (d + k) % 7 == 0 else 3
-            store.answer(item.item_id, rating, when + timedelta(minutes=k), card_id=item.card.id, elapsed_ms=4000)
+        for k, item in enumerate(items[: 3 + d % 4]):
+            state = store.state(item.item_id)
+            at = when + timedelta(minutes=k)
+            if state is not None and state.due is not None and state.due > at + timedelta(hours=12):
+                continue  # not due yet
+            rating = 1 if (d + k) % 11 == 0 else 3
+            store.answer(item.item_id, rating, at, card_id=item.card.id, elapsed_ms=4000)
 
 
 @pytest.fixture

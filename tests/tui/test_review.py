@@ -208,7 +208,7 @@ def test_explain_card_typed_answer_key_points_and_grade(make_app):
     asyncio.run(body())
 
 
-def test_cloze_front_hides_deletion_and_reverse(make_app):
+def test_cloze_front_hides_deletion_and_reverse(make_app, clock):
     async def body():
         app = make_app()
         async with app.run_test(size=(100, 34)) as pilot:
@@ -228,7 +228,18 @@ def test_cloze_front_hides_deletion_and_reverse(make_app):
             assert "[more features]" in md_text(s, "#answer")
             await pilot.press("3", "space")
             await pilot.pause()
-            assert s.item.item_id == "sup-def#c2"
+            # its sibling c2 is buried for the day (it would give c1 away)
+            assert s.item is None or s.item.card.id != "sup-def", s.item
+            await pilot.press("escape")
+            await pilot.pause()
+            # c2 on its own: the c1 text is shown, its own deletion hidden
+            clock.advance(days=1)
+            app.store.suspend("sup-def#c1", clock())
+            home.query_one("#decks").move_cursor(row=1)
+            await pilot.press("enter")
+            await pilot.pause()
+            s = app.screen
+            assert isinstance(s, ReviewScreen) and s.item.item_id == "sup-def#c2"
             assert "[...]" in md_text(s, "#question") and "more features" in md_text(s, "#question")
 
     asyncio.run(body())

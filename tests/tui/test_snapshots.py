@@ -177,3 +177,17 @@ def test_stats_sizes(snap_compare, app, size):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_settings_80x24(snap_compare, make_app):
+    app = make_app()
+    app.store.set_config("new-per-day", 12)
+
+    async def run_before(pilot):
+        await settle(pilot)
+        await pilot.press("o")
+        await settle(pilot)
+        await pilot.press("tab", *"abc", "enter")  # a refused value: its message beside the field
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

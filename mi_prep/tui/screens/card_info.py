@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Markdown, Static
 
-from mi_prep.core.scheduling import Rating, format_interval
+from mi_prep.core.scheduling import Rating, format_interval, shown_delta
 from mi_prep.core.session import ReviewItem, items_for
 from mi_prep.tui.screens.base import MiPrepModalScreen
 from mi_prep.tui.widgets.mathmd import math_markdown
@@ -60,7 +60,7 @@ class CardInfoScreen(MiPrepModalScreen[None]):
             due = state.due.astimezone(now.tzinfo) if state.due else None
             rel = ""
             if state.due:
-                rel = f" (in {format_interval(state.due - now)})" if state.due > now else " (due now)"
+                rel = f" (in {format_interval(shown_delta(state.due, now))})" if state.due > now else " (due now)"
             st.append(f"{state.phase.capitalize()}", style="bold")
             st.append(f"   due {due:%Y-%m-%d %H:%M}{rel}" if due else "   due -")
             st.append(f"   interval {state.interval:g}d   ease {state.ease:.0%}")
@@ -74,6 +74,10 @@ class CardInfoScreen(MiPrepModalScreen[None]):
             )
             if state.suspended:
                 st.append("   SUSPENDED", style="bold #ff5f5f")
+            if state.leech:
+                st.append(
+                    f"   LEECH (lapsed {state.lapses} times: rewrite the card, then unsuspend it)", style="bold #ff5f5f"
+                )
             if state.buried_until and state.buried_until > now:
                 st.append(
                     f"   buried until {state.buried_until.astimezone(now.tzinfo):%Y-%m-%d %H:%M}", style="bold #ffaf00"

@@ -43,6 +43,7 @@ class HomeScreen(MiPrepScreen[None]):
         Binding("b", "app.browse", "Browse"),
         Binding("s", "app.stats", "Stats"),
         Binding("x", "app.export", "Export"),
+        Binding("o", "app.settings", "Settings"),
         Binding("L", "run_due_lab", "Run due lab"),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -186,7 +187,7 @@ class HomeScreen(MiPrepScreen[None]):
         elif left == 0:
             msg = f"Interview today ({day.isoformat()}) — good luck!"
         else:
-            msg = f"Interview date {day.isoformat()} has passed (mi-prep config set interview-date ...)"
+            msg = f"Interview date {day.isoformat()} has passed (o: Settings to set a new one)"
         seen = f"  ·  items seen {stats.seen_items}/{stats.total_items}"
         box.update(Text(msg, style="bold") + Text(seen, style="dim"))
         box.remove_class("hidden")

@@ -163,7 +163,11 @@ class StatsScreen(MiPrepScreen[None]):
 
         summary = Text()
         summary.append(f"{st.total_reviews} reviews", style="bold")
-        summary.append(f" · items seen {st.seen_items}/{st.total_items}\n")
+        summary.append(f" · items seen {st.seen_items}/{st.total_items}")
+        if st.leeches:
+            summary.append(f" · {st.leeches} leech{'es' if st.leeches != 1 else ''} suspended", style="bold #ff5f5f")
+            summary.append(" (Browse, state 'leech')", style="dim")
+        summary.append("\n")
         summary.append("True retention ", style="bold")
         summary.append(f"(mature, interval ≥ {MATURE_DAYS}d): ")
         summary.append(_pct(st.true_retention), style="bold #5fd75f" if st.true_retention else "dim")

@@ -31,7 +31,14 @@ SORT_CYCLE = (None, "q", "deck", "tags", "state", "due", "ease", "lapses")
 TAGS_MIN_WIDTH = 100  # below this many columns the Tags column is dropped (the tag filter remains)
 QUESTION_MIN = 12
 ARROWS = {False: "↑", True: "↓"}
-STATE_STYLES = {"new": "#5fafff", "learning": "#ff5f5f", "review": "#5fd75f", "suspended": "#ffaf00", "buried": "dim"}
+STATE_STYLES = {
+    "new": "#5fafff",
+    "learning": "#ff5f5f",
+    "review": "#5fd75f",
+    "suspended": "#ffaf00",
+    "leech": "bold #ff5f5f",
+    "buried": "dim",
+}
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,9 @@ def choice_verdict(item: ReviewItem, order: Sequence[int], picked: int | None) -
     return text
 
 
-def done_message(scope: str, any_items: bool, next_learning: datetime | None, now: datetime) -> Text:
+def done_message(
+    scope: str, any_items: bool, next_learning: datetime | None, now: datetime, limit_note: str | None = None
+) -> Text:
     text = Text()
     text.append("Congratulations!\n\n", style="bold #5fd75f")
     if not any_items:
@@ -74,5 +76,9 @@ def done_message(scope: str, any_items: bool, next_learning: datetime | None, no
         )
     else:
         text.append("\nNo more cards are due today. Come back tomorrow.\n")
+    if limit_note:
+        text.append(f"\n{limit_note.replace('in Settings', 'in Settings (o on Home)')}\n", style="#ffaf00")
+    if any_items:
+        text.append("\nc: study more (cram cards that are not due, weakest first; schedules stay as they are)\n")
     text.append("\nEscape: Home    u: undo the last answer", style="dim")
     return text
