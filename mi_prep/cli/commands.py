@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from mi_prep.context import AppContext
-from mi_prep.core.settings import SETTINGS
+from mi_prep.core.settings import SETTINGS, saved_note
 
 
 def cmd_check(args: argparse.Namespace, app: AppContext) -> int:
@@ -72,6 +72,7 @@ def cmd_stats(args: argparse.Namespace, app: AppContext) -> int:
                     "total_reviews": st.total_reviews,
                     "true_retention": st.true_retention,
                     "young_retention": st.young_retention,
+                    "leeches": st.leeches,
                     "mastery_definition": MASTERY_HELP,
                     "mastery_days": st.mastery_days,
                     "retention_definition": RETENTION_HELP,
@@ -133,6 +134,9 @@ def cmd_config(args: argparse.Namespace, app: AppContext) -> int:
         for setting in SETTINGS.values():
             value = stored.get(setting.name, setting.default)
             note = "" if setting.name in stored else "  (default)"
+            if setting.name == "timezone" and value == "auto":
+                zone = app.zone()
+                note += f"  = {getattr(zone, 'key', zone)}"
             app.print(f"{setting.name} = {json.dumps(value)}{note}\n    {setting.doc}")
         for k, v in sorted(stored.items()):
             if k not in SETTINGS:
@@ -160,4 +164,9 @@ def cmd_config(args: argparse.Namespace, app: AppContext) -> int:
         return 0
     store.set_config(key, value)
     app.print(f"{key} = {json.dumps(value)}")
+    from mi_prep.core.scheduling import study_day
+
+    warning = saved_note(key, value, study_day(app.now()))
+    if warning:
+        app.print(f"note: {warning}")
     return 0

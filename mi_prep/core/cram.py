@@ -5,7 +5,8 @@ Which items can be crammed (:func:`crammable`): items seen before (a state exist
 :class:`~mi_prep.core.session.ReviewSession`). The deck and tag filters work as in review.
 
 Order: ``weakest`` puts the lowest predicted recall now first (:func:`predicted_recall`, the FSRS
-forgetting curve; ties: more lapses first, then lower ease); otherwise the soonest due first.
+forgetting curve, to the percent; ties: more Again answers, more lapses, lower ease first,
+:func:`weakness_key`); otherwise the soonest due first.
 
 Every answer is a ``cram`` event (:meth:`~mi_prep.core.store.Store.cram`): it changes no scheduling
 state and stays out of retention statistics. An item is shown once per session, unless answered
@@ -14,7 +15,7 @@ Again: it then comes back :data:`AGAIN_GAP` cards later (like Anki's cram "again
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -58,8 +59,20 @@ def is_crammable(state: CardState | None, now: datetime, day_end: datetime) -> b
     return state is not None and state.phase != "new" and state.available(now) and classify(state, now, day_end) is None
 
 
+def weakness_key(state: CardState, now: datetime, failures: int = 0) -> tuple[float, int, int, float]:
+    """Sort key, weakest first: predicted recall (to the percent, so cards answered minutes apart tie),
+    then more Again answers ever (a card failed five times while learning has no lapse yet), then more
+    lapses, then lower ease."""
+    return (round(predicted_recall(state, now), 2), -failures, -state.lapses, state.ease)
+
+
 def crammable(
-    items: Iterable[ReviewItem], states: dict[str, CardState], now: datetime, *, weakest: bool = False
+    items: Iterable[ReviewItem],
+    states: dict[str, CardState],
+    now: datetime,
+    *,
+    weakest: bool = False,
+    failures: Mapping[str, int] | None = None,
 ) -> list[ReviewItem]:
     """The items of ``items`` that can be crammed at ``now``, in cram order (see the module doc)."""
     day_end = next_day_start(aware(now))
@@ -67,7 +80,8 @@ def crammable(
         (n, i, states[i.item_id]) for n, i in enumerate(items) if is_crammable(states.get(i.item_id), now, day_end)
     ]
     if weakest:
-        picked.sort(key=lambda t: (predicted_recall(t[2], now), -t[2].lapses, t[2].ease, t[0]))
+        fails = failures or {}
+        picked.sort(key=lambda t: weakness_key(t[2], now, fails.get(t[1].item_id, 0)) + (t[0],))
     else:
         picked.sort(key=lambda t: (t[2].due is None, t[2].due or now, t[0]))
     return [i for _, i, _ in picked]
@@ -122,7 +136,10 @@ class CramSession:
         self.tags = list(self.tags) if self.tags else None
         self._scope(self.deckset)
         self.states = self.store.states()
-        self.queue = [i.item_id for i in crammable(self.items, self.states, self.now, weakest=self.weakest)]
+        fails = self.store.again_counts() if self.weakest else None
+        self.queue = [
+            i.item_id for i in crammable(self.items, self.states, self.now, weakest=self.weakest, failures=fails)
+        ]
 
     def _scope(self, deckset: DeckSet) -> None:
         """The items of ``deckset`` the deck and tag filters keep (as in review)."""

@@ -86,7 +86,8 @@ def items_for(deckset: DeckSet) -> list[ReviewItem]:
 
 
 def interview_cap(store: Store, now: datetime) -> float | None:
-    """Days left until the configured interview date (``config set interview-date``), at least 1.
+    """Days left until the configured interview date (``config set interview-date``), at least 1; None
+    when unset or once the date has passed (then intervals grow again).
 
     Counted in study days (before 04:00 it is still yesterday), so Home and the scheduler agree."""
     raw = store.get_config("interview-date")
@@ -94,7 +95,15 @@ def interview_cap(store: Store, now: datetime) -> float | None:
         return None
     day = date.fromisoformat(raw)
     left = (day - study_day(now)).days
-    return float(max(1, left))
+    return None if left < 0 else float(max(1, left))
+
+
+def interval_limit(store: Store, now: datetime) -> float:
+    """The longest interval an answer given at ``now`` may get: the ``max-interval`` setting, or the days
+    left to the interview when fewer. The buttons' preview and the answer both use it."""
+    setting = float(store.get_config("max-interval"))
+    cap = interview_cap(store, now)
+    return setting if cap is None else min(setting, cap)
 
 
 @dataclass
@@ -144,9 +153,9 @@ class Undone:
 
     @property
     def short(self) -> str:
-        """A few words for a status line: "undone: Good on c-1"."""
+        """A few words for a status line: "undone: Good on c-1" (the card id, as the other messages)."""
         what = Rating(self.event.rating).label if self.event.kind == "review" and self.event.rating else self.event.kind
-        return f"undone: {what} on {self.item_id}"
+        return f"undone: {what} on {self.card_id}"
 
     @property
     def description(self) -> str:
@@ -305,7 +314,7 @@ class ReviewSession:
     def preview(self, item: ReviewItem, now: datetime) -> dict[Rating, timedelta]:
         state = self.state(item)
         sched = self.store.scheduler() if state.phase == "new" else get_scheduler(state.scheduler)
-        return preview(sched, state, now, max_interval=interview_cap(self.store, now))
+        return preview(sched, state, now, max_interval=interval_limit(self.store, now))
 
     def answer(self, item: ReviewItem, rating: Rating | int, now: datetime, elapsed_ms: int = 0) -> CardState:
         new = self.store.answer(
@@ -314,7 +323,7 @@ class ReviewSession:
             now,
             card_id=item.card.id,
             elapsed_ms=max(0, int(elapsed_ms)),
-            max_interval=interview_cap(self.store, now),
+            max_interval=interval_limit(self.store, now),
         )
         self.states[item.item_id] = new
         self._undo.append(item.item_id)
@@ -362,13 +371,49 @@ class ReviewSession:
         self.__post_init__()
 
 
+def sibling_buried_ids(
+    store: Store, items: Iterable[ReviewItem], states: dict[str, CardState], now: datetime
+) -> set[str]:
+    """New or due review items held back today because a sibling was answered (see the module doc)."""
+    answered: dict[str, set[str]] = {}
+    for item_id, card_id in store.answered_on_study_day(now):
+        answered.setdefault(card_id, set()).add(item_id)
+    day_end = next_day_start(now)
+    return {
+        i.item_id
+        for i in items
+        if answered.get(i.card.id, set()) - {i.item_id}
+        and classify(states.get(i.item_id), now, day_end) in ("new", "review")
+    }
+
+
+def states_as_shown(
+    store: Store, items: Iterable[ReviewItem], states: dict[str, CardState], now: datetime
+) -> dict[str, CardState]:
+    """``states`` with the items whose sibling was answered today shown buried until the next study day
+    (for Browse and card info; nothing is stored: the burial is read from today's log)."""
+    items = list(items)
+    held = sibling_buried_ids(store, items, states, now)
+    if not held:
+        return states
+    until = next_day_start(now)
+    shown = dict(states)
+    for item_id in held:
+        base = states.get(item_id) or CardState(item_id, scheduler=store.scheduler_name)
+        shown[item_id] = base.evolve(buried_until=until)
+    return shown
+
+
 def due_by_deck(store: Store, deckset: DeckSet, now: datetime) -> dict[str, Counts]:
-    """Per-deck counts of new (uncapped), learning and review items due today."""
+    """Per-deck counts of new (uncapped), learning and review items due today (siblings held back today
+    left out, as the review queue leaves them out)."""
     states = store.states()
     day_end = next_day_start(now)
     out: dict[str, Counts] = {d.id: Counts() for d in deckset.decks}
-    for item in items_for(deckset):
-        kind = classify(states.get(item.item_id), now, day_end)
+    items = items_for(deckset)
+    held = sibling_buried_ids(store, items, states, now)
+    for item in items:
+        kind = None if item.item_id in held else classify(states.get(item.item_id), now, day_end)
         if kind:
             c = out[item.deck.id]
             setattr(c, kind, getattr(c, kind) + 1)

@@ -41,7 +41,7 @@ def _per_day_text(text: str) -> int:
     try:
         n = int(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not a whole number (e.g. 20)") from None
+        raise ValueError(f"{text!r} is not a whole number (e.g. 20 new or 200 reviews)") from None
     if not 0 <= n <= MAX_PER_DAY:
         raise ValueError(f"must be between 0 and {MAX_PER_DAY}")
     return n
@@ -58,7 +58,7 @@ def _iso_date_text(text: str) -> str:
             raise ValueError
         return date.fromisoformat(t).isoformat()
     except ValueError:
-        raise ValueError(f"{text!r} is not a date like 2026-12-15 (YYYY-MM-DD)") from None
+        raise ValueError(f"{text!r} is not a valid date like 2026-12-15 (YYYY-MM-DD; none clears it)") from None
 
 
 def _iso_day(v: Any) -> bool:
@@ -98,9 +98,14 @@ def _zone_text(text: str) -> str:
     t = text.strip()
     if t.lower() == "auto":
         return "auto"
-    if not zone_exists(t):
-        raise ValueError(f"{t!r} is not an IANA time zone (e.g. Europe/Berlin, America/New_York) or auto")
-    return t
+    if zone_exists(t):
+        return t
+    from zoneinfo import available_timezones
+
+    same = [z for z in available_timezones() if z.lower() == t.lower()]
+    if same:  # europe/berlin -> Europe/Berlin
+        return same[0]
+    raise ValueError(f"{t!r} is not an IANA time zone (e.g. Europe/Berlin, America/New_York) or auto")
 
 
 def zone_exists(name: Any) -> bool:
@@ -185,7 +190,7 @@ _ALL = (
     Setting(
         "timezone",
         "auto",
-        "your IANA time zone (e.g. Europe/Berlin) for study days, which start at 04:00; auto: the system's",
+        "your IANA time zone (e.g. Europe/Berlin) for study days, which start at 04:00; auto uses the system's zone",
         _zone_text,
         lambda v: v == "auto" or zone_exists(v),
         "not auto or an IANA time zone like Europe/Berlin",
@@ -234,3 +239,12 @@ def stored_problem(key: str, text: Any) -> str | None:
     except (TypeError, ValueError):
         return "not JSON"
     return value_problem(key, value)
+
+
+def saved_note(key: str, value: Any, today: date) -> str | None:
+    """A warning worth showing after ``key`` was set to ``value`` (both frontends), or None."""
+    if key == "interview-date" and isinstance(value, str) and _iso_day(value) and date.fromisoformat(value) < today:
+        return "that date has passed, so it caps no interval (set your next interview date)"
+    if key == "max-interval" and isinstance(value, int) and value < 21:
+        return "below 21 days no card can become mature (Stats counts mastery at this cap instead)"
+    return None

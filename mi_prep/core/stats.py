@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.scheduling import CardState, study_day
-from mi_prep.core.session import interview_cap, items_for
+from mi_prep.core.session import interval_limit, items_for
 from mi_prep.core.store import ReviewRecord, Store
 
 MATURE_DAYS = 21
@@ -28,12 +28,13 @@ MATURE_DAYS = 21
 
 
 def interview_cap_note(mastery_days: float) -> str | None:
-    """The sentence both frontends add under the mastery help while an interview date caps intervals."""
+    """The sentence both frontends add under the mastery help while an interview date (or a low
+    ``max-interval``) caps intervals below 21 days."""
     if mastery_days >= MATURE_DAYS:
         return None
     return (
-        f"Until your interview the scheduler caps intervals at {mastery_days:g} day(s), so a card counts "
-        f"fully at {mastery_days:g} day(s) ('mature' counts those cards)."
+        f"The scheduler caps intervals at {mastery_days:g} day(s) now (your interview date or max-interval), "
+        f"so a card counts fully at {mastery_days:g} day(s) ('mature' counts those cards)."
     )
 
 
@@ -48,9 +49,9 @@ RETENTION_HELP = "Retention is the share of a topic's reviews answered Hard, Goo
 
 
 def mastery_target(store: Store, now: datetime) -> float:
-    """The interval (days) at which an item counts fully: 21, or the days left to the interview if fewer."""
-    cap = interview_cap(store, now)
-    return float(MATURE_DAYS) if cap is None else min(float(MATURE_DAYS), cap)
+    """The interval (days) at which an item counts fully: 21, or the interval cap (days left to the
+    interview, ``max-interval``) if lower."""
+    return min(float(MATURE_DAYS), interval_limit(store, now))
 
 
 def item_mastery(state: CardState | None, target: float = MATURE_DAYS) -> float:
@@ -127,6 +128,8 @@ def compute(store: Store, deckset: DeckSet, now: datetime, days: int = 30, forec
         if item_id not in item_ids or s.phase == "new" or s.due is None or s.suspended:
             continue
         d = max(study_day(s.due, now.tzinfo), today)
+        if s.buried_until is not None and s.buried_until > now:  # buried: back on the day the bury ends
+            d = max(d, study_day(s.buried_until, now.tzinfo))
         if d <= horizon:
             forecast_counter[d] += 1
     forecast = [

@@ -133,6 +133,20 @@ def test_weakest_ties_more_lapses_then_lower_ease(tmp_path):
     assert [i.item_id for i in crammable(items, states, T0, weakest=True)] == ["d-c3", "d-c1", "d-c2", "d-c0"]
 
 
+def test_weakest_puts_cards_failed_while_learning_first(tmp_path, store):
+    """Answered minutes apart with the same interval, predicted recall ties; the card failed five
+    times (no lapse yet: it was still learning) comes first."""
+    make_deck(tmp_path, 3)
+    store.answer("d-c0", Rating.GOOD, T0 - 2 * HOUR)
+    for k in range(5):
+        store.answer("d-c1", Rating.AGAIN, T0 - 2 * HOUR + timedelta(minutes=1 + k))
+    store.answer("d-c1", Rating.GOOD, T0 - 2 * HOUR + timedelta(minutes=7))
+    store.answer("d-c2", Rating.GOOD, T0 - 2 * HOUR + timedelta(minutes=8))
+    assert store.state("d-c1").lapses == 0  # type: ignore[union-attr]
+    assert store.again_counts() == {"d-c1": 5}
+    assert CramSession(store, decks(tmp_path), T0, weakest=True).queue[0] == "d-c1"
+
+
 # ---- answers -------------------------------------------------------------------------------------
 
 

@@ -463,3 +463,57 @@ def test_a_leech_shows_in_browse_and_stats(tmp_path):
     assert compute(store, decks, now).leeches == 0 and BrowseFilter(query="leech").matches(
         item, store.state("a-c0"), now
     )
+
+
+def test_a_lab_failed_many_times_is_not_a_leech():
+    """Labs are rated from a fresh run's score; failing one 8 times must not suspend it."""
+    store = Store(":memory:")
+    store.apply_rating("lab:x", Rating.GOOD, JUNE)
+    for k in range(10):
+        when = JUNE + timedelta(days=3 * (k + 1))
+        store.apply_rating("lab:x", Rating.AGAIN, when)
+        store.apply_rating("lab:x", Rating.GOOD, when + timedelta(days=1, hours=1))
+    state = store.state("lab:x")
+    assert state is not None and state.lapses >= 8 and not state.leech and not state.suspended
+    assert store.replay_item("lab:x") == state
+
+
+def test_buttons_show_the_interval_the_max_interval_setting_allows(tmp_path):
+    """The preview used to ignore max-interval: 'Good 15d' was shown and 10 days saved."""
+    write_deck(tmp_path, "a", 1)
+    s = session(tmp_path, JUNE)
+    s.store.set_config("max-interval", 10)
+    now = graduate(s.store, "a-c0", JUNE, 2)  # interval 6
+    s = session(tmp_path, now + timedelta(days=6))
+    [item] = s.items
+    when = now + timedelta(days=6)
+    shown = s.preview(item, when)
+    saved = s.answer(item, Rating.GOOD, when)
+    assert shown[Rating.GOOD] == timedelta(days=10) and saved.interval == 10
+
+
+def test_a_past_interview_date_caps_nothing(tmp_path):
+    from mi_prep.core.session import interval_limit, interview_cap
+    from mi_prep.core.settings import saved_note
+
+    store = open_store(tmp_path / "data")
+    store.set_config("interview-date", "2026-05-01")
+    assert interview_cap(store, JUNE) is None and interval_limit(store, JUNE) == MAX_INTERVAL_DAYS
+    assert saved_note("interview-date", "2026-05-01", study_day(JUNE)) is not None
+    assert saved_note("interview-date", "2026-07-01", study_day(JUNE)) is None
+
+
+def test_siblings_held_back_today_show_as_buried_and_leave_the_deck_counts(tmp_path):
+    from mi_prep.core.browse import state_label
+    from mi_prep.core.session import due_by_deck, states_as_shown
+
+    write_sibling_deck(tmp_path)
+    s = session(tmp_path, JUNE)
+    first = s.next_item(JUNE)
+    assert first is not None
+    s.answer(first, Rating.GOOD, JUNE)
+    decks = load_decks(tmp_path)
+    shown = states_as_shown(s.store, s.items, s.store.states(), JUNE)
+    sibling = next(i for i in s.items if i.card.id == first.card.id and i.item_id != first.item_id)
+    assert state_label(shown[sibling.item_id], JUNE) == "buried"
+    assert due_by_deck(s.store, decks, JUNE)["s"].new == s.counts(JUNE).new

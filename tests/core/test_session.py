@@ -161,12 +161,14 @@ def test_interview_cap_limits_intervals(tmp_path):
     s.store.set_config("interview-date", "2026-06-05")
     assert interview_cap(s.store, T0) == 4
     now = T0
-    for _ in range(4):
+    for _ in range(3):
         item = s.next_item(now)
+        cap = interview_cap(s.store, now)
         st = s.answer(item, Rating.EASY, now)
-        assert st.interval <= max(1, interview_cap(s.store, now))
+        assert cap is not None and st.interval <= cap
         now = st.due
-    assert interview_cap(s.store, T0 + timedelta(days=30)) == 1
+    assert interview_cap(s.store, datetime(2026, 6, 5, 12, 0, tzinfo=T0.tzinfo)) == 1  # the day itself
+    assert interview_cap(s.store, T0 + timedelta(days=30)) is None  # over: intervals grow again
 
 
 def test_streak(tmp_path):

@@ -264,7 +264,10 @@ def test_every_setting_has_a_row_with_its_doc_value_and_editor(make_app):
                 label = text_of(s.query_one(f"#value-{name}"))
                 if name == "theme":
                     value = app.theme
-                assert label == shown(value) + ("" if stored else " (default)"), name
+                expected = shown(value) + ("" if stored else " (default)")
+                if name == "timezone" and value == "auto":  # auto also says which zone it found
+                    expected += f" = {getattr(app.ctx.zone(), 'key', app.ctx.zone())}"
+                assert label == expected, name
                 if s.choices(name) is not None:
                     assert isinstance(editor, Select) and editor.value == value
                 else:

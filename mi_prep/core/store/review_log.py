@@ -190,6 +190,14 @@ class ReviewLogReads:
         counts = dict(rows)
         return {"new": counts.get("new", 0), "review": counts.get("review", 0), "total": sum(counts.values())}
 
+    def again_counts(self) -> dict[str, int]:
+        """How many times each item was answered Again in review (not undone; cram answers left out)."""
+        rows = self.db.execute(
+            f"SELECT item_id, COUNT(*) FROM review_log WHERE kind = 'review' AND rating = 1 AND {NOT_UNDONE} "
+            "GROUP BY item_id"
+        ).fetchall()
+        return {item_id: int(n) for item_id, n in rows}
+
     def answered_on_study_day(self, now: datetime) -> list[tuple[str, str]]:
         """(item_id, card_id) of the items answered in review (not undone) during ``now``'s study day."""
         rows = self.db.execute(

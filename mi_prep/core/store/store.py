@@ -179,18 +179,19 @@ class Store(ReviewLogReads):
         elapsed_ms: int = 0,
         max_interval: float | None = None,
         source: str = "review",
+        leeches: bool = True,
     ) -> CardState:
         """Grade one item and persist state + log entry in a single transaction.
 
         The interval is capped at ``max_interval`` (an interview date) and the ``max-interval`` setting,
         whichever is lower; the cap used is logged with the answer. A lapse that reaches the
         ``leech-threshold`` setting tags the item a leech and suspends it (the threshold is logged too,
-        so replay does the same)."""
+        so replay does the same; ``leeches=False`` for items that are not cards, such as labs)."""
         aware(now)
         rating = Rating(int(rating))
         setting_cap = self.get_config("max-interval")
         max_interval = setting_cap if max_interval is None else min(float(max_interval), float(setting_cap))
-        leech = int(self.get_config("leech-threshold"))
+        leech = int(self.get_config("leech-threshold")) if leeches else 0
         with self.transaction() as conn:
             before = self._current(item_id)
             try:
@@ -251,9 +252,17 @@ class Store(ReviewLogReads):
         source: str = "lab",
         max_interval: float | None = None,
     ) -> CardState:
-        """Schedule a non-card item (a lab, ``lab:NAME``) from a computed rating."""
+        """Schedule a non-card item (a lab, ``lab:NAME``) from a computed rating (never a leech: a lab's
+        score is computed from a fresh run, so a lab is not suspended for failing)."""
         return self.answer(
-            item_id, rating, now, card_id=item_id, elapsed_ms=elapsed_ms, source=source, max_interval=max_interval
+            item_id,
+            rating,
+            now,
+            card_id=item_id,
+            elapsed_ms=elapsed_ms,
+            source=source,
+            max_interval=max_interval,
+            leeches=False,
         )
 
     def _event(

@@ -29,7 +29,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 from mi_prep.core.browse import BrowseFilter, schedule_cells, sort_items
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.scheduling import CardState
-from mi_prep.core.session import ReviewItem, items_for
+from mi_prep.core.session import ReviewItem, items_for, states_as_shown
 from mi_prep.tui.editor import open_in_editor
 from mi_prep.tui.screens.base import MiPrepScreen
 from mi_prep.tui.storage import guarded
@@ -110,7 +110,8 @@ class BrowseScreen(MiPrepScreen[None]):
     def load(self) -> None:
         self.items = items_for(self.mi_app.deckset)
         self.by_id = {i.item_id: i for i in self.items}
-        self.states = self.mi_app.store.states()
+        store = self.mi_app.store
+        self.states = states_as_shown(store, self.items, store.states(), self.mi_app.now())
         self.query_one(BrowseFilters).set_choices(self.mi_app.deckset, sorted({t for i in self.items for t in i.tags}))
         self.refresh_table()
 

@@ -11,7 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Markdown, Static
 
 from mi_prep.core.scheduling import Rating, format_interval, shown_delta
-from mi_prep.core.session import ReviewItem, items_for
+from mi_prep.core.session import ReviewItem, items_for, states_as_shown
 from mi_prep.tui.screens.base import MiPrepModalScreen
 from mi_prep.tui.widgets.mathmd import math_markdown
 
@@ -44,7 +44,9 @@ class CardInfoScreen(MiPrepModalScreen[None]):
         app = self.mi_app
         now = app.now()
         item = self._item()
-        state = app.store.state(self.item_id)
+        stored = app.store.state(self.item_id)
+        known = {self.item_id: stored} if stored is not None else {}
+        state = states_as_shown(app.store, [item] if item else [], known, now).get(self.item_id)  # sibling burial
         events = app.store.history(self.item_id)
         title = Text(f"Card info · {self.item_id}", style="bold")
         if item is not None:

@@ -25,8 +25,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
 from textual.widgets import Button, Footer, Header, Input, Select, Static
 
+from mi_prep.core.scheduling import study_day
 from mi_prep.core.scheduling.registry import SCHEDULERS
-from mi_prep.core.settings import SETTINGS, Setting
+from mi_prep.core.settings import SETTINGS, Setting, saved_note
 from mi_prep.tui.screens.base import MiPrepScreen
 from mi_prep.tui.storage import guarded
 from mi_prep.tui.widgets.confirm import Confirm
@@ -91,7 +92,11 @@ class SettingRow(Horizontal):
 
     def show_value(self) -> None:
         label = self.query_one(f"#value-{self.setting.name}", Static)
-        label.update(Text(shown(self.current) + ("" if self.stored else " (default)")))
+        text = shown(self.current) + ("" if self.stored else " (default)")
+        if self.setting.name == "timezone" and self.current == "auto":  # say which zone auto found
+            zone = self.app.ctx.zone()  # type: ignore[attr-defined]
+            text += f" = {getattr(zone, 'key', zone)}"
+        label.update(Text(text))
 
     def set_value(self, value: Any, stored: bool) -> None:
         """The value now in the store: shown in the head and in the editor."""
@@ -115,7 +120,7 @@ class SettingRow(Horizontal):
         msg.set_class(ok, "-ok")
         msg.set_class(not ok, "-error")
         self.editor.set_class(not ok, "-invalid")
-        if ok:
+        if ok and "note:" not in text:  # a warning stays until the next save
             self._clear_timer = self.set_timer(SAVED_SECONDS, self.clear_message)
         self.call_after_refresh(msg.scroll_visible, animate=False)  # an error below the fold is not missed
 
@@ -247,6 +252,8 @@ class SettingsScreen(MiPrepScreen[None]):
         """Store ``value`` (None: back to the default) and show it; a refused value is shown as an error."""
         row = self.row(name)
         store = self.mi_app.store
+        if value == SETTINGS[name].default:
+            value = None  # the default itself: stored as "not set", so the row says "(default)"
         try:
             ok, _ = guarded(self.mi_app, store.set_config, name, value)
         except ValueError as exc:  # the store refused it (a value the parser let through)
@@ -256,12 +263,13 @@ class SettingsScreen(MiPrepScreen[None]):
             row.message("not saved: the database refused it (see the notice); Enter tries again", ok=False)
             return False
         if name == "timezone":
-            forget = getattr(self.mi_app.ctx, "forget_zone", None)
-            if forget is not None:
-                forget()
+            self.mi_app.ctx.forget_zone()
         current, stored = self.stored(name)
         row.set_value(current, stored)
-        row.message("saved" if value is not None else "reset to the default", ok=True)
+        note = saved_note(name, value, study_day(self.mi_app.now()))
+        row.message(
+            f"saved - note: {note}" if note else "saved" if value is not None else "reset to the default", ok=True
+        )
         return True
 
     def ask_scheduler(self, name: str) -> None:

@@ -37,6 +37,7 @@ class AnswerBar(Horizontal):
         show = self.query_one("#show", Button)
         show.label = label
         show.remove_class("hidden")
+        show.refresh(layout=True)  # a label set while hidden keeps the old width otherwise (cut off)
         self.query(".rate").add_class("hidden")
 
     def show_ratings(self, preview: Mapping[Rating, timedelta], suggested: Rating | None) -> None:

@@ -80,5 +80,5 @@ def done_message(
         text.append(f"\n{limit_note.replace('in Settings', 'in Settings (o on Home)')}\n", style="#ffaf00")
     if any_items:
         text.append("\nc: study more (cram cards that are not due, weakest first; schedules stay as they are)\n")
-    text.append("\nEscape: Home    u: undo the last answer", style="dim")
+    text.append("\nEscape: Home    u: undo the last action", style="dim")
     return text
