@@ -42,7 +42,8 @@ def _report_deck_errors(app: AppContext) -> None:
 
 
 def cmd_due(args: argparse.Namespace, app: AppContext) -> int:
-    from mi_prep.core.session import ReviewSession, due_by_deck
+    from mi_prep.core.session import ReviewSession
+    from mi_prep.core.today import due_by_deck
 
     _report_deck_errors(app)
     now = app.now()

@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from mi_prep.core.questions import Grade
-from mi_prep.core.session import lab_item_id
 from mi_prep.core.store import lab_runs
+from mi_prep.core.today import lab_item_id
 from mi_prep.lab.api import LabResult
 from mi_prep.lab.runner import LabRun, rating_for
 

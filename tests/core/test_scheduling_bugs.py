@@ -13,8 +13,9 @@ import pytest
 from mi_prep.core.deck import load_decks
 from mi_prep.core.scheduling import Rating, study_day
 from mi_prep.core.scheduling.model import MAX_INTERVAL_DAYS
-from mi_prep.core.session import ReviewSession, streak
+from mi_prep.core.session import ReviewSession
 from mi_prep.core.store import Store, open_store
+from mi_prep.core.today import streak
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -505,7 +506,7 @@ def test_a_past_interview_date_caps_nothing(tmp_path):
 
 def test_siblings_held_back_today_show_as_buried_and_leave_the_deck_counts(tmp_path):
     from mi_prep.core.browse import state_label
-    from mi_prep.core.session import due_by_deck, states_as_shown
+    from mi_prep.core.today import due_by_deck, states_as_shown
 
     write_sibling_deck(tmp_path)
     s = session(tmp_path, JUNE)

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from mi_prep.core.scheduling import CardState, Rating, next_day_start
 from mi_prep.core.scheduling.model import MAX_INTERVAL_DAYS
-from mi_prep.core.session import streak
 from mi_prep.core.store import Store
+from mi_prep.core.today import streak
 
 DST_CHANGES = {
     "Europe/Berlin": (date(2026, 3, 29), date(2026, 10, 25)),

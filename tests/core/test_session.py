@@ -7,8 +7,9 @@ from pathlib import Path
 
 from mi_prep.core.deck import load_decks
 from mi_prep.core.scheduling import Rating
-from mi_prep.core.session import ReviewSession, due_by_deck, interview_cap, items_for, streak
+from mi_prep.core.session import ReviewSession, interview_cap, items_for
 from mi_prep.core.store import open_store
+from mi_prep.core.today import due_by_deck, streak
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 

@@ -29,7 +29,8 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 from mi_prep.core.browse import BrowseFilter, schedule_cells, sort_items
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.scheduling import CardState
-from mi_prep.core.session import ReviewItem, items_for, states_as_shown
+from mi_prep.core.session import ReviewItem, items_for
+from mi_prep.core.today import states_as_shown
 from mi_prep.tui.editor import open_in_editor
 from mi_prep.tui.screens.base import MiPrepScreen
 from mi_prep.tui.storage import guarded

@@ -11,7 +11,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Markdown, Static
 
 from mi_prep.core.scheduling import Rating, format_interval, shown_delta
-from mi_prep.core.session import ReviewItem, items_for, states_as_shown
+from mi_prep.core.session import ReviewItem, items_for
+from mi_prep.core.today import states_as_shown
 from mi_prep.tui.screens.base import MiPrepModalScreen
 from mi_prep.tui.widgets.mathmd import math_markdown
 

@@ -18,8 +18,9 @@ from textual.widgets.button import ButtonVariant
 
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.scheduling import study_day
-from mi_prep.core.session import ReviewSession, due_by_deck, due_labs, streak
+from mi_prep.core.session import ReviewSession
 from mi_prep.core.stats import MATURE_DAYS, compute
+from mi_prep.core.today import due_by_deck, due_labs, streak
 from mi_prep.tui.screens.base import MiPrepScreen
 from mi_prep.tui.widgets.heatmap import Heatmap
 from mi_prep.tui.widgets.mastery_bar import bar, mastery_style

@@ -28,7 +28,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, OptionList
 from mi_prep.core.due_text import lab_due_text
 from mi_prep.core.questions import FreeText, Grade, MultipleChoice, Question
 from mi_prep.core.scheduling import Rating
-from mi_prep.core.session import lab_item_id
+from mi_prep.core.today import lab_item_id
 from mi_prep.lab.api import Lab
 from mi_prep.tui.messages import LabFinished
 from mi_prep.tui.widgets.confirm import Confirm
