@@ -18,18 +18,11 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from mi_prep.cli.terminal import EndOfInput, ask_rating, read_line, scope_problem
+from mi_prep.cli.card_prompt import ask_front, show_back
+from mi_prep.cli.terminal import EndOfInput, ask_rating, scope_problem
 from mi_prep.core.cram import EMPTY_TEXTS, CramSession, cram_outcome
-from mi_prep.core.review_grading import (
-    choice_suggestion,
-    coverage_suggestion,
-    is_choice,
-    key_point_coverage,
-    picked_option,
-    takes_typed_answer,
-)
+from mi_prep.core.review_grading import is_choice
 from mi_prep.core.scheduling import Rating
-from mi_prep.core.session import ReviewItem
 
 if TYPE_CHECKING:  # pragma: no cover
     from mi_prep.context import AppContext
@@ -56,58 +49,6 @@ def cmd_cram(args: argparse.Namespace, app: AppContext) -> int:
 
 def _ask_rating(app: AppContext, suggested: Rating) -> Rating:
     return ask_rating(app, "  ".join(f"{r.value} {r.label} ({cram_outcome(r)})" for r in Rating), suggested)
-
-
-def _show_back(app: AppContext, item: ReviewItem, order: list[int], cmd: str, typed: str) -> Rating:
-    """Print the answer side (as review does); returns the suggested rating."""
-    app.print("-" * 40)
-    suggested = Rating.GOOD
-    if is_choice(item):
-        right = item.card.correct_index
-        picked = picked_option(order, cmd)
-        suggested = choice_suggestion(item, picked)
-        app.print(
-            ("Correct: " if picked == right else "Wrong. Answer: ")
-            + f"{order.index(right) + 1}. {item.card.options[right].text}"
-        )
-        for pos, idx in enumerate(order, 1):
-            if item.card.options[idx].why:
-                app.print(f"  {pos}. {item.card.options[idx].why}")
-        if item.card.back:
-            app.print(item.card.back)
-    elif takes_typed_answer(item):
-        app.print("Model answer:\n" + item.card.back)
-        cov = key_point_coverage(item, typed)
-        app.print("Key points (x = found in your answer):")
-        for hit, kp in zip(cov, item.card.key_points):
-            app.print(f"  [{'x' if hit else ' '}] {kp.text}")
-        suggested = coverage_suggestion(cov)
-    else:
-        app.print(item.answer())
-    if item.card.source:
-        app.print(f"source: {item.card.source}")
-    return suggested
-
-
-def _ask_front(app: AppContext, item: ReviewItem, order: list[int]) -> tuple[str, str]:
-    """Show the question and read the reply: (command or chosen number, typed answer)."""
-    app.print(item.question())
-    if is_choice(item):
-        for pos, idx in enumerate(order, 1):
-            app.print(f"  {pos}. {item.card.options[idx].text}")
-        return read_line(app, "your choice (number; u undo, q quit): ").strip().lower(), ""
-    if takes_typed_answer(item):
-        app.print("(type your answer; an empty line ends it; or u/q alone)")
-        lines: list[str] = []
-        while True:
-            line = read_line(app, "> " if lines else "answer> ")
-            if not line.strip():
-                break
-            lines.append(line)
-        typed = "\n".join(lines)
-        cmd = typed.strip().lower() if len(lines) == 1 and typed.strip().lower() in ("u", "q") else ""
-        return cmd, typed
-    return read_line(app, "Enter to show the answer (u undo, q quit): ").strip().lower(), ""
 
 
 def run_plain_cram(
@@ -138,14 +79,14 @@ def run_plain_cram(
             app.print(f"\n[cram · {c.left} left · {c.crammed} crammed]  {item.deck.deck.name}  ({item.card.id})")
             shown_at = time.monotonic()
             order = session.option_order(item) if is_choice(item) else []
-            cmd, typed = _ask_front(app, item, order)
+            cmd, typed = ask_front(app, item, order, ("u", "q"), "u undo, q quit")
             if cmd == "q":
                 break
             if cmd == "u":
                 back = session.undo(app.now())
                 app.print(f"undone: {back.item_id}" if back else "nothing to undo in this cram session")
                 continue
-            rating = _ask_rating(app, _show_back(app, item, order, cmd, typed))
+            rating = _ask_rating(app, show_back(app, item, order, cmd, typed))
             elapsed = int((time.monotonic() - shown_at) * 1000)
             session.answer(item, rating, app.now(), elapsed_ms=elapsed)
             if rating == Rating.AGAIN:

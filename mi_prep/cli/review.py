@@ -14,16 +14,10 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from mi_prep.cli.terminal import EndOfInput, ask_rating, read_line, scope_problem
+from mi_prep.cli.card_prompt import ask_front, show_back
+from mi_prep.cli.terminal import EndOfInput, ask_rating, scope_problem
 from mi_prep.core.due_text import leech_note, until
-from mi_prep.core.review_grading import (
-    choice_suggestion,
-    coverage_suggestion,
-    is_choice,
-    key_point_coverage,
-    picked_option,
-    takes_typed_answer,
-)
+from mi_prep.core.review_grading import is_choice
 from mi_prep.core.scheduling import Rating, format_interval
 from mi_prep.core.session import ReviewSession
 
@@ -62,27 +56,9 @@ def run_plain_review(
             app.print(
                 f"\n[{c.new} new · {c.learning} learning · {c.review} due]  {item.deck.deck.name}  ({item.card.id})"
             )
-            app.print(item.question())
             shown_at = time.monotonic()
-            suggested = Rating.GOOD
-            typed = ""
             order = session.option_order(item) if is_choice(item) else []
-            if is_choice(item):
-                for pos, idx in enumerate(order, 1):
-                    app.print(f"  {pos}. {item.card.options[idx].text}")
-                cmd = read_line(app, "your choice (number; u/s/b/q): ").strip().lower()
-            elif takes_typed_answer(item):
-                app.print("(type your answer; an empty line ends it; or u/s/b/q alone)")
-                lines: list[str] = []
-                while True:
-                    line = read_line(app, "> " if lines else "answer> ")
-                    if not line.strip():
-                        break
-                    lines.append(line)
-                typed = "\n".join(lines)
-                cmd = typed.strip().lower() if len(lines) == 1 and typed.strip().lower() in ("u", "s", "b", "q") else ""
-            else:
-                cmd = read_line(app, "Enter to show the answer (u undo, s suspend, b bury, q quit): ").strip().lower()
+            cmd, typed = ask_front(app, item, order, ("u", "s", "b", "q"), "u undo, s suspend, b bury, q quit")
             if cmd == "q":
                 break
             if cmd == "u":
@@ -104,31 +80,7 @@ def run_plain_review(
                 actions.append("bury")
                 app.print("buried until tomorrow")
                 continue
-            app.print("-" * 40)
-            if is_choice(item):
-                right = item.card.correct_index
-                picked = picked_option(order, cmd)
-                suggested = choice_suggestion(item, picked)
-                app.print(
-                    ("Correct: " if picked == right else "Wrong. Answer: ")
-                    + f"{order.index(right) + 1}. {item.card.options[right].text}"
-                )
-                for pos, idx in enumerate(order, 1):
-                    if item.card.options[idx].why:
-                        app.print(f"  {pos}. {item.card.options[idx].why}")
-                if item.card.back:
-                    app.print(item.card.back)
-            elif takes_typed_answer(item):
-                app.print("Model answer:\n" + item.card.back)
-                cov = key_point_coverage(item, typed)
-                app.print("Key points (x = found in your answer):")
-                for hit, kp in zip(cov, item.card.key_points):
-                    app.print(f"  [{'x' if hit else ' '}] {kp.text}")
-                suggested = coverage_suggestion(cov)
-            else:
-                app.print(item.answer())
-            if item.card.source:
-                app.print(f"source: {item.card.source}")
+            suggested = show_back(app, item, order, cmd, typed)
             pv = session.preview(item, app.now())
             shown = {r: format_interval(pv[r]) for r in Rating}  # the confirmation repeats these words
             rating = ask_rating(app, "  ".join(f"{r.value} {r.label} ({shown[r]})" for r in Rating), suggested)

@@ -22,7 +22,7 @@ from typing import Literal
 
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.scheduling import CardState, Rating, aware, next_day_start
-from mi_prep.core.session import ReviewItem, classify, items_for, option_order
+from mi_prep.core.session import ReviewItem, classify, option_order, scoped_items
 from mi_prep.core.store import Store
 
 AGAIN_GAP = 3
@@ -143,13 +143,7 @@ class CramSession:
 
     def _scope(self, deckset: DeckSet) -> None:
         """The items of ``deckset`` the deck and tag filters keep (as in review)."""
-        decks = set(self.deck_ids) if self.deck_ids else None
-        tags = set(self.tags) if self.tags else None
-        self.items = [
-            i
-            for i in items_for(deckset)
-            if (decks is None or i.deck.id in decks) and (tags is None or tags & set(i.tags))
-        ]
+        self.items = scoped_items(deckset, self.deck_ids, self.tags)
         self.by_id = {i.item_id: i for i in self.items}
 
     # ---- queue ---------------------------------------------------------------

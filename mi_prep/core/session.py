@@ -85,6 +85,17 @@ def items_for(deckset: DeckSet) -> list[ReviewItem]:
     return out
 
 
+def scoped_items(deckset: DeckSet, deck_ids: Iterable[str] | None, tags: Iterable[str] | None) -> list[ReviewItem]:
+    """The review items of ``deckset`` in the decks ``deck_ids`` (None: all) carrying one of ``tags`` (None: any)."""
+    decks = set(deck_ids) if deck_ids else None
+    wanted = set(tags) if tags else None
+    return [
+        i
+        for i in items_for(deckset)
+        if (decks is None or i.deck.id in decks) and (wanted is None or wanted & set(i.tags))
+    ]
+
+
 def interview_cap(store: Store, now: datetime) -> float | None:
     """Days left until the configured interview date (``config set interview-date``), at least 1; None
     when unset or once the date has passed (then intervals grow again).
@@ -191,13 +202,7 @@ class ReviewSession:
 
     def __post_init__(self) -> None:
         aware(self.now)
-        decks = set(self.deck_ids) if self.deck_ids else None
-        tags = set(self.tags) if self.tags else None
-        self.items = [
-            i
-            for i in items_for(self.deckset)
-            if (decks is None or i.deck.id in decks) and (tags is None or tags & set(i.tags))
-        ]
+        self.items = scoped_items(self.deckset, self.deck_ids, self.tags)
         self.by_id = {i.item_id: i for i in self.items}
         self.states = self.store.states()
         if self.new_limit is None:
