@@ -2,7 +2,7 @@
 
 The SQL lives in :mod:`mi_prep.core.store.lab_runs`; this module turns a :class:`LabRun` into what the
 store saves and stored JSON back into a :class:`LabResult`. Every function takes the Store or a bare
-``sqlite_utils.Database`` (``store.db``) holding the lab tables. No torch: stored results are JSON and
+``Database`` (``store.db``) holding the lab tables. No torch: stored results are JSON and
 re-render without it.
 """
 

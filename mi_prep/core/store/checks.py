@@ -122,24 +122,19 @@ def aware(value: Any, what: str, table: str, row: Any, *, log: bool = False) -> 
 
 
 def parse_state(row: Mapping[str, Any]) -> CardState:
-    """A ``card_state`` row as a CardState, or DamagedRow naming the first bad column."""
+    """A ``card_state`` row as a CardState, or DamagedRow naming the first bad column.
+
+    Each value is checked and converted once (a collection's states are read at every start)."""
     item = row.get("item_id")
     if row.get("scheduler") not in SCHEDULERS:
         raise DamagedRow("card_state", item, f"scheduler={_short(row.get('scheduler'))} is not one of {SCHEDULERS}")
     if row.get("phase") not in PHASES:
         raise DamagedRow("card_state", item, f"phase={_short(row.get('phase'))} is not one of {PHASES}")
+    times = {}
     for col in ("due", "last_review", "buried_until"):
-        if row.get(col) is not None:
-            aware(row[col], col, "card_state", item)
-    for col, kind in (
-        ("interval", float),
-        ("ease", float),
-        ("reps", int),
-        ("lapses", int),
-        ("step", int),
-        ("stability", float),
-        ("difficulty", float),
-    ):
+        v = row.get(col)
+        times[col] = aware(v, col, "card_state", item) if v is not None else None
+    for col, kind in _NUMBERS:
         v = row.get(col)
         if v is None and col in ("stability", "difficulty"):
             continue
@@ -149,7 +144,34 @@ def parse_state(row: Mapping[str, Any]) -> CardState:
     for col in ("suspended", "leech"):
         if row.get(col) not in (None, 0, 1):
             raise DamagedRow("card_state", item, f"{col}={_short(row.get(col))} is not 0 or 1")
-    return CardState.from_row(row)
+    return CardState(
+        item_id=row["item_id"],
+        scheduler=row["scheduler"],
+        phase=row["phase"],
+        due=times["due"] or None,
+        interval=row["interval"],
+        ease=row["ease"],
+        reps=row["reps"],
+        lapses=row["lapses"],
+        last_review=times["last_review"] or None,
+        step=row["step"],
+        stability=row.get("stability"),
+        difficulty=row.get("difficulty"),
+        suspended=bool(row.get("suspended") or 0),
+        buried_until=times["buried_until"] or None,
+        leech=bool(row.get("leech") or 0),
+    )
+
+
+_NUMBERS = (
+    ("interval", float),
+    ("ease", float),
+    ("reps", int),
+    ("lapses", int),
+    ("step", int),
+    ("stability", float),
+    ("difficulty", float),
+)
 
 
 def state_from_json(text: Any, table: str, row: Any, what: str = "state_before") -> CardState:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -21,6 +22,28 @@ def connect(path: Path | str, *, timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.C
     conn = sqlite3.connect(str(path), timeout=timeout_ms / 1000, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
     return conn
+
+
+class Database:
+    """A connection with the two calls the store makes: :meth:`execute` and :meth:`query` (rows as dicts).
+
+    The store used ``sqlite_utils.Database`` for these; importing sqlite-utils imports pandas and numpy
+    when they are installed (they are, with the labs), half a second before the first card. This is
+    the same interface on the standard library's ``sqlite3`` alone.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Iterator[dict[str, Any]]:
+        """The rows of ``sql`` as ``{column: value}`` dicts, read lazily."""
+        cur = self.conn.execute(sql, params)
+        keys = [d[0] for d in cur.description]
+        for row in cur:
+            yield dict(zip(keys, row, strict=True))
 
 
 def _busy(exc: sqlite3.Error) -> bool:

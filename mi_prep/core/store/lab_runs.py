@@ -1,6 +1,7 @@
 """Lab runs and the answers given in them (tables ``lab_runs`` and ``lab_answers``), as typed records.
 
-Every function takes a Store or a bare ``sqlite_utils.Database`` holding these tables (anything with a
+Every function takes a Store or a bare ``Database`` (:mod:`.connection`, or ``sqlite_utils.Database``)
+holding these tables (anything with a
 ``db`` attribute counts as a store). Writes run in one transaction: the Store's (storage failures become
 StorageError), else ``BEGIN IMMEDIATE ... COMMIT`` on the connection. Results and parameters are
 stored as JSON; the lab layer turns them into its own types (this package never imports it).
@@ -16,9 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlite_utils
-
-from mi_prep.core.store.connection import inserted_id, transaction
+from mi_prep.core.store.connection import Database, inserted_id, transaction
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ class LabScore:
     score: float | None
 
 
-def _database(target: Any) -> sqlite_utils.Database:
+def _database(target: Any) -> Database:
     return getattr(target, "db", target)
 
 
@@ -93,7 +92,8 @@ def _iso(dt: datetime | None) -> str | None:
 
 
 def _has_runs(target: Any) -> bool:
-    return "lab_runs" in _database(target).table_names()
+    query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lab_runs'"
+    return _database(target).execute(query).fetchone() is not None
 
 
 def _run(row: dict[str, Any]) -> LabRunRecord:

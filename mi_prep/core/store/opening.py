@@ -8,11 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import sqlite_utils
-
 from mi_prep.core.store import checks
 from mi_prep.core.store.backups import daily_backup_due, database_problem, list_backups, make_backup, refuse_backup
-from mi_prep.core.store.connection import connect, enable_wal
+from mi_prep.core.store.connection import Database, connect, enable_wal
 from mi_prep.core.store.errors import (
     DamagedRow,
     StorageError,
@@ -61,7 +59,7 @@ def open_database(store: Store, now: datetime | None, check_rows: bool) -> sqlit
         conn = connect(":memory:" if path is None else path)
     except sqlite3.Error as exc:
         raise (storage_error(exc, path) or exc) from exc
-    store.db = sqlite_utils.Database(conn)
+    store.db = Database(conn)
     try:
         if path is not None:
             enable_wal(conn)

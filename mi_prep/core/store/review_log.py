@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlite_utils
-
 from mi_prep.core.scheduling import CardState, day_start
 from mi_prep.core.store import checks
-from mi_prep.core.store.connection import inserted_id
+from mi_prep.core.store.connection import Database, inserted_id
 from mi_prep.core.store.guard import guard_public_methods
 
 NOT_UNDONE = "id NOT IN (SELECT ref_id FROM review_log WHERE kind = 'undo' AND ref_id IS NOT NULL)"
@@ -159,7 +157,7 @@ def last_undoable(conn: sqlite3.Connection, source: str) -> tuple[int, str, str 
 class ReviewLogReads:
     """The Store's queries over ``review_log`` (needs ``self.db``)."""
 
-    db: sqlite_utils.Database
+    db: Database
 
     def log_rows(self, item_id: str | None = None) -> list[dict[str, Any]]:
         """Raw rows (every column), oldest first: what replay and repair read."""

@@ -23,13 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from mi_prep.core import settings
 from mi_prep.core.scheduling import SCHEDULERS, CardState, Rating, Scheduler, aware, get_scheduler
 from mi_prep.core.store import checks
 from mi_prep.core.store import replay as replaying
 from mi_prep.core.store.backups import Backup, make_backup
+from mi_prep.core.store.connection import Database
 from mi_prep.core.store.errors import DamagedRow, check_summary
 from mi_prep.core.store.guard import GuardedTransaction, guard_public_methods
 from mi_prep.core.store.review_log import LogEntry, ReviewLogReads, append_event, last_undoable
@@ -56,7 +55,9 @@ class Store(ReviewLogReads):
         self.path = Path(path) if str(path) != ":memory:" else None
         self.warnings: list[str] = []
         """Problems found and fixed while opening (one line each), for the UI to show."""
-        self.db: sqlite_utils.Database
+        self.db: Database
+        self._states: tuple[tuple[int, int], dict[str, CardState]] | None = None
+        """Every item's state, with the database version it was read at (see :meth:`states`)."""
         open_database(self, now, check_rows)  # sets self.db
 
     def close(self) -> None:
@@ -147,10 +148,22 @@ class Store(ReviewLogReads):
         rows = list(self.db.query("SELECT * FROM card_state WHERE item_id = ?", [item_id]))
         return checks.parse_state(rows[0]) if rows else None
 
+    def _version(self) -> tuple[int, int]:
+        """Changes whenever the database does: ``PRAGMA data_version`` counts commits by other connections
+        (another mi-prep), ``total_changes`` the rows this connection wrote."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0], self.db.conn.total_changes
+
     def states(self, prefix: str = "") -> dict[str, CardState]:
-        """Every item's state, or only those whose id starts with ``prefix`` (e.g. ``lab:``)."""
+        """Every item's state, or only those whose id starts with ``prefix`` (e.g. ``lab:``).
+
+        The full read is kept until the database changes (by this or any other connection), so the
+        several views of one screen (counts, queue, statistics) parse the table once."""
         if not prefix:
-            return {r["item_id"]: checks.parse_state(r) for r in self.db.query("SELECT * FROM card_state")}
+            version = self._version()
+            if self._states is None or self._states[0] != version:
+                rows = self.db.query("SELECT * FROM card_state")
+                self._states = version, {r["item_id"]: checks.parse_state(r) for r in rows}
+            return dict(self._states[1])
         rows = self.db.query("SELECT * FROM card_state WHERE substr(item_id, 1, ?) = ?", [len(prefix), prefix])
         return {r["item_id"]: checks.parse_state(r) for r in rows}
 
