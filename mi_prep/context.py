@@ -43,6 +43,8 @@ class AppContext:
     """``() -> aware datetime`` (tests inject a fake); None: the real time in :meth:`zone`."""
     lab_provider: LabProvider | None = None
     """A drill's lab provider (tests inject a fake); None: :meth:`drill_lab_provider` makes the real one."""
+    deck_cache_dir: Path | None = None
+    """The parsed-deck cache's folder; None: :func:`mi_prep.core.locations.deck_cache_dir`."""
     _store: Store | None = field(default=None, repr=False)
     _decks: DeckSet | None = field(default=None, repr=False)
     _zone: tzinfo | None = field(default=None, repr=False)
@@ -97,10 +99,17 @@ class AppContext:
     @property
     def decks(self) -> DeckSet:
         if self._decks is None:
-            from mi_prep.core.deck import load_decks
-
-            self._decks = load_decks(*self.deck_paths)
+            self._decks = self.load_decks()
         return self._decks
+
+    def load_decks(self, paths: list[Path] | None = None, *, cache: bool = True) -> DeckSet:
+        """Read ``paths`` (default: the deck paths) from disk now, through the parsed-deck cache unless
+        ``cache`` is False."""
+        from mi_prep.core.deck import DeckCache, load_decks
+        from mi_prep.core.locations import deck_cache_dir
+
+        folder = self.deck_cache_dir or deck_cache_dir()
+        return load_decks(*(self.deck_paths if paths is None else paths), cache=DeckCache(folder) if cache else None)
 
     def set_decks(self, deckset: DeckSet) -> None:
         """Use ``deckset`` from now on (the TUI's reload)."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 
 
@@ -21,8 +24,13 @@ def _missing_lab_packages() -> list[str]:
 
 
 def pytest_configure(config):
-    """Without the ``[labs]`` extra the lab snapshots are skipped, so they are unused: that must not fail
+    """The caches (parsed decks, lab models) go to a folder of this run unless $MI_PREP_CACHE says where,
+    never to the user's own cache folder.
+
+    Without the ``[labs]`` extra the lab snapshots are skipped, so they are unused: that must not fail
     the run (syrupy fails on unused snapshots by default, which still catches stale ones with torch)."""
+    if not os.environ.get("MI_PREP_CACHE"):
+        os.environ["MI_PREP_CACHE"] = tempfile.mkdtemp(prefix="mi-prep-test-cache-")
     if _missing_lab_packages() and hasattr(config.option, "warn_unused_snapshots"):
         config.option.warn_unused_snapshots = True
 

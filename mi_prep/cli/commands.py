@@ -11,10 +11,8 @@ from mi_prep.core.settings import SETTINGS, saved_note
 
 
 def cmd_check(args: argparse.Namespace, app: AppContext) -> int:
-    from mi_prep.core.deck import load_decks
-
     paths = [Path(p) for p in args.paths] or app.deck_paths
-    ds = load_decks(*paths)
+    ds = app.load_decks(paths, cache=not args.no_cache)
     for issue in ds.issues:
         app.print(str(issue))
     n_cards = sum(len(d.deck.cards) for d in ds.decks)

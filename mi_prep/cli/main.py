@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("check", help="validate deck files; lists every problem, exits non-zero on errors")
     s.add_argument("paths", nargs="*", help="deck files or directories (default: the decks in use)")
     s.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    s.add_argument(
+        "--no-cache", action="store_true", help="parse every file again instead of reading the parsed-deck cache"
+    )
     s.set_defaults(func=cmd_check)
 
     s = sub.add_parser("due", help="new / learning / due counts per deck")

@@ -1,7 +1,8 @@
 """Where things are: the only module that reads mi-prep's environment variables or finds bundled content.
 
 * data dir (database, backups): ``--data-dir``, else ``$MI_PREP_HOME``, else the platform's user data dir;
-* cache dir (lab model checkpoints): ``$MI_PREP_CACHE/models``, else the platform's user cache dir;
+* cache dir (lab model checkpoints, parsed decks): ``$MI_PREP_CACHE/{models,decks}``, else the
+  platform's user cache dir;
 * decks: ``--decks``, else ``$MI_PREP_DECKS`` (``os.pathsep``-separated), else the bundled decks;
 * labs: ``$MI_PREP_LABS``, else the bundled labs;
 * the editor for "edit this card": ``$VISUAL``, else ``$EDITOR``;
@@ -74,6 +75,16 @@ def default_cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir(APP_NAME)) / "models"
+
+
+def deck_cache_dir() -> Path:
+    """Where parsed decks are cached (:mod:`mi_prep.core.deck.cache`)."""
+    root = os.environ.get(ENV_CACHE)
+    if root:
+        return Path(root).expanduser() / "decks"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME)) / "decks"
 
 
 def editor_command() -> str | None:

@@ -23,7 +23,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from mi_prep.core.deck import DeckSet, deck_files, load_decks
+from mi_prep.core.deck import DeckSet, deck_files
 from mi_prep.tui.storage import guarded, storage_problem
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -163,7 +163,7 @@ class MiPrepApp(App[int]):
     @work(thread=True, exclusive=True, group="deck-reload", exit_on_error=False)
     def reload_decks(self) -> None:
         try:
-            deckset = load_decks(*self.ctx.deck_paths)
+            deckset = self.ctx.load_decks()
         except Exception as exc:  # load_decks reports bad files itself; this is the never-silent net
             self.call_from_thread(
                 self.notify,

@@ -1,4 +1,4 @@
-"""Deck format: pydantic models, a safe YAML loader with line numbers, and validation.
+"""Deck format: plain records, a safe YAML loader with line numbers, validation, and a parsed-deck cache.
 
 A deck file (``decks/*.yaml``) looks like::
 
@@ -28,18 +28,22 @@ Card types and their extra fields:
 
 Loading never raises for bad content: :func:`load_decks` returns every deck it
 
-Modules: :mod:`.model` (pydantic models, :data:`Text`), :mod:`.cloze` (deletions),
-:mod:`.yaml_loading` (the safe loader, YAML error hints), :mod:`.files` (finding and reading deck
-files), :mod:`.deckset` (:func:`load_decks`, :class:`DeckSet`), :mod:`.issues`, :mod:`.schema`.
+Modules: :mod:`.model` (the records: :class:`Card`, :class:`Deck`, ...), :mod:`.cloze` (deletions),
+:mod:`.validation` (pydantic models of the format, error messages), :mod:`.yaml_loading` (the safe
+loader, YAML error hints), :mod:`.parsing` (one file's bytes to a :class:`ParsedDeck`), :mod:`.cache`
+(parsed decks keyed by content), :mod:`.files` (finding and reading deck files), :mod:`.deckset`
+(:func:`load_decks`, :class:`DeckSet`), :mod:`.issues`, :mod:`.schema`. Importing this package
+imports neither YAML nor pydantic; parsing a file that is not in the cache does.
 """
 
 from __future__ import annotations
 
+from mi_prep.core.deck.cache import DeckCache
 from mi_prep.core.deck.cloze import MAX_CLOZE, cloze_numbers, iter_cloze, parse_cloze, render_cloze, replace_clozes
 from mi_prep.core.deck.deckset import DeckSet, LoadedDeck, load_deck_file, load_decks
 from mi_prep.core.deck.files import DECK_SUFFIXES, MAX_DECK_BYTES, deck_files, read_deck_bytes, scan_deck_paths
-from mi_prep.core.deck.issues import DeckIssue
-from mi_prep.core.deck.model import SLUG, Card, CardType, ChoiceOption, Deck, KeyPoint, Text
+from mi_prep.core.deck.issues import DeckIssue, ParsedDeck, Problem
+from mi_prep.core.deck.model import SLUG, Card, CardType, ChoiceOption, Deck, KeyPoint
 from mi_prep.core.deck.schema import deck_json_schema, deck_json_schema_text
 
 __all__ = [
@@ -51,11 +55,13 @@ __all__ = [
     "CardType",
     "ChoiceOption",
     "Deck",
+    "DeckCache",
     "DeckIssue",
     "DeckSet",
     "KeyPoint",
     "LoadedDeck",
-    "Text",
+    "ParsedDeck",
+    "Problem",
     "cloze_numbers",
     "deck_files",
     "deck_json_schema",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mi_prep.core.deck.model import Deck
-
 
 def deck_json_schema() -> dict[str, Any]:
+    from mi_prep.core.deck.validation import Deck  # pydantic: only for `mi-prep schema`
+
     schema = Deck.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "mi-prep deck"

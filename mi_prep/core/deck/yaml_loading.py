@@ -7,12 +7,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from mi_prep.core.deck.files import read_deck_bytes
 from mi_prep.core.deck.issues import DeckFileError
 from mi_prep.core.safe_text import control_name
 
@@ -146,8 +144,8 @@ def _line_text(text: str, line: int) -> str:
     return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
-def read_yaml(path: Path) -> tuple[Any, yaml.Node]:
-    raw = read_deck_bytes(path)
+def read_yaml(raw: bytes) -> tuple[Any, yaml.Node]:
+    """The data and the node tree of a deck file's bytes, or a :class:`DeckFileError` naming the line."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
