@@ -30,7 +30,7 @@ from mi_prep.core.store import LogEntry, Store
 LEARN_AHEAD = timedelta(minutes=20)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReviewItem:
     """One schedulable side of a card."""
 
@@ -71,6 +71,14 @@ def option_order(card_id: str, n: int, salt: int | str) -> list[int]:
 
 
 def items_for(deckset: DeckSet) -> list[ReviewItem]:
+    """Every review item of ``deckset``, in deck and card order (built once per loaded DeckSet)."""
+    items = deckset.derived.get("review-items")
+    if items is None:
+        items = deckset.derived["review-items"] = _build_items(deckset)
+    return list(items)
+
+
+def _build_items(deckset: DeckSet) -> tuple[ReviewItem, ...]:
     out: list[ReviewItem] = []
     for deck, card in deckset.cards():
         tags = deckset.effective_tags(deck, card)
@@ -82,7 +90,7 @@ def items_for(deckset: DeckSet) -> list[ReviewItem]:
                 out.append(ReviewItem(item_id, card, deck, tags, "cloze", int(item_id.rsplit("#c", 1)[1])))
         else:
             out.append(ReviewItem(card.id, card, deck, tags))
-    return out
+    return tuple(out)
 
 
 def scoped_items(deckset: DeckSet, deck_ids: Iterable[str] | None, tags: Iterable[str] | None) -> list[ReviewItem]:
@@ -219,26 +227,32 @@ class ReviewSession:
         rev_left = max(0, self.review_limit - done["review"] - done["new"])
         return min(max(0, self.new_limit - done["new"]), rev_left), rev_left
 
-    def _sibling_buried(self, item: ReviewItem, kind: str | None, now: datetime) -> bool:
-        """A new or review item whose sibling was answered today waits for the next study day."""
-        if kind not in ("new", "review"):
-            return False
+    def _answered_today(self, now: datetime) -> dict[str, set[str]]:
+        """card id -> its items answered during ``now``'s study day (read once per study day)."""
         day = study_day(now)
         if self._answered_day != day:
             self._answered = answered_by_card(self.store, now)
             self._answered_day = day
-        return has_answered_sibling(self._answered, item)
+        return self._answered
 
-    def _kind(self, item: ReviewItem, now: datetime, day_end: datetime) -> str | None:
-        kind = classify(self.states.get(item.item_id), now, day_end, self.learn_ahead)
-        return None if self._sibling_buried(item, kind, now) else kind
+    def _kinds(self, now: datetime, day_end: datetime) -> list[str | None]:
+        """Each item's kind today (:func:`classify`), None for a new or review item whose sibling was
+        answered today: it waits for the next study day."""
+        answered = self._answered_today(now)
+        states, ahead = self.states, self.learn_ahead
+        kinds: list[str | None] = []
+        for item in self.items:
+            kind = classify(states.get(item.item_id), now, day_end, ahead)
+            if answered and kind in ("new", "review") and has_answered_sibling(answered, item):
+                kind = None
+            kinds.append(kind)
+        return kinds
 
     def counts(self, now: datetime) -> Counts:
         """What is left today (new and review capped by the daily limits)."""
         day_end = next_day_start(now)
         c = Counts()
-        for item in self.items:
-            kind = self._kind(item, now, day_end)
+        for kind in self._kinds(now, day_end):
             if kind == "new":
                 c.new += 1
             elif kind == "learning":
@@ -256,9 +270,8 @@ class ReviewSession:
         learning: list[tuple[datetime, ReviewItem]] = []
         reviews: list[tuple[datetime, ReviewItem]] = []
         new: list[ReviewItem] = []
-        for item in self.items:
+        for item, kind in zip(self.items, self._kinds(now, day_end), strict=True):
             state = self.states.get(item.item_id)
-            kind = self._kind(item, now, day_end)
             if kind == "new":
                 new.append(item)
             elif state is None or state.due is None:  # classify: only new items lack a due date
@@ -283,7 +296,7 @@ class ReviewSession:
     def limit_note(self, now: datetime) -> str | None:
         """Why cards are held back today, when a daily limit is what stops the queue (as Anki says it)."""
         day_end = next_day_start(now)
-        kinds = [self._kind(item, now, day_end) for item in self.items]
+        kinds = self._kinds(now, day_end)
         new_left, rev_left = self._remaining_limits(now)
         if "review" in kinds and rev_left == 0:
             return (

@@ -6,8 +6,9 @@ Built on :mod:`mi_prep.core.session` (the queue rules live there; this module ap
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.scheduling import CardState, next_day_start, study_day
@@ -80,13 +81,26 @@ def due_labs(store: Store, now: datetime) -> list[str]:
     return [name for _, name in sorted(due)]
 
 
-def streak(store: Store, now: datetime) -> int:
-    """Consecutive study days with at least one review, ending today (or yesterday if none yet today)."""
-    days = {study_day(ts, now.tzinfo) for ts in store.review_times()}
+def review_days(store: Store, now: datetime) -> Counter[date]:
+    """Answers (not undone) per study day, in ``now``'s zone."""
+    tz = now.tzinfo
+    return Counter(study_day(ts, tz) for ts in store.review_times())
+
+
+def streak(store: Store, now: datetime, days: Iterable[date] | None = None) -> int:
+    """Consecutive study days with at least one review, ending today (or yesterday if none yet today).
+    ``days``: the study days with reviews when already read (:func:`review_days`)."""
+    studied = set(review_days(store, now) if days is None else days)
     today = study_day(now)
-    day = today if today in days else today - timedelta(days=1)
+    day = today if today in studied else today - timedelta(days=1)
     n = 0
-    while day in days:
+    while day in studied:
         n += 1
         day -= timedelta(days=1)
     return n
+
+
+def year_of_reviews(per_day: Counter[date], now: datetime) -> dict[date, int]:
+    """The last 365 study days of :func:`review_days` (the heatmap's data)."""
+    year_ago = study_day(now) - timedelta(days=365)
+    return {d: n for d, n in per_day.items() if d > year_ago}

@@ -24,7 +24,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
 from mi_prep.core.browse import BrowseFilter, schedule_cells, sort_items
 from mi_prep.core.deck import DeckSet
@@ -36,6 +36,7 @@ from mi_prep.tui.screens.base import MiPrepScreen
 from mi_prep.tui.storage import guarded
 from mi_prep.tui.widgets.browse_columns import ARROWS, COLUMNS, SORT_CYCLE, ColumnSpec, header, item_cells, plan_columns
 from mi_prep.tui.widgets.browse_filters import BrowseFilters, no_match_message
+from mi_prep.tui.widgets.footer import AppFooter
 
 
 class BrowseScreen(MiPrepScreen[None]):
@@ -94,7 +95,7 @@ class BrowseScreen(MiPrepScreen[None]):
         yield Static("", id="browse-status")
         yield DataTable(id="browse-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="browse-empty")
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Browse"

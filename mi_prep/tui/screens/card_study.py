@@ -31,7 +31,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Horizontal, VerticalScroll
-from textual.widgets import Button, Footer, SelectionList, Static, TextArea
+from textual.widgets import Button, SelectionList, Static, TextArea
 
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.review_grading import (
@@ -47,6 +47,7 @@ from mi_prep.core.session import ReviewItem
 from mi_prep.tui.screens.base import MiPrepScreen
 from mi_prep.tui.storage import guarded
 from mi_prep.tui.widgets.answer_bar import AnswerBar
+from mi_prep.tui.widgets.footer import AppFooter
 from mi_prep.tui.widgets.keypoints import KeyPointList
 from mi_prep.tui.widgets.review_card import ReviewCard
 from mi_prep.tui.widgets.review_texts import choice_verdict
@@ -139,7 +140,7 @@ class CardStudyScreen(MiPrepScreen[None], Generic[SessionT]):
         with Center(id="done", classes="hidden"):
             yield Static("", id="done-text")
         yield AnswerBar(id="answer-bar")
-        yield Footer()
+        yield AppFooter()
 
     async def on_mount(self) -> None:
         self.session = self._new_session()
@@ -222,6 +223,7 @@ class CardStudyScreen(MiPrepScreen[None], Generic[SessionT]):
             await card.show_plain_back(item)
         bar = self.query_one(AnswerBar)
         bar.query_one("#show").add_class("hidden")
+        bar.ensure_rating_buttons()
         self._label_buttons()
         bar.query(".rate").remove_class("hidden")
         self._update_counts()

@@ -56,7 +56,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Button, Footer, TextArea
+from textual.widgets import Button, TextArea
 
 from mi_prep.core import drill as D
 from mi_prep.core.deck import DeckSet
@@ -70,6 +70,7 @@ from mi_prep.tui.widgets.drill_question import DrillQuestion
 from mi_prep.tui.widgets.drill_report import DrillReportPanel
 from mi_prep.tui.widgets.drill_status import DrillStatus
 from mi_prep.tui.widgets.drill_stop import ConfirmStopDrill
+from mi_prep.tui.widgets.footer import AppFooter
 
 DEFAULT_LAB = "default"
 
@@ -151,7 +152,7 @@ class DrillScreen(Screen[Any]):
         yield DrillQuestion(id="drill-question", classes="hidden")
         yield DrillEvaluation(id="drill-eval", classes="hidden")
         yield DrillReportPanel(id="drill-report", classes="hidden")
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self._render_intro()

@@ -19,11 +19,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.notifications import SeverityLevel
-from textual.widgets import Button, Footer, Header, Input, LoadingIndicator, SelectionList, Static
+from textual.widgets import Button, Header, Input, LoadingIndicator, SelectionList, Static
 from textual.widgets.selection_list import Selection
 from textual.worker import Worker, WorkerState
 
 from mi_prep.tui.screens.base import MiPrepScreen
+from mi_prep.tui.widgets.footer import AppFooter
 
 
 class ExportScreen(MiPrepScreen[None]):
@@ -49,7 +50,7 @@ class ExportScreen(MiPrepScreen[None]):
                 yield Button("Export  (ctrl+e)", id="export-go", variant="primary")
                 yield LoadingIndicator(id="export-busy", classes="hidden")
             yield Static("", id="export-result")
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Export"

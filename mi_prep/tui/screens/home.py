@@ -7,21 +7,22 @@ errors are listed here (``file:line: message``); the decks that loaded still wor
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, DataTable, Footer, Header, Static
+from textual.widgets import Button, DataTable, Header, Static
 from textual.widgets.button import ButtonVariant
 
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.scheduling import study_day
 from mi_prep.core.session import ReviewSession
 from mi_prep.core.stats import MATURE_DAYS, compute
-from mi_prep.core.today import due_by_deck, due_labs, streak
+from mi_prep.core.today import due_by_deck, due_labs, review_days, streak, year_of_reviews
 from mi_prep.tui.screens.base import MiPrepScreen
+from mi_prep.tui.widgets.footer import AppFooter
 from mi_prep.tui.widgets.heatmap import Heatmap
 from mi_prep.tui.widgets.mastery_bar import bar, mastery_style
 
@@ -72,7 +73,7 @@ class HomeScreen(MiPrepScreen[None]):
             with Vertical(id="heatmap-box"):
                 yield Static("Reviews", classes="section-title")
                 yield Heatmap(id="heatmap")
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#decks", DataTable)
@@ -101,8 +102,8 @@ class HomeScreen(MiPrepScreen[None]):
         per_deck = due_by_deck(store, deckset, now)
         today_left = ReviewSession(store, deckset, now).counts(now)
         done = store.today_counts(now)
-        days = streak(store, now)
-        stats = compute(store, deckset, now)
+        per_day = review_days(store, now)
+        days = streak(store, now, per_day)
 
         summary = Text()
         summary.append("Today ", style="bold")
@@ -166,12 +167,14 @@ class HomeScreen(MiPrepScreen[None]):
             errors.update(text)
         errors.set_class(not deckset.errors, "hidden")
 
-        self.query_one("#heatmap", Heatmap).set_data(stats.heatmap, study_day(now))
-        self._interview(store.get_config("interview-date"), study_day(now), stats)
+        self.query_one("#heatmap", Heatmap).set_data(year_of_reviews(per_day, now), study_day(now))
+        self._interview(store.get_config("interview-date"), now)
 
-    def _interview(self, raw: str | None, today: date, stats) -> None:
+    def _interview(self, raw: str | None, now: datetime) -> None:
+        """The interview line and topic mastery (the statistics are computed only when a date is set)."""
         box = self.query_one("#interview", Static)
         topics_box = self.query_one("#topics-box")
+        today = study_day(now)
         if not raw:
             box.add_class("hidden")
             topics_box.add_class("hidden")
@@ -189,6 +192,8 @@ class HomeScreen(MiPrepScreen[None]):
             msg = f"Interview today ({day.isoformat()}) — good luck!"
         else:
             msg = f"Interview date {day.isoformat()} has passed (o: Settings to set a new one)"
+        app = self.mi_app
+        stats = compute(app.store, app.deckset, now)
         seen = f"  ·  items seen {stats.seen_items}/{stats.total_items}"
         box.update(Text(msg, style="bold") + Text(seen, style="dim"))
         box.remove_class("hidden")

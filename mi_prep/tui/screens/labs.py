@@ -23,7 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets import Button, DataTable, Header, Input, OptionList, Static
 
 from mi_prep.core.due_text import lab_due_text
 from mi_prep.core.questions import FreeText, Grade, MultipleChoice, Question
@@ -32,6 +32,7 @@ from mi_prep.core.today import lab_item_id
 from mi_prep.lab.api import Lab
 from mi_prep.tui.messages import LabFinished
 from mi_prep.tui.widgets.confirm import Confirm
+from mi_prep.tui.widgets.footer import AppFooter
 from mi_prep.tui.widgets.lab_list import LabTable, lab_detail
 from mi_prep.tui.widgets.lab_questions import LabQuestionPanel, answer_feedback
 from mi_prep.tui.widgets.lab_run_panel import LabRunPanel
@@ -101,7 +102,7 @@ class LabsScreen(Screen):
         yield LabRunPanel(id="run-panel", classes="hidden")
         yield Vertical(id="results", classes="hidden")
         yield LabQuestionPanel(id="question-panel", classes="hidden")
-        yield Footer()
+        yield AppFooter()
 
     @property
     def labs(self) -> dict[str, Lab]:

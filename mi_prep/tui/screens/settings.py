@@ -23,7 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
-from textual.widgets import Button, Footer, Header, Input, Select, Static
+from textual.widgets import Button, Header, Input, Select, Static
 
 from mi_prep.core.scheduling import study_day
 from mi_prep.core.scheduling.registry import SCHEDULERS
@@ -31,6 +31,7 @@ from mi_prep.core.settings import SETTINGS, Setting, saved_note
 from mi_prep.tui.screens.base import MiPrepScreen
 from mi_prep.tui.storage import guarded
 from mi_prep.tui.widgets.confirm import Confirm
+from mi_prep.tui.widgets.footer import AppFooter
 
 UNSET: Any = object()
 """``store.get_config(key, UNSET)`` returns this when the setting is not stored (it means its default)."""
@@ -171,7 +172,7 @@ class SettingsScreen(MiPrepScreen[None]):
                 if setting.name == "theme":
                     value = self.app.theme  # the theme in use (a stored one this app lacks is not applied)
                 yield SettingRow(setting, choices, value, stored)
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Settings"

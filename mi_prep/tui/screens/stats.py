@@ -20,12 +20,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.geometry import Size
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual_plotext import PlotextPlot
 
 from mi_prep.core.deck import DeckSet
 from mi_prep.core.stats import MASTERY_HELP, MATURE_DAYS, RETENTION_HELP, Stats, TopicStat, compute, interview_cap_note
 from mi_prep.tui.screens.base import MiPrepScreen
+from mi_prep.tui.widgets.footer import AppFooter
 from mi_prep.tui.widgets.mastery_bar import mastery_style, styled_bar
 
 BAR_MIN = 4
@@ -147,7 +148,7 @@ class StatsScreen(MiPrepScreen[None]):
             with Horizontal(classes="plot-row", id="stats-plots"):
                 yield PlotextPlot(id="plot-reviews", classes="plot")
                 yield PlotextPlot(id="plot-forecast", classes="plot")
-        yield Footer()
+        yield AppFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Stats"

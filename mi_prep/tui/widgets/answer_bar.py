@@ -22,15 +22,23 @@ RATING_VARIANTS: dict[Rating, ButtonVariant] = {
 }
 
 
+def _button(label: str, id: str, variant: ButtonVariant, classes: str = "") -> Button:
+    button = Button(label, id=id, variant=variant, classes=classes)
+    button.can_focus = False
+    return button
+
+
 class AnswerBar(Horizontal):
+    """The rating buttons are mounted at the first reveal: they cost time before the first card shows."""
+
     def compose(self) -> ComposeResult:
-        buttons = [Button("Show answer  (space)", id="show", variant="primary")]
-        buttons += [
-            Button(r.label, id=f"rate-{int(r)}", variant=RATING_VARIANTS[r], classes="rate hidden") for r in Rating
-        ]
-        for button in buttons:
-            button.can_focus = False
-            yield button
+        yield _button("Show answer  (space)", "show", "primary")
+
+    def ensure_rating_buttons(self) -> None:
+        if not self.query(".rate"):
+            self.mount_all(
+                _button(r.label, f"rate-{int(r)}", RATING_VARIANTS[r], classes="rate hidden") for r in Rating
+            )
 
     def show_front(self, label: str) -> None:
         """Only the show-answer button, labelled ``label``."""
@@ -41,11 +49,13 @@ class AnswerBar(Horizontal):
         self.query(".rate").add_class("hidden")
 
     def show_ratings(self, preview: Mapping[Rating, timedelta], suggested: Rating | None) -> None:
+        self.ensure_rating_buttons()
         self.query_one("#show").add_class("hidden")
         self.label_ratings(preview, suggested)
         self.query(".rate").remove_class("hidden")
 
     def label_ratings(self, preview: Mapping[Rating, timedelta], suggested: Rating | None) -> None:
+        self.ensure_rating_buttons()
         for rating in Rating:
             button = self.query_one(f"#rate-{int(rating)}", Button)
             star = "★ " if rating == suggested else ""

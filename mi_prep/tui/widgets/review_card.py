@@ -30,22 +30,43 @@ class ReviewCard(VerticalScroll):
         yield Static("", id="card-meta")
         yield Markdown("", id="question")
         yield Markdown("", id="options", classes="hidden")
-        yield TextArea(id="typed", classes="hidden", soft_wrap=True, tab_behavior="focus")
-        with Horizontal(id="submit-row", classes="hidden"):
-            yield Button("Submit answer (ctrl+s)", id="submit", variant="primary", compact=True)
         yield Rule(id="divider", classes="hidden")
         yield Static("", id="verdict", classes="hidden")
         yield Markdown("", id="answer", classes="hidden")
-        yield Static("Key points — tick the ones you covered:", id="points-title", classes="hidden")
-        yield KeyPointList(id="points", classes="hidden")
         yield Static("", id="source", classes="hidden")
 
+    # An explain card's answer box, Submit button and key-point checklist are mounted the first time an
+    # explain card shows (most cards never need them, and they cost time before the first card).
+    EXPLAIN_PARTS = ("#typed", "#submit-row", "#points-title", "#points")
+
     def _show(self, selector: str, shown: bool) -> None:
-        self.query_one(selector).set_class(not shown, "hidden")
+        found = self.query(selector)
+        if found:
+            found.first().set_class(not shown, "hidden")
+        elif shown:
+            raise RuntimeError(f"{selector} is shown before it is mounted")
 
     @property
     def typed(self) -> TextArea:
         return self.query_one("#typed", TextArea)
+
+    async def _mount_explain_parts(self) -> None:
+        if self.query("#typed"):
+            return
+        await self.mount(
+            TextArea(id="typed", classes="hidden", soft_wrap=True, tab_behavior="focus"),
+            Horizontal(
+                Button("Submit answer (ctrl+s)", id="submit", variant="primary", compact=True),
+                id="submit-row",
+                classes="hidden",
+            ),
+            after=self.query_one("#options"),
+        )
+        await self.mount(
+            Static("Key points — tick the ones you covered:", id="points-title", classes="hidden"),
+            KeyPointList(id="points", classes="hidden"),
+            before=self.query_one("#source"),
+        )
 
     async def show_front(self, item: ReviewItem, order: Sequence[int], typed_answer: bool) -> None:
         """The front of ``item``: options in ``order`` (a choice card), an empty answer box (``typed_answer``)."""
@@ -57,10 +78,12 @@ class ReviewCard(VerticalScroll):
                 "\n\n".join(f"**{pos}** — {math_markdown(item.card.options[i].text)}" for pos, i in enumerate(order, 1))
             )
         options.set_class(not order, "hidden")
-        typed = self.typed
-        typed.text = ""
-        typed.read_only = False
-        typed.remove_class("answered")
+        if typed_answer:
+            await self._mount_explain_parts()
+        for typed in self.query("#typed").results(TextArea):
+            typed.text = ""
+            typed.read_only = False
+            typed.remove_class("answered")
         self._show("#typed", typed_answer)
         self._show("#submit-row", typed_answer)
         for sel in BACK_PARTS:
