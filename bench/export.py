@@ -1,32 +1,38 @@
-"""Anki export benchmark: ``export_apkg`` on a generated 10,000-card collection, next to loading it.
+"""Anki export benchmark: ``export_apkg`` speed on a generated 10,000-card collection, and its
+scaling in cards and in deck files, all measured side by side in one run.
 
-Measured side by side in one process, ``--repeat`` times (median shown, after one warm-up):
+Each table is the median of ``--repeat`` runs after one warm-up, the sizes interleaved (their order
+alternating) so drift hits all alike:
 
-* ``load``    ``load_decks(dir)``: parse and validate every YAML deck file (what every command does);
-* ``export``  ``export_apkg(deckset, out)``: Markdown + math + cloze rendering, nh3 sanitizing,
-              genanki notes, the SQLite collection, the zip (with one image per deck file).
+1. cards: ``export_apkg`` of the generated collection (``--cards``, default 10,000, in files of
+   1,000) and of the same kind of collection with half as many cards, next to ``load_decks`` of
+   the full one (parse and validate every YAML file: what every command does). The collection
+   mixes the five card types (basic, reverse, cloze, choice, explain) with inline and display
+   math, code spans and fenced code, tables and an image every 50 cards, so every rendering path
+   is timed.
+2. decks: ``export_apkg`` of N and 2N deck files of two cards each (``--decks``, default 1,000):
+   the cost per deck, not per card (genanki's own ``Package.write_to_db`` rewrote the whole decks
+   JSON per deck: 1,000 decks 3-4 s, 2,000 decks 10-20 s, a ratio of 4-5).
 
-The collection mixes the five card types (basic, reverse, cloze, choice, explain) with inline and
-display math, code spans and fenced code, tables and an image, so every rendering path is timed.
-It prints export time as a ratio to load time.
+Then the summary: cards/s of the full export and its ratio to the target (``--target``, default
+10,000 cards/s; >= 1.0 x meets it), export of 2N / N cards and of 2N / N deck files (linear = 2.0 x,
+quadratic = 4.0 x), and export time / load time.
 
-Then the deck-count scaling, also side by side in this run: ``export_apkg`` of N and of 2N deck
-files (two cards each, N = ``--decks``, default 1,000), interleaved, median of ``--repeat``. Linear
-export gives a ratio near 2 (genanki's own ``Package.write_to_db`` rewrote the whole decks JSON per
-deck: 1,000 decks 3-4 s, 2,000 decks 10-20 s, a ratio of 4-5).
-
-    python bench/export.py [--cards 10000] [--decks 1000] [--repeat 3] [--only cards|decks]
+    python bench/export.py [--cards 10000] [--decks 1000] [--repeat 3] [--target 10000] [--only cards|decks]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import generated_decks
@@ -110,8 +116,61 @@ def make_many_decks(root: Path, n_decks: int, cards_per_deck: int = 2) -> Path:
     return decks
 
 
-def bench_decks(root: Path, n_small: int, repeat: int) -> None:
-    """Export N and 2N deck files side by side (interleaved, after one warm-up); print the ratio."""
+def _interleaved(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
+    """Seconds of each run, ``repeat`` times after one warm-up, the order alternating."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    order = list(runs)
+    for r in range(repeat + 1):
+        for name in order if r % 2 == 0 else order[::-1]:
+            start = time.perf_counter()
+            runs[name]()
+            if r:
+                times[name].append(time.perf_counter() - start)
+    return times
+
+
+def _row(label: str, values: list[float], count: int, unit: str) -> str:
+    med = statistics.median(values)
+    return f"  {label:<24}{med:>9.2f}s{min(values):>9.2f}s{max(values):>9.2f}s{count / med:>12,.0f} {unit}"
+
+
+HEADER = f"  {'':<24}{'median':>10}{'min':>10}{'max':>10}{'per second':>16}"
+
+
+def bench_cards(root: Path, n_cards: int, repeat: int) -> tuple[float, float, float]:
+    """Export N/2 and N cards (and load N) side by side; returns (export N, export N/2, load N) medians."""
+    now = datetime(2026, 7, 1, tzinfo=UTC)
+    half = n_cards // 2
+    decks = {n_cards: make_collection(root / "full", n_cards), half: make_collection(root / "half", half)}
+    sets = {}
+    for n, path in decks.items():
+        sets[n] = load_decks(path)
+        if sets[n].errors:
+            raise SystemExit("generated decks do not validate:\n" + "\n".join(map(str, sets[n].errors[:5])))
+    reports = {}
+
+    def export(n: int) -> None:
+        reports[n] = export_apkg(sets[n], root / f"cards-{n}.apkg", now=now)
+
+    times = _interleaved(
+        {"half": lambda: export(half), "full": lambda: export(n_cards), "load": lambda: load_decks(decks[n_cards])},
+        repeat,
+    )
+    report = reports[n_cards]
+    print(
+        f"cards: {n_cards:,} cards in {report.decks} deck files ({report.notes:,} notes -> {report.cards:,} Anki "
+        f"cards, {report.media} media files, package {report.size / 1024 / 1024:.1f} MiB) and {half:,} cards"
+    )
+    print(HEADER)
+    print(_row(f"load {n_cards:,} cards", times["load"], n_cards, "cards"))
+    print(_row(f"export {half:,} cards", times["half"], half, "cards"))
+    print(_row(f"export {n_cards:,} cards", times["full"], n_cards, "cards"))
+    med = {name: statistics.median(values) for name, values in times.items()}
+    return med["full"], med["half"], med["load"]
+
+
+def bench_decks(root: Path, n_small: int, repeat: int) -> tuple[float, float]:
+    """Export N and 2N deck files side by side; returns their medians."""
     now = datetime(2026, 7, 1, tzinfo=UTC)
     sizes = (n_small, 2 * n_small)
     sets = {}
@@ -120,27 +179,20 @@ def bench_decks(root: Path, n_small: int, repeat: int) -> None:
         if ds.errors:
             raise SystemExit("generated decks do not validate:\n" + "\n".join(map(str, ds.errors[:5])))
         sets[n] = ds
-    times: dict[int, list[float]] = {n: [] for n in sizes}
     reports = {}
-    for r in range(repeat + 1):
-        for n in sizes if r % 2 == 0 else sizes[::-1]:  # alternate the order against drift
-            start = time.perf_counter()
-            reports[n] = export_apkg(sets[n], root / f"many-{n}.apkg", now=now)
-            if r:
-                times[n].append(time.perf_counter() - start)
-    small, large = (statistics.median(times[n]) for n in sizes)
+
+    def export(n: int) -> None:
+        reports[n] = export_apkg(sets[n], root / f"many-{n}.apkg", now=now)
+
+    times = _interleaved({str(n): partial(export, n) for n in sizes}, repeat)
     print(
-        f"deck-count scaling: {n_small:,} vs {2 * n_small:,} deck files ({reports[sizes[0]].notes:,} vs "
-        f"{reports[sizes[1]].notes:,} notes), median of {repeat} runs (after 1 warm-up)"
+        f"decks: {n_small:,} and {2 * n_small:,} deck files of 2 cards "
+        f"({reports[sizes[0]].notes:,} and {reports[sizes[1]].notes:,} notes)"
     )
-    print(f"{'decks':>8}{'median':>10}{'min':>10}{'max':>10}{'decks/s':>12}")
+    print(HEADER)
     for n in sizes:
-        med = statistics.median(times[n])
-        print(f"{n:>8,}{med:>9.2f}s{min(times[n]):>9.2f}s{max(times[n]):>9.2f}s{n / med:>12,.0f}")
-    print(
-        f"export {2 * n_small:,} decks / {n_small:,} decks = {large / small:.2f} x "
-        f"({large:.2f} s / {small:.2f} s; linear = 2.0 x, quadratic = 4.0 x)"
-    )
+        print(_row(f"export {n:,} deck files", times[str(n)], n, "decks"))
+    return statistics.median(times[str(sizes[0])]), statistics.median(times[str(sizes[1])])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,52 +200,39 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cards", type=int, default=10_000)
     p.add_argument("--decks", type=int, default=1_000, help="deck files in the smaller of the two scaling runs")
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--target", type=float, default=10_000, help="cards/s the full export should reach")
     p.add_argument("--only", choices=["cards", "decks"], default=None)
     args = p.parse_args(argv)
 
+    print(
+        f"mi-prep Anki export benchmark: median of {args.repeat} runs after 1 warm-up, sizes interleaved; "
+        f"{sys.platform}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+    )
     root = Path(tempfile.mkdtemp(prefix="mi-prep-bench-export-"))
+    summary = []
     try:
-        if args.only != "cards":
-            bench_decks(root, args.decks, args.repeat)
-            if args.only == "decks":
-                return 0
+        if args.only != "decks":
+            full, half, load = bench_cards(root, args.cards, args.repeat)
+            rate = args.cards / full
+            summary += [
+                f"export {args.cards:,} cards: {full:.2f} s = {rate:,.0f} cards/s = {rate / args.target:.2f} x "
+                f"the {args.target:,.0f} cards/s target ({'met' if rate >= args.target else 'NOT met'})",
+                f"cards: export {args.cards:,} / {args.cards // 2:,} cards = {full / half:.2f} x "
+                f"({full:.2f} s / {half:.2f} s; linear = 2.0 x, quadratic = 4.0 x)",
+            ]
             print()
-        decks = make_collection(root, args.cards)
-        now = datetime(2026, 7, 1, tzinfo=UTC)
-        loads: list[float] = []
-        exports: list[float] = []
-        report = None
-        # interleave load and export so drift (cache, CPU frequency) hits both alike
-        for r in range(args.repeat + 1):
-            start = time.perf_counter()
-            ds = load_decks(decks)
-            t_load = time.perf_counter() - start
-            if ds.errors:
-                raise SystemExit("generated decks do not validate:\n" + "\n".join(map(str, ds.errors[:5])))
-            start = time.perf_counter()
-            report = export_apkg(ds, root / "out.apkg", now=now)
-            t_export = time.perf_counter() - start
-            if r == 0:
-                continue  # warm-up
-            loads.append(t_load)
-            exports.append(t_export)
-        assert report is not None
-        n_yaml = sum(1 for _ in ds.cards())
-        load, export = statistics.median(loads), statistics.median(exports)
-        print(
-            f"mi-prep Anki export benchmark: {n_yaml:,} cards in {report.decks} deck files "
-            f"({report.notes:,} notes -> {report.cards:,} Anki cards, {report.media} media files), "
-            f"median of {args.repeat} runs (after 1 warm-up), {sys.platform}, Python {sys.version.split()[0]}"
-        )
-        print(f"{'measure':<10}{'median':>10}{'min':>10}{'max':>10}{'cards/s':>12}")
-        for name, values in (("load", loads), ("export", exports)):
-            med = statistics.median(values)
-            print(f"{name:<10}{med:>9.2f}s{min(values):>9.2f}s{max(values):>9.2f}s{n_yaml / med:>12,.0f}")
-        print(f"package: {report.size / 1024 / 1024:.1f} MiB")
-        print(
-            f"export {n_yaml:,} cards: {export:.2f} s ({n_yaml / export:,.0f} cards/s); "
-            f"load: {load:.2f} s; export/load = {export / load:.1f} x"
-        )
+        if args.only != "cards":
+            small, large = bench_decks(root, args.decks, args.repeat)
+            summary.append(
+                f"decks: export {2 * args.decks:,} / {args.decks:,} deck files = {large / small:.2f} x "
+                f"({large:.2f} s / {small:.2f} s; linear = 2.0 x, quadratic = 4.0 x)"
+            )
+            print()
+        if args.only != "decks":
+            summary.append(f"export / load of {args.cards:,} cards = {full / load:.2f} x ({full:.2f} s / {load:.2f} s)")
+        print("summary")
+        for line in summary:
+            print(f"  {line}")
         return 0
     finally:
         shutil.rmtree(root, ignore_errors=True)

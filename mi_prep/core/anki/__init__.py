@@ -11,10 +11,16 @@
   MathJax ``\\(...\\)`` / ``\\[...\\]`` and are protected from Markdown (``x_i`` stays ``x_i``);
   ``$`` in code spans and blocks is left alone. Cloze deletions ``{{c1::answer::hint}}`` are cut
   out before rendering and put back afterwards with their answer and hint rendered on their own,
-  so Markdown never splits one. Then *all* HTML goes through nh3 with an allow-list: no
+  so Markdown never splits one. The Markdown most cards use (text, math, code, emphasis, fences,
+  tables, images) takes a fast path (:mod:`.markdown_fast`) that writes exactly markdown-it's
+  HTML (tested against it), or declines. Then the HTML goes through nh3 with an allow-list: no
   ``<script>``, no ``on*=`` handlers, no ``javascript:`` URLs reach the package, and a ``style``
   attribute keeps only ``text-align: <keyword>`` (:data:`ALLOWED_STYLES`; ``expression()``,
-  ``url()``, ``behavior``, ``-moz-binding`` are removed, with a warning).
+  ``url()``, ``behavior``, ``-moz-binding`` are removed, with a warning). HTML from the fast path
+  that has only its own allow-listed tags is not parsed again: nh3's result for it is known
+  (:func:`~.sanitize.sanitized_fast_html`, tested against nh3); anything else is cleaned. A text
+  the fast path rendered is rendered once per export (it calls no hook, so its HTML depends on
+  the text alone).
 * Images: ``![alt](fig.png)`` is resolved against the deck file's directory, packed as media
   under a unique name (``mi-prep-<deck id>-<sha1[:10]>-fig.png``) and the ``src`` rewritten. A
   missing image, or a path leaving the deck's directory, is an :class:`ExportError`. Any other
@@ -25,15 +31,18 @@
   Anki would import it as a note with no cards. It is named first among the report's warnings.
   Every warning and error names file:line, card id, what is wrong and what to do.
 * The collection is built in memory in time linear in decks, notes and cards
-  (:func:`write_collection`, not genanki's quadratic ``Package.write_to_db``); the ``.apkg`` is
+  (:func:`write_collection`: genanki's rows, without its quadratic ``Package.write_to_db`` or a
+  ``genanki.Note`` per card, inserted with ``executemany``); the ``.apkg`` is
   written to a temporary file beside the target (never in TMPDIR) and moved into place with
   :func:`os.replace`: a failed export (full disk, read-only directory) is one :class:`ExportError`
   line and leaves nothing behind.
 
 Modules: :mod:`.note_types` (note types, templates, CSS), :mod:`.ids` (stable ids and GUIDs),
-:mod:`.markdown` (Markdown/math/cloze rendering), :mod:`.sanitize` (HTML/CSS/URL allow-lists, SVG
-check), :mod:`.notes` (cards -> notes, media, warnings), :mod:`.package` (output checks, the
-collection, atomic ``.apkg`` writing), :mod:`.report` and :mod:`.exporter` (:func:`export_apkg`).
+:mod:`.markdown` (Markdown/math/cloze rendering), :mod:`.markdown_fast` (its fast path),
+:mod:`.markdown_scan` (math and cloze scanners both share), :mod:`.sanitize` (HTML/CSS/URL
+allow-lists, SVG check), :mod:`.notes` (cards -> notes, media, warnings), :mod:`.collection` (the
+``collection.anki2`` rows), :mod:`.package` (output checks, atomic ``.apkg`` writing),
+:mod:`.report` and :mod:`.exporter` (:func:`export_apkg`).
 
 Nothing here imports Textual or torch.
 """

@@ -8,10 +8,12 @@ import re
 import time
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
-import genanki
+import nh3
 
+from mi_prep.core.anki.collection import AnkiDeck
 from mi_prep.core.anki.errors import ExportError
 from mi_prep.core.anki.ids import deck_anki_id
 from mi_prep.core.anki.notes import NoteBuilder
@@ -24,9 +26,14 @@ DECK_ROOT = "MI Prep"
 """Parent deck in Anki: every YAML deck becomes ``MI Prep::<deck name>``."""
 
 
+@cache
+def _text_only() -> nh3.Cleaner:
+    return make_cleaner(None, tags=set())
+
+
 def _plain_name(name: str) -> str:
     """A deck name as plain text: markup removed (Anki shows names as text), no ``<`` / ``>`` left."""
-    text = html.unescape(make_cleaner(None, tags=set()).clean(name))
+    text = html.unescape(_text_only().clean(name))
     return re.sub(r"\s+", " ", text.replace("<", "").replace(">", "")).strip() or "Untitled"
 
 
@@ -78,20 +85,20 @@ def _export(deckset: DeckSet, out: Path, deck_ids: Sequence[str] | None, now: da
     names: dict[str, int] = {}
     for name in plain.values():
         names[name.casefold()] = names.get(name.casefold(), 0) + 1
-    anki_decks: list[genanki.Deck] = []
+    anki_decks: list[AnkiDeck] = []
     n_notes = n_cards = 0
     for loaded in chosen:
         name = plain[loaded.id]
         if names[name.casefold()] > 1:  # Anki matches decks by name: keep two YAML decks apart
             name = f"{name} ({loaded.id})"
-        deck = genanki.Deck(deck_anki_id(loaded.id), f"{DECK_ROOT}::{name}", exporter.description(loaded))
+        deck = AnkiDeck(deck_anki_id(loaded.id), f"{DECK_ROOT}::{name}", exporter.description(loaded))
         for card in loaded.deck.cards:
             note = exporter.note(loaded, card, due=n_notes)
             if note is None:
                 continue
-            deck.add_note(note)
+            deck.notes.append(note)
             n_notes += 1
-            n_cards += len(note.cards)
+            n_cards += len(note.ords)
         anki_decks.append(deck)
 
     write_package(anki_decks, exporter.media, out, parent, timestamp)

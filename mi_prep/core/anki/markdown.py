@@ -14,46 +14,20 @@ from markdown_it.rules_block import StateBlock
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
+from mi_prep.core.anki.markdown_fast import IMAGE_SRC, render_block, render_inline
+from mi_prep.core.anki.markdown_scan import PLACEHOLDER, raw_clozes, render_math, scan_inline_math, scan_math_block
 from mi_prep.core.anki.sanitize import LINK_SCHEMES, clean_html, make_cleaner, url_scheme
 from mi_prep.core.deck import replace_clozes
-
-_PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
-
-
-def _is_escaped(src: str, pos: int) -> bool:
-    n = 0
-    while pos - 1 - n >= 0 and src[pos - 1 - n] == "\\":
-        n += 1
-    return n % 2 == 1
 
 
 def _math_inline(state: StateInline, silent: bool) -> bool:
     """``$...$`` (pandoc rules: no space inside the dollars, no digit right after) and ``$$...$$``."""
-    src, pos, maximum = state.src, state.pos, state.posMax
-    if src[pos] != "$":
+    if state.src[state.pos] != "$":
         return False
-    if pos + 1 < maximum and src[pos + 1] == "$":
-        end = src.find("$$", pos + 2, maximum)
-        while end >= 0 and _is_escaped(src, end):
-            end = src.find("$$", end + 1, maximum)
-        if end < 0 or not src[pos + 2 : end].strip():
-            return False
-        content, display, new_pos = src[pos + 2 : end], True, end + 2
-    else:
-        start = pos + 1
-        if start >= maximum or src[start].isspace() or src[start] == "$":
-            return False
-        search, end = start, -1
-        while True:
-            cand = src.find("$", search, maximum)
-            if cand < 0:
-                return False
-            if _is_escaped(src, cand) or src[cand - 1].isspace() or (cand + 1 < maximum and src[cand + 1].isdigit()):
-                search = cand + 1
-                continue
-            end = cand
-            break
-        content, display, new_pos = src[start:end], False, end + 1
+    found = scan_inline_math(state.src, state.pos, state.posMax)
+    if found is None:
+        return False
+    content, display, new_pos = found
     if not silent:
         token = state.push("math_display" if display else "math_inline", "math", 0)
         token.content = content
@@ -70,33 +44,20 @@ def _math_block(state: StateBlock, start_line: int, end_line: int, silent: bool)
     maximum = state.eMarks[start_line]
     if not state.src.startswith("$$", pos) or pos + 2 > maximum:
         return False
-    first = state.src[pos + 2 : maximum].rstrip()
-    line = start_line
-    if first.endswith("$$") and len(first) >= 2 and not _is_escaped(first, len(first) - 2):
-        content = first[:-2]
-        if "$$" in content or not content.strip():
-            return False
-    else:
-        if "$$" in first:
-            return False  # ``$$a$$ and more``: inline display math inside a paragraph
-        parts = [first]
-        while True:
-            line += 1
-            if line >= end_line:
-                return False
-            if state.sCount[line] < state.blkIndent and not state.isEmpty(line):
-                return False
-            text = state.src[state.bMarks[line] + state.tShift[line] : state.eMarks[line]].rstrip()
-            if text.endswith("$$") and not _is_escaped(text, len(text) - 2):
-                parts.append(text[:-2])
-                break
-            if "$$" in text:
-                return False
-            parts.append(text)
-        content = "\n".join(parts)
+
+    def line_text(i: int) -> str | None:
+        line = start_line + i
+        if line >= end_line or (state.sCount[line] < state.blkIndent and not state.isEmpty(line)):
+            return None
+        return state.src[state.bMarks[line] + state.tShift[line] : state.eMarks[line]].rstrip()
+
+    found = scan_math_block(state.src[pos + 2 : maximum].rstrip(), line_text)
+    if found is None:
+        return False
     if silent:
         return True
-    state.line = line + 1
+    content, taken = found
+    state.line = start_line + taken + 1
     token = state.push("math_block", "math", 0)
     token.block = True
     token.content = content
@@ -128,10 +89,7 @@ def _cut_clozes(text: str) -> tuple[str, list[_Cloze]]:
 
 def _raw_clozes(rendered: str, env: dict) -> str:
     """Put deletions back verbatim (HTML-escaped) inside code and math."""
-    clozes: list[_Cloze] = env.get("clozes") or []
-    if not clozes or "\ue000" not in rendered:
-        return rendered
-    return _PLACEHOLDER.sub(lambda m: escapeHtml(clozes[int(m.group(1))].raw()), rendered)
+    return raw_clozes(rendered, env.get("clozes") or [])
 
 
 class MarkdownRenderer:
@@ -144,7 +102,9 @@ class MarkdownRenderer:
     lets http/https/mailto and relative URLs through.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, fast: bool = True) -> None:
+        self.fast = fast
+        """Use the fast path where it applies (off: markdown-it for everything, to compare)."""
         md = MarkdownIt("commonmark", {"html": True}).enable("table")
         md.validateLink = lambda url: True  # type: ignore[method-assign]
         md.block.ruler.before(
@@ -152,16 +112,15 @@ class MarkdownRenderer:
         )
         md.inline.ruler.before("escape", "math_inline", _math_inline)
 
-        def math(open_: str, close: str, tag: str | None = None):
+        def math(display: bool, block: bool = False):
             def rule(self, tokens: Sequence[Token], idx: int, options, env) -> str:
-                body = _raw_clozes(escapeHtml(open_ + tokens[idx].content.strip() + close), env)
-                return f'<div class="math">{body}</div>\n' if tag == "div" else body
+                return render_math(tokens[idx].content, display, env.get("clozes") or [], block)
 
             return rule
 
-        md.add_render_rule("math_inline", math("\\(", "\\)"))
-        md.add_render_rule("math_display", math("\\[", "\\]"))
-        md.add_render_rule("math_block", math("\\[", "\\]", "div"))
+        md.add_render_rule("math_inline", math(False))
+        md.add_render_rule("math_display", math(True))
+        md.add_render_rule("math_block", math(True, block=True))
         for name in ("code_inline", "code_block", "fence"):
             # markdown-it's stubs type md.renderer as RendererProtocol, which lacks RendererHTML's `rules`
             orig = md.renderer.rules[name]  # type: ignore[attr-defined]
@@ -191,8 +150,38 @@ class MarkdownRenderer:
                 self._images(tok.children, env)
 
     def render(self, text: str, env: dict | None = None, *, inline: bool = False) -> str:
-        """Render ``text``; a single paragraph is returned without its ``<p>`` wrapper."""
+        """Render ``text``; a single paragraph is returned without its ``<p>`` wrapper.
+
+        Most text takes the fast path (:meth:`render_fast`), which gives exactly markdown-it's
+        HTML or declines; markdown-it renders the rest (:meth:`render_markdown_it`)."""
         env = {} if env is None else env
+        fast = self.render_fast(text, env, inline=inline)
+        return self.render_markdown_it(text, env, inline=inline) if fast is None else fast
+
+    def render_fast(self, text: str, env: dict | None = None, *, inline: bool = False) -> str | None:
+        """:meth:`render` for the Markdown most cards use (:mod:`.markdown_fast`), or None.
+
+        Without ``env`` it declines images too and calls nothing: the result depends on ``text``
+        alone. With ``env``, ``env["on_image"]`` is called for each image, in order, as on
+        markdown-it's path, and the image gets the ``src`` it returns."""
+        if not self.fast:
+            return None
+        clozes = env.get("clozes") or () if env is not None else ()
+        images: list[str] | None = None if env is None else []
+        fast = render_inline(text, clozes, images) if inline else render_block(text, clozes, images)
+        if fast is None:
+            return None
+        if images:
+            on_image = env.get("on_image") if env is not None else None
+            srcs = []
+            for src in images:
+                new = on_image(src) if on_image is not None else None
+                srcs.append(escapeHtml(src if new is None else new))
+            fast = IMAGE_SRC.sub(lambda m: srcs[int(m.group(1))], fast)
+        return fast.strip()
+
+    def render_markdown_it(self, text: str, env: dict, *, inline: bool = False) -> str:
+        """:meth:`render` by markdown-it, for every text."""
         if inline:
             tokens = self.md.parseInline(text, env)
         else:
@@ -230,7 +219,7 @@ class MarkdownRenderer:
                 body += " "  # Anki closes a deletion at the first '}}'
             return "{{c%d::%s}}" % (c.number, body)
 
-        return _PLACEHOLDER.sub(put_back, rendered)
+        return PLACEHOLDER.sub(put_back, rendered)
 
 
 _PLAIN: tuple[MarkdownRenderer, nh3.Cleaner] | None = None

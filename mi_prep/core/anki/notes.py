@@ -13,13 +13,20 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote
 
-import genanki
-
+from mi_prep.core.anki.collection import NoteRow, card_ords
 from mi_prep.core.anki.errors import ExportError
 from mi_prep.core.anki.ids import note_guid
 from mi_prep.core.anki.markdown import MarkdownRenderer
 from mi_prep.core.anki.note_types import NOTE_TYPES
-from mi_prep.core.anki.sanitize import ALLOWED_STYLES, LINK_SCHEMES, clean_html, make_cleaner, svg_problem, url_scheme
+from mi_prep.core.anki.sanitize import (
+    ALLOWED_STYLES,
+    LINK_SCHEMES,
+    clean_html,
+    make_cleaner,
+    sanitized_fast_html,
+    svg_problem,
+    url_scheme,
+)
 from mi_prep.core.deck import Card, DeckSet, LoadedDeck
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".bmp"})
@@ -64,6 +71,7 @@ def _non_local_image(src: str, scheme: str) -> str:
 
 _URL_TAG = re.compile(r"<(?:img|a)\b", re.I)
 _NON_IMG_TAG = re.compile(r"<(?!img\b)[^>]*>", re.I)
+_IMG_TAG = re.compile(r"<img\b", re.I)
 
 
 class _UrlScan(HTMLParser):
@@ -83,6 +91,14 @@ def _visibly_empty(fragment: str) -> bool:
     """True if Anki would show nothing for this field (only tags, whitespace, entities for spaces)."""
     if not fragment:
         return True
+    pos = 0
+    while fragment.startswith("<", pos) and not _IMG_TAG.match(fragment, pos):
+        pos = fragment.find(">", pos) + 1  # skip the leading tags, as the full check removes them
+        if pos == 0:
+            break
+    else:
+        if pos < len(fragment) and fragment[pos] not in "<&\u200b" and not fragment[pos].isspace():
+            return False  # the first character after them is one Anki shows
     text = _NON_IMG_TAG.sub("", fragment)
     if "<img" in text.lower():
         return False
@@ -102,6 +118,10 @@ class NoteBuilder:
     """one message per card left out of the package"""
     _by_path: dict[tuple[str, Path], str] = field(default_factory=dict)
     _ctx: _CardCtx | None = None
+    _rendered: tuple[dict[str, str], dict[str, str]] = field(default_factory=lambda: ({}, {}))
+    """text -> field HTML (block, inline), for the texts the fast path rendered without an image: no
+    hook was called, and sanitizing that HTML warns about nothing, so it depends on the text alone."""
+    _tags: dict[tuple[tuple[str, ...], int | None], tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.cleaner = make_cleaner(self._filter_attribute, on_style=self._on_style)
@@ -237,7 +257,19 @@ class NoteBuilder:
     def md(self, text: str, *, inline: bool = False) -> str:
         if not text:
             return ""
-        return self._clean(self.renderer.render(text, self._env(), inline=inline))
+        rendered = self._rendered[inline]
+        html = rendered.get(text)
+        if html is not None:
+            return html
+        env = self._env()
+        fast = self.renderer.render_fast(text, env, inline=inline)
+        if fast is None:  # links, raw HTML, lists, ...: markdown-it, hooks, the cleaner; never cached
+            return self._clean(self.renderer.render_markdown_it(text, env, inline=inline))
+        if "<img" in fast:  # (text is escaped: only an image writes "<img") its src depends on the deck
+            return clean_html(self.cleaner, fast).strip()  # the hook has checked each src: no URL to report
+        sanitized = sanitized_fast_html(fast)
+        html = rendered[text] = self._clean(fast) if sanitized is None else sanitized
+        return html
 
     def cloze(self, text: str) -> str:
         return self._clean(self.renderer.render_cloze(text, self._env()))
@@ -278,19 +310,23 @@ class NoteBuilder:
         finally:
             self._ctx = None
 
-    def note(self, loaded: LoadedDeck, card: Card, due: int) -> genanki.Note | None:
+    def note(self, loaded: LoadedDeck, card: Card, due: int) -> NoteRow | None:
         """The note for ``card``, or None (and a message in :attr:`skipped`) if Anki would get a
         note without cards: its front renders empty, e.g. it only held an image that was left out.
-        A field that would show nothing is written empty, so genanki and Anki agree on the cards."""
+        A field that would show nothing is written empty, so the cards written and Anki agree."""
         self._ctx = ctx = _CardCtx(loaded, card)
         try:
             fields = ["" if _visibly_empty(f) else f for f in self.fields(card)]
         finally:
             self._ctx = None
-        tags = anki_tags(self.deckset.effective_tags(loaded, card), card.difficulty)
-        note = genanki.Note(model=NOTE_TYPES[card.type], fields=fields, tags=tags, guid=note_guid(card.id), due=due)
-        if note.cards:
-            return note
+        tag_key = (self.deckset.effective_tags(loaded, card), card.difficulty)
+        tags = self._tags.get(tag_key)
+        if tags is None:
+            tags = self._tags[tag_key] = tuple(anki_tags(*tag_key))
+        model = NOTE_TYPES[card.type]
+        ords = card_ords(model, fields)
+        if ords:
+            return NoteRow(model, tuple(fields), tags, note_guid(card.id), due, ords)
         images = [src for src in dict.fromkeys(ctx.left_out) if src in card.front]
         if images:
             why = (
