@@ -159,20 +159,23 @@ def build_questions(m: dict[str, float], labels: list[str], L: int, H: int, prev
             id="agreement",
             options=(
                 "Each batch row gets one patch, and rows never interact",
-                "All patches in one batch are in the same layer",
-                "All patches in one batch are at the same position",
+                "The rows share one attention softmax, normalised over the whole batch",
+                "Each row's patch is undone before the next row runs",
                 "The batch is run in float64 instead of float32",
             ),
             correct=0,
             conceptual=True,
             prompt=(
-                "This lab runs many patched copies of the corrupted prompts in one batched forward instead of one "
-                "forward per patch. What makes the batched results equal the one-patch-per-forward ones?"
+                "This lab runs many patched copies of the corrupted prompts together in batches (each copy only "
+                "from its patched layer and position on, reusing the corrupted run before that) instead of one "
+                "full forward per patch. What makes the batched results equal the one-patch-per-forward ones?"
             ),
             explanation=(
                 f"Max |difference| from transformer_lens.patching here: {m.get('max_abs_diff', float('nan')):.1e}. "
                 "Attention and LayerNorm act within one sequence, so each row computes exactly the "
-                "forward with its one patch, whatever the other rows carry."
+                "forward with its one patch, whatever the other rows carry; and attention is causal, so nothing "
+                "before the patched layer and position can change, which is why reusing the corrupted run there "
+                "is exact too."
             ),
         ),
         FreeText(

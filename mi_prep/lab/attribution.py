@@ -183,26 +183,27 @@ def scale_story(m: dict[str, float]) -> str:
 
 
 def time_both(model, exact, L: int, H: int, repeats: int, check_cancelled=lambda: None) -> tuple[float, float]:
-    """Best-of-``repeats`` seconds: attribution (clean fwd + corrupt fwd + bwd) vs exact batched patching
-    (resid + heads x positions), side by side on the value-side pairs."""
+    """Best-of-``repeats`` seconds, side by side on the value-side pairs, each from the tokens: attribution
+    (clean forward + corrupted forward and backward) vs exact batched patching of the same activations
+    (clean forward + every resid and heads x positions patch, :func:`mi_prep.lab.patching.sweeps`)."""
     import torch
 
     from mi_prep.lab import patching
 
     s, clean = exact["value"], exact["clean"]
     corrupt, metric = s["corrupt"], s["metric"]
+    names = {f"blocks.{l}.{k}" for l in range(L) for k in ("hook_resid_pre", "attn.hook_z", "attn.hook_pattern")}
     t_attr = t_act = float("inf")
     for _ in range(repeats):
         check_cancelled()
         t = time.perf_counter()
         with torch.no_grad():
-            _, cache = model.run_with_cache(clean)
+            _, cache = model.run_with_cache(clean, names_filter=lambda name: name in names)
         attribution(model, cache, corrupt, metric, L)
         t_attr = min(t_attr, time.perf_counter() - t)
         t = time.perf_counter()
         with torch.no_grad():
-            _, ccache = model.run_with_cache(corrupt)
-        patching.patch_resid(model, corrupt, cache, metric, L, ccache)
-        patching.patch_heads_by_pos(model, corrupt, cache, metric, L, H, ccache)
+            _, cache = model.run_with_cache(clean, names_filter=lambda name: name in names)
+        patching.sweeps(model, corrupt, cache, metric, L, H, kinds=("resid", "by_pos"))
         t_act = min(t_act, time.perf_counter() - t)
     return t_attr, t_act

@@ -2,9 +2,12 @@
 
 The metric is the normalised logit difference on clean/corrupted prompt pairs
 (:mod:`mi_prep.lab.tasks.induction_patching`: a value-side and a key-side corruption of the induction
-circuit): logit(B) - logit(D) at the last position, scaled so the corrupted run is 0 and the clean run is 1. :func:`batched_patch` patches many activations in
-few forwards (copy k of the corrupted batch gets patch k); :func:`tl_patching_reference` and
-:func:`loop_reference` compute the same numbers one patch per forward, for comparison.
+circuit): logit(B) - logit(D) at the last position, scaled so the corrupted run is 0 and the clean run
+is 1. :func:`batched_patch` patches many activations in few forwards (copy k of the corrupted batch gets
+patch k), residual-stream and head-output patches from their layer and position on
+(:mod:`mi_prep.lab.patching_fast`), others with hooks on whole forwards; :func:`sweeps` runs several
+sweeps in one call. :func:`tl_patching_reference` and :func:`loop_reference` compute the same numbers
+one patch per forward, for comparison (bench/patching.py times them side by side).
 
     out = run_patching(model, spec, seed, device)          # data, then per corruption: metric, sweeps
     out["value"]["heads"], out["key"]["heads_ex"]           # [n_layers, n_heads], [n_layers, n_heads, n]
@@ -89,11 +92,18 @@ def batched_patch(
     max_batch: int = 1024,
     corrupt_acts: dict[str, Any] | None = None,
     per_example: bool = False,
+    *,
+    fast: bool = True,
 ):
     """Patch many things in few forwards. ``patches[k] = (hook_name, index)`` where ``index`` indexes the
     activation after the batch dim (e.g. ``(pos,)`` for resid, ``(slice(None), head)`` for a head's z
     at all positions, ``(pos, head)``). Copy k of the corrupted batch gets patch k. Returns a tensor [K]
     (the metric's batch mean), or [K, n] (one value per prompt pair) with ``per_example``.
+
+    With ``fast`` (the default), residual-stream (``hook_resid_pre``) and head-output (``attn.hook_z``)
+    patches on a TL-native model run from their layer and position on
+    (:class:`~mi_prep.lab.patching_fast.SuffixPatcher`); other patches, and models it does not cover,
+    run whole forwards with hooks. Both compute every patch, to the same numbers.
 
     With ``corrupt_acts`` (the corrupted run's cache), patches that provably cannot change the metric are
     no-ops: they get the unpatched corrupted metric without a forward pass. Two kinds, both exact:
@@ -102,8 +112,9 @@ def batched_patch(
     * the patch cannot reach the last position, which is all the metric reads (see :func:`reaches_last`)."""
     import torch
 
+    from mi_prep.lab.patching_fast import SuffixPatcher, split_name
+
     n, T = corrupt.shape
-    per = max(1, max_batch // n)
     values = torch.empty(len(patches), n)
     todo = list(range(len(patches)))
     if corrupt_acts is not None:
@@ -118,9 +129,28 @@ def batched_patch(
                 values[k] = base
             else:
                 todo.append(k)
+    quick = [k for k in todo if fast and split_name(patches[k][0]) is not None]
+    patcher = SuffixPatcher.build(model, corrupt) if quick else None
+    if patcher is not None:
+        values[quick] = patcher.run(clean_acts, [patches[k] for k in quick], metric, max_batch)
+        todo = sorted(set(todo) - set(quick))
+    if todo:
+        values[todo] = hook_patch(model, corrupt, clean_acts, [patches[k] for k in todo], metric, max_batch)
+    return values if per_example else values.mean(1)
+
+
+def hook_patch(
+    model, corrupt, clean_acts: dict[str, Any], patches: list[tuple[str, Any]], metric: Metric, max_batch: int
+):
+    """``[K, n]``: every patch with a hook on a whole forward, ``max_batch`` rows per forward (copy k of
+    the corrupted batch gets patch k)."""
+    import torch
+
+    n = corrupt.shape[0]
+    per = max(1, max_batch // n)
     out = []
-    for start in range(0, len(todo), per):
-        chunk = [patches[k] for k in todo[start : start + per]]
+    for start in range(0, len(patches), per):
+        chunk = patches[start : start + per]
         by_hook: dict[str, list[tuple[int, Any]]] = {}
         for k, (name, index) in enumerate(chunk):
             by_hook.setdefault(name, []).append((k, index))
@@ -139,9 +169,7 @@ def batched_patch(
         with torch.no_grad():
             logits = model.run_with_hooks(corrupt.repeat(len(chunk), 1), fwd_hooks=hooks)
         out.append(metric.per_example(logits).reshape(len(chunk), n).cpu())
-    if todo:
-        values[todo] = torch.cat(out)
-    return values if per_example else values.mean(1)
+    return torch.cat(out)
 
 
 def resid_patches(n_layers: int, T: int) -> list[tuple[str, Any]]:
@@ -192,6 +220,45 @@ def patch_heads_by_pos(
 def patch_layers(model, corrupt, cache, metric, n_layers: int, corrupt_cache=None, *, per_example: bool = False):
     """``[n_layers]``: every head of one layer patched together (all positions)."""
     return _sweep(model, corrupt, cache, metric, layer_patches(n_layers), (n_layers,), corrupt_cache, per_example)
+
+
+SWEEPS = ("resid", "heads", "by_pos", "layers")
+
+
+def sweeps(
+    model,
+    corrupt,
+    cache,
+    metric,
+    n_layers: int,
+    n_heads: int,
+    corrupt_cache=None,
+    *,
+    kinds: tuple[str, ...] = ("resid", "heads", "by_pos"),
+    per_example: bool = False,
+    fast: bool = True,
+) -> dict[str, Any]:
+    """Several sweeps in one :func:`batched_patch` call (the forwards are shared): ``resid`` [L, T] as
+    :func:`patch_resid`, ``heads`` [L, H], ``by_pos`` [L, H, T], ``layers`` [L] (``kinds``, from
+    :data:`SWEEPS`); with ``per_example`` a last dim of n."""
+    L, H, (n, T) = n_layers, n_heads, corrupt.shape
+    lists = dict(
+        resid=(resid_patches(L, T), (L, T)),
+        heads=(head_patches(L, H), (L, H)),
+        by_pos=(head_pos_patches(L, H, T), (L, H, T)),
+        layers=(layer_patches(L), (L,)),
+    )
+    patches = [patch for kind in kinds for patch in lists[kind][0]]
+    vals = batched_patch(
+        model, corrupt, cache, patches, metric, corrupt_acts=corrupt_cache, per_example=True, fast=fast
+    )
+    out, start = {}, 0
+    for kind in kinds:
+        shape = lists[kind][1]
+        part = vals[start : start + len(lists[kind][0])]
+        start += len(part)
+        out[kind] = part.reshape(*shape, n) if per_example else part.mean(1).reshape(*shape)
+    return out
 
 
 # --------------------------------------------------------------------------- references
@@ -247,12 +314,11 @@ def sweep_corruption(model, clean, corrupt, answer, wrong, n_layers: int, n_head
         _, ccache = model.run_with_cache(corrupt)
     L, H = n_layers, n_heads
     out: dict[str, Any] = dict(corrupt=corrupt, metric=metric, cache=cache, corrupt_cache=ccache)
-    out["resid_ex"] = patch_resid(model, corrupt, cache, metric, L, ccache, per_example=True)
-    out["heads_ex"] = patch_heads(model, corrupt, cache, metric, L, H, ccache, per_example=True)
-    out["by_pos_ex"] = patch_heads_by_pos(model, corrupt, cache, metric, L, H, ccache, per_example=True)
+    for k, v in sweeps(model, corrupt, cache, metric, L, H, ccache, per_example=True).items():
+        out[f"{k}_ex"] = v
     out["t_batched"] = time.perf_counter() - t
     out["layers_ex"] = patch_layers(model, corrupt, cache, metric, L, ccache, per_example=True)
-    for k in ("resid", "heads", "by_pos", "layers"):
+    for k in SWEEPS:
         out[k] = out[f"{k}_ex"].mean(-1)
     return out
 

@@ -176,3 +176,104 @@ def test_per_example_patching_matches_the_mean(torch, lab_cache):
         assert s["heads_ex"].shape == (2, 3, p.n_pairs)
         plain = patching.patch_heads(model, s["corrupt"], s["cache"], s["metric"], 2, 3)
         assert torch.allclose(plain, s["heads"], atol=1e-5)
+
+
+# --------------------------------------------------------------------------- patching from (layer, position) on
+
+
+def _tiny(torch, **kw):
+    """An untrained TL-native model and a random clean/corrupted pair batch differing at one position."""
+    from mi_prep.lab import patching
+    from mi_prep.lab.models import make_model
+
+    args = dict(n_layers=3, d_model=32, n_heads=2, d_head=8, d_vocab=20, n_ctx=16, attn_only=True, seed=0) | kw
+    model = make_model(**args)
+    clean, corrupt, answer, wrong = _pairs_of(torch)
+    metric, cache = patching.setup(model, clean, corrupt, answer, wrong)
+    return model, corrupt, cache, metric
+
+
+def _every_kind_of_patch(L: int, H: int, T: int):
+    from mi_prep.lab import patching
+
+    odd = [
+        ("blocks.1.hook_resid_pre", (-1,)),  # negative position
+        ("blocks.1.hook_resid_pre", (slice(2, 6),)),  # a range of positions
+        ("blocks.2.hook_resid_pre", (slice(None), slice(0, 5))),  # some dims, every position
+        ("blocks.0.hook_resid_pre", (4, slice(3, 9))),  # some dims at one position
+        ("blocks.1.attn.hook_z", (slice(5, None, 2), 1)),  # every other position
+        ("blocks.2.attn.hook_z", (7,)),  # every head at one position
+        ("blocks.0.attn.hook_z", (slice(None), slice(None), slice(0, 4))),  # part of d_head
+        ("blocks.1.attn.hook_pattern", (slice(None),)),  # not one SuffixPatcher patches: hooks
+    ]
+    return (
+        patching.resid_patches(L, T)
+        + patching.head_patches(L, H)
+        + patching.head_pos_patches(L, H, T)
+        + patching.layer_patches(L)
+        + odd
+    )
+
+
+@pytest.mark.parametrize("attn_only", [True, False])
+def test_patching_from_the_patched_layer_and_position_matches_whole_forwards(torch, attn_only):
+    """Every patch (any index, any hook) gives the same metric as running it on a whole hooked forward,
+    in small and large batches, with and without MLPs."""
+    from mi_prep.lab import patching
+    from mi_prep.lab.patching_fast import SuffixPatcher
+
+    model, corrupt, cache, metric = _tiny(torch, attn_only=attn_only)
+    patches = _every_kind_of_patch(3, 2, corrupt.shape[1])
+    assert SuffixPatcher.build(model, corrupt) is not None  # the fast path really runs
+    slow = patching.batched_patch(model, corrupt, cache, patches, metric, per_example=True, fast=False)
+    loop = patching.loop_reference(model, corrupt, cache, metric, patches)
+    assert torch.allclose(slow.mean(1), loop, atol=1e-5)
+    for max_batch in (4, 1024):  # one patch per forward, and many
+        fast = patching.batched_patch(model, corrupt, cache, patches, metric, max_batch, per_example=True)
+        assert (fast - slow).abs().max() < 1e-5
+    assert slow.std() > 0.05  # the patches do move the metric, differently per patch
+
+
+def test_suffix_patcher_declines_models_it_does_not_reimplement(torch):
+    """Architectures it does not cover, and hooks left on the model (which its forward would bypass), send
+    every patch through hooked whole forwards instead: same numbers as one hooked forward per patch."""
+    from mi_prep.lab import patching
+    from mi_prep.lab.patching_fast import SuffixPatcher
+
+    model, corrupt, cache, metric = _tiny(torch)
+    patches = _every_kind_of_patch(3, 2, corrupt.shape[1])[:12]
+    attn = model.original_model.layers[1].attn._original_component
+    attn.causal = False  # bidirectional attention: not reimplemented
+    assert SuffixPatcher.build(model, corrupt) is None
+    attn.causal = True
+    model.original_model.pos = None  # stands for rotary (no learned positions): not reimplemented
+    assert SuffixPatcher.build(_tiny(torch)[0], corrupt) is not None and SuffixPatcher.build(model, corrupt) is None
+    model = _tiny(torch)[0]
+    model.add_hook("blocks.1.attn.hook_z", lambda act, hook: act * 0.5)  # a permanent hook changes the logits
+    try:
+        assert SuffixPatcher.build(model, corrupt) is None  # caught by comparing the corrupted run's logits
+        metric, cache = patching.setup(model, *_pairs_of(torch))
+        fast = patching.batched_patch(model, corrupt, cache, patches, metric)
+        assert torch.allclose(fast, patching.loop_reference(model, corrupt, cache, metric, patches), atol=1e-5)
+    finally:
+        model.reset_hooks(including_permanent=True)
+    patcher = SuffixPatcher.build(model, corrupt)
+    assert patcher is not None
+    with pytest.raises(ValueError, match="hook_pattern"):
+        patcher.run(cache, [("blocks.0.attn.hook_pattern", (slice(None),))], metric)
+
+
+def _pairs_of(torch):
+    g = torch.Generator().manual_seed(0)
+    clean = torch.randint(1, 20, (4, 9), generator=g)
+    corrupt = clean.clone()
+    corrupt[:, 3] = torch.randint(1, 20, (4,), generator=g)
+    return clean, corrupt, torch.randint(1, 20, (4,), generator=g), torch.randint(1, 20, (4,), generator=g)
+
+
+def test_patch_positions_and_hook_names():
+    from mi_prep.lab.patching_fast import first_position, shift, split_name
+
+    assert split_name("blocks.12.attn.hook_z") == (12, "attn.hook_z") and split_name("blocks.0.hook_mlp_out") is None
+    assert [first_position(i, 9) for i in ((-2,), (slice(3, None),), (slice(None, None, -1),), ())] == [7, 3, 0, 0]
+    assert shift((slice(3, 9, 2), 1), 3, 9) == (slice(0, 6, 2), 1) and shift((-1,), 4, 9) == (4,)
