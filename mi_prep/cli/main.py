@@ -51,7 +51,28 @@ def _deck_path(text: str) -> Path:
     return Path(text)
 
 
-def build_parser() -> argparse.ArgumentParser:
+CORE_COMMANDS = ("review", "tui", "check", "due", "stats", "schema", "config")
+"""Commands defined in this module; running one of them needs no plugin command's parser."""
+
+
+def command_named(argv: list[str]) -> str | None:
+    """The command word in ``argv`` (after the global options), or None (no command, or help asked)."""
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token in ("--data-dir", "--decks"):
+            skip = True
+        elif token in ("-h", "--help"):
+            return None
+        elif not token.startswith("-"):
+            return token
+    return None
+
+
+def build_parser(*, plugins: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; ``plugins=False`` leaves out the commands other modules register (a daily
+    command such as ``due`` then starts without reading their modules)."""
     from mi_prep.cli.argtypes import bounded_int
 
     p = argparse.ArgumentParser(
@@ -111,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("value", nargs="?")
     s.set_defaults(func=cmd_config)
 
-    for mod in PLUGIN_COMMANDS:
+    for mod in PLUGIN_COMMANDS if plugins else ():
         try:
             module = importlib.import_module(mod)
         except ModuleNotFoundError as exc:
@@ -126,8 +147,9 @@ def main(
     argv: list[str] | None = None, *, app: AppContext | None = None, run_tui: Callable[[AppContext], int] | None = None
 ) -> int:
     """Run one command. ``run_tui`` opens the terminal UI (given by :mod:`mi_prep.__main__`, the entry point)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_in = sys.argv[1:] if argv is None else argv
+    parser = build_parser(plugins=command_named(args_in) not in CORE_COMMANDS)
+    args = parser.parse_args(args_in)
     args.run_tui = run_tui
     if app is None:
         app = AppContext(args.data_dir, args.decks or default_deck_paths())

@@ -155,3 +155,25 @@ def test_daily_commands_import_no_heavy_modules(tmp_path, command):
     mods = _modules_after(code)
     assert not HEAVY & mods
     assert not {"yaml", "pydantic"} & mods
+
+
+def test_daily_commands_skip_the_plugin_parsers_but_help_lists_every_command(tmp_path, capsys):
+    from mi_prep.cli.main import command_named, main
+
+    assert command_named(["--data-dir", "x", "--decks", "d", "due"]) == "due"
+    assert command_named(["--decks=d", "lab", "list"]) == "lab"
+    assert command_named(["--help", "due"]) is None and command_named([]) is None
+    assert command_named(["due", "--help"]) == "due"  # due's own help is in the core parser
+    code = "from mi_prep.__main__ import main\nimport contextlib, io\nwith contextlib.redirect_stdout(io.StringIO()): main(['due'])"
+    mods = _modules_after(
+        f"import os\nos.environ.update(MI_PREP_HOME={str(tmp_path / 'd')!r}, MI_PREP_CACHE={str(tmp_path / 'c')!r})\n"
+        + code
+    )
+    assert not {"mi_prep.cli.lab", "mi_prep.cli.drill", "mi_prep.cli.export", "mi_prep.cli.backup"} & mods
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in ("due", "review", "lab", "drill", "export", "backup", "cram"))
+    with pytest.raises(SystemExit):
+        main(["nosuch"])
+    assert "invalid choice" in capsys.readouterr().err
