@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from mi_prep.cli.card_prompt import ask_front, show_back
-from mi_prep.cli.terminal import EndOfInput, ask_rating, scope_problem
+from mi_prep.cli.terminal import EndOfInput, ask_rating, session_blocked
 from mi_prep.core.cram import EMPTY_TEXTS, CramSession, cram_outcome
 from mi_prep.core.review_grading import is_choice
 from mi_prep.core.scheduling import Rating
@@ -26,11 +26,7 @@ def _ask_rating(app: AppContext, suggested: Rating) -> Rating:
 def run_plain_cram(
     app: AppContext, deck_ids: Iterable[str] | None = None, tags: Iterable[str] | None = None, weakest: bool = False
 ) -> int:
-    for issue in app.decks.errors:
-        app.print(f"! {issue}")
-    problem = scope_problem(app, deck_ids, tags)
-    if problem:
-        app.print(problem)
+    if session_blocked(app, deck_ids, tags):
         return 2
     session = CramSession(app.store, app.decks, app.now(), deck_ids=deck_ids, tags=tags, weakest=weakest)
     app.print(HEADER)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from mi_prep.cli.card_prompt import ask_front, show_back
-from mi_prep.cli.terminal import EndOfInput, ask_rating, scope_problem
+from mi_prep.cli.terminal import EndOfInput, ask_rating, session_blocked
 from mi_prep.core.due_text import leech_note, until
 from mi_prep.core.review_grading import is_choice
 from mi_prep.core.scheduling import Rating, format_interval
@@ -28,11 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 def run_plain_review(
     app: AppContext, deck_ids: Iterable[str] | None = None, tags: Iterable[str] | None = None, limit: int | None = None
 ) -> int:
-    for issue in app.decks.errors:
-        app.print(f"! {issue}")
-    problem = scope_problem(app, deck_ids, tags)
-    if problem:
-        app.print(problem)
+    if session_blocked(app, deck_ids, tags):
         return 2
     now = app.now()
     session = ReviewSession(app.store, app.decks, now, deck_ids=deck_ids, tags=tags)

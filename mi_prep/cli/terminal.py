@@ -87,6 +87,17 @@ def scope_problem(app: AppContext, deck_ids: Iterable[str] | None, tags: Iterabl
     return None
 
 
+def session_blocked(app: AppContext, deck_ids: Iterable[str] | None, tags: Iterable[str] | None) -> bool:
+    """Before a review or cram session: print the deck errors, and say why when ``--deck``/``--tag`` match
+    nothing (then True: the command exits with status 2)."""
+    for issue in app.decks.errors:
+        app.print(f"! {issue}")
+    problem = scope_problem(app, deck_ids, tags)
+    if problem:
+        app.print(problem)
+    return problem is not None
+
+
 def ask_rating(app: AppContext, labels: str, suggested: Rating) -> Rating:
     """Prompt ``labels [Enter = n]`` until 1-4 or Enter (the suggested rating) is typed."""
     while True:

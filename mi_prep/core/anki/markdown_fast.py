@@ -207,6 +207,15 @@ class _Blocks:
         src = src.strip(MD_TRIM_CHARS)
         return render_inline(src, self.clozes, self.images) if _PLAIN_TEXT.search(src) else _text(src)
 
+    def _row_cells(self, out: list[str], tag: str, cells: list[str], aligns: list[str]) -> bool:
+        """Append one table row's ``<th>``/``<td>`` cells to ``out``; False when a cell needs markdown-it."""
+        for cell, align in zip(cells, aligns):
+            html = self.cell(cell)
+            if html is None:
+                return False
+            out.append(f"<{tag}{align}>{html}</{tag}>\n")
+        return True
+
     def table(self, start: int) -> tuple[str, int] | None:
         """markdown-it's GFM table at ``lines[start]`` (header) and ``lines[start + 1]`` (delimiter)."""
         lines = self.lines
@@ -233,11 +242,8 @@ class _Blocks:
         if not head or len(head) != len(aligns):
             return None
         out = ["<table>\n<thead>\n<tr>\n"]
-        for cell, align in zip(head, aligns):
-            html = self.cell(cell)
-            if html is None:
-                return None
-            out.append(f"<th{align}>{html}</th>\n")
+        if not self._row_cells(out, "th", head, aligns):
+            return None
         out.append("</tr>\n</thead>\n")
         k = start + 2
         while k < len(lines) and lines[k].strip(MD_TRIM_CHARS):
@@ -248,11 +254,8 @@ class _Blocks:
             if len(cols) < len(head):
                 return None  # markdown-it pads (within a limit); rare, so left to it
             out.append("<tbody>\n<tr>\n" if k == start + 2 else "<tr>\n")
-            for cell, align in zip(cols, aligns):
-                html = self.cell(cell)
-                if html is None:
-                    return None
-                out.append(f"<td{align}>{html}</td>\n")
+            if not self._row_cells(out, "td", cols, aligns):
+                return None
             out.append("</tr>\n")
             k += 1
         out.append("</tbody>\n</table>\n" if k > start + 2 else "</table>\n")
