@@ -61,8 +61,8 @@ def command_named(argv: list[str]) -> str | None:
     for token in argv:
         if skip:
             skip = False
-        elif token in ("--data-dir", "--decks"):
-            skip = True
+        elif len(token) > 3 and any(opt.startswith(token) for opt in ("--data-dir", "--decks")):
+            skip = True  # the option, or an abbreviation argparse accepts (--data, --deck), takes a value
         elif token in ("-h", "--help"):
             return None
         elif not token.startswith("-"):

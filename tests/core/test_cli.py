@@ -162,6 +162,8 @@ def test_daily_commands_skip_the_plugin_parsers_but_help_lists_every_command(tmp
 
     assert command_named(["--data-dir", "x", "--decks", "d", "due"]) == "due"
     assert command_named(["--decks=d", "lab", "list"]) == "lab"
+    assert command_named(["--data", "check", "lab", "list"]) == "lab"  # argparse's abbreviation of --data-dir
+    assert command_named(["--deck", "due", "stats"]) == "stats"
     assert command_named(["--help", "due"]) is None and command_named([]) is None
     assert command_named(["due", "--help"]) == "due"  # due's own help is in the core parser
     code = "from mi_prep.__main__ import main\nimport contextlib, io\nwith contextlib.redirect_stdout(io.StringIO()): main(['due'])"

@@ -220,3 +220,60 @@ def test_check_no_cache_parses_every_file(tmp_path, capsys):
     assert main(["check", "--no-cache"], app=app) == 1
     assert capsys.readouterr().out == with_cache
     assert entries(tmp_path / "cache") == []
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "folder"])
+def test_an_entry_that_is_not_a_regular_file_is_a_miss_never_a_hang(tmp_path, kind):
+    decks = tmp_path / "decks"
+    write(decks, "a.yaml", DECK)
+    load_decks(decks, cache=DeckCache(tmp_path / "cache"))
+    (entry,) = entries(tmp_path / "cache")
+    entry.unlink()
+    if kind == "fifo":
+        os.mkfifo(entry)
+    elif kind == "dev-zero":
+        entry.symlink_to("/dev/zero")
+    else:
+        entry.mkdir()
+    cache = DeckCache(tmp_path / "cache")
+    assert snapshot(load_decks(decks, cache=cache)) == snapshot(load_decks(decks))
+    assert cache.misses == 1
+    if kind == "folder":  # an empty folder in the entry's place is cleared, so the entry is written again
+        again = DeckCache(tmp_path / "cache")
+        load_decks(decks, cache=again)
+        assert again.hits == 1
+
+
+def test_a_cold_cache_lists_the_folder_once_per_load(tmp_path, monkeypatch):
+    decks = tmp_path / "decks"
+    for n in range(30):
+        write(decks, f"d{n}.yaml", DECK.replace("id: cached", f"id: cached{n}").replace("c-", f"d{n}-"))
+    calls = []
+    original = DeckCache.trim
+    monkeypatch.setattr(DeckCache, "trim", lambda self: (calls.append(1), original(self)))
+    cache = DeckCache(tmp_path / "cache")
+    load_decks(decks, cache=cache)
+    assert cache.written == 30 and len(calls) == 1
+    load_decks(decks, cache=DeckCache(tmp_path / "cache"))
+    assert len(calls) == 1  # nothing written: nothing to trim
+
+
+def test_trimming_clears_temporary_files_a_crash_left(tmp_path):
+    decks = tmp_path / "decks"
+    write(decks, "a.yaml", DECK)
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    old, fresh = folder / ".abc.123.tmp", folder / ".def.456.tmp"
+    old.write_bytes(b"half")
+    fresh.write_bytes(b"being written")
+    os.utime(old, (1, 1))
+    load_decks(decks, cache=DeckCache(folder))
+    assert not old.exists() and fresh.exists()
+
+
+def test_the_key_covers_the_code_and_libraries_a_parse_depends_on():
+    from mi_prep.core.deck.cache import _code_fingerprint
+
+    text = _code_fingerprint().decode()
+    for needed in ("validation.py", "parsing.py", "yaml_loading.py", "safe_text.py", "pydantic", "yaml"):
+        assert needed in text, needed

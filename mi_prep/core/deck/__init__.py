@@ -26,7 +26,8 @@ Card types and their extra fields:
   least three points (strings or ``{text, terms}``; ``terms`` are the words that
   show a typed answer covered the point).
 
-Loading never raises for bad content: :func:`load_decks` returns every deck it
+Loading never raises for bad content: :func:`load_decks` returns every deck it can read, with every
+problem found (file, line, card id, what to fix) as a :class:`DeckIssue`.
 
 Modules: :mod:`.model` (the records: :class:`Card`, :class:`Deck`, ...), :mod:`.cloze` (deletions),
 :mod:`.validation` (pydantic models of the format, error messages), :mod:`.yaml_loading` (the safe

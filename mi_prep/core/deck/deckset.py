@@ -150,4 +150,6 @@ def load_decks(*paths: Path | str, cache: DeckCache | None = None) -> DeckSet:
             loaded = LoadedDeck(loaded.deck.with_cards(tuple(kept)), loaded.path, loaded.card_lines)
         lines[spath] = loaded.card_lines
         decks.append(loaded)
+    if cache is not None and cache.written:
+        cache.trim()
     return DeckSet(decks, issues)
