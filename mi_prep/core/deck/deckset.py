@@ -63,16 +63,15 @@ class DeckSet:
 
 
 def _parse(raw: bytes, cache: DeckCache | None) -> ParsedDeck:
-    key = cache.key(raw) if cache is not None else None
-    if cache is not None and key is not None:
-        hit = cache.get(key)
-        if hit is not None:
-            return hit
-    from mi_prep.core.deck.parsing import parse_deck
+    """The parse of ``raw``: from ``cache`` when there, else parsed now (and kept in ``cache``)."""
+    key = cache.key(raw) if cache is not None else ""
+    parsed = cache.get(key) if cache is not None else None
+    if parsed is None:
+        from mi_prep.core.deck.parsing import parse_deck  # YAML and pydantic: only for a file not in the cache
 
-    parsed = parse_deck(raw)
-    if cache is not None and key is not None:
-        cache.put(key, parsed)
+        parsed = parse_deck(raw)
+        if cache is not None:
+            cache.put(key, parsed)
     return parsed
 
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mi_prep.core.store.connection import Database, inserted_id, transaction
+from mi_prep.core.store.schema import table_names
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,7 @@ def _iso(dt: datetime | None) -> str | None:
 
 
 def _has_runs(target: Any) -> bool:
-    query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lab_runs'"
-    return _database(target).execute(query).fetchone() is not None
+    return "lab_runs" in table_names(_database(target))
 
 
 def _run(row: dict[str, Any]) -> LabRunRecord:

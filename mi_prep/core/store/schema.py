@@ -159,13 +159,18 @@ def _conn(db: Any) -> sqlite3.Connection:
     return getattr(db, "conn", db)
 
 
+def table_names(db: Any) -> set[str]:
+    """The tables in the database (a connection, or anything with ``conn``)."""
+    return {r[0] for r in _conn(db).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
 def schema_version(db: Any) -> int:
     """``PRAGMA user_version``, or for databases made before it was used, the applied ``_migrations`` prefix."""
     conn = _conn(db)
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version:
         return version
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").fetchone() is None:
+    if "_migrations" not in table_names(conn):
         return 0
     names = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
     for fn in MIGRATIONS:
@@ -178,7 +183,7 @@ def schema_version(db: Any) -> int:
 def missing_tables(db: Any) -> list[str]:
     """Tables the database's schema version promises but that are not there (e.g. dropped by hand)."""
     conn = _conn(db)
-    have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    have = table_names(conn)
     version = min(schema_version(conn), SCHEMA_VERSION)
     return [t for tables in TABLES[:version] for t in tables if t not in have]
 
@@ -197,7 +202,7 @@ def recreate_missing(db: Any) -> list[str]:
 def has_data(db: Any) -> bool:
     """Whether the database holds anything worth backing up (any row in any mi-prep table)."""
     conn = _conn(db)
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = table_names(conn)
     for t in ("review_log", "card_state", "config", "lab_runs", "drills"):
         if t in tables and conn.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() is not None:
             return True

@@ -222,10 +222,9 @@ class CardStudyScreen(MiPrepScreen[None], Generic[SessionT]):
             self.suggested = None
             await card.show_plain_back(item)
         bar = self.query_one(AnswerBar)
-        bar.query_one("#show").add_class("hidden")
         bar.ensure_rating_buttons()
         self._label_buttons()
-        bar.query(".rate").remove_class("hidden")
+        bar.show_ratings()
         self._update_counts()
         self.refresh_bindings()
 

@@ -48,14 +48,12 @@ class AnswerBar(Horizontal):
         show.refresh(layout=True)  # a label set while hidden keeps the old width otherwise (cut off)
         self.query(".rate").add_class("hidden")
 
-    def show_ratings(self, preview: Mapping[Rating, timedelta], suggested: Rating | None) -> None:
-        self.ensure_rating_buttons()
+    def show_ratings(self) -> None:
+        """The rating buttons (labelled by the screen after :meth:`ensure_rating_buttons`) instead of "Show answer"."""
         self.query_one("#show").add_class("hidden")
-        self.label_ratings(preview, suggested)
         self.query(".rate").remove_class("hidden")
 
     def label_ratings(self, preview: Mapping[Rating, timedelta], suggested: Rating | None) -> None:
-        self.ensure_rating_buttons()
         for rating in Rating:
             button = self.query_one(f"#rate-{int(rating)}", Button)
             star = "★ " if rating == suggested else ""

@@ -35,10 +35,6 @@ class ReviewCard(VerticalScroll):
         yield Markdown("", id="answer", classes="hidden")
         yield Static("", id="source", classes="hidden")
 
-    # An explain card's answer box, Submit button and key-point checklist are mounted the first time an
-    # explain card shows (most cards never need them, and they cost time before the first card).
-    EXPLAIN_PARTS = ("#typed", "#submit-row", "#points-title", "#points")
-
     def _show(self, selector: str, shown: bool) -> None:
         found = self.query(selector)
         if found:
@@ -51,6 +47,8 @@ class ReviewCard(VerticalScroll):
         return self.query_one("#typed", TextArea)
 
     async def _mount_explain_parts(self) -> None:
+        """An explain card's answer box, Submit button and key-point checklist, mounted the first time an
+        explain card shows (most cards never need them, and they cost time before the first card)."""
         if self.query("#typed"):
             return
         await self.mount(
